@@ -1,0 +1,159 @@
+/*
+ * sweep.c: parallel sweeping (see sweep.h). Workers claim chunks of blocks,
+ * then chunks of the large-object set, from shared counters, and keep what
+ * they find in local lists that are merged once at the end, so the only
+ * shared writes per block are the block's own metadata.
+ */
+#include <string.h>
+
+#include "gc/heap.h"
+#include "gc/large.h"
+#include "gc/sweep.h"
+#include "runtime/meta.h"
+#include "threads/stw.h"
+#include "threads/workers.h"
+
+#define CHUNK_BLOCKS 32
+#define CHUNK_LARGE 64
+
+struct sweeper {
+	struct block *free_head, *free_tail;
+	struct block *class_head[SIZECLASS_COUNT];
+	struct block *class_tail[SIZECLASS_COUNT];
+	struct sweep_result r;
+	size_t blocks_freed;
+	size_t large_freed_bytes;
+};
+
+static struct {
+	/* Next block / large index to claim. Relaxed: the claim only hands
+	 * out indices; the data was published by the job start. */
+	_Atomic size_t next_block;
+	_Atomic size_t next_large;
+	size_t top;               /* blocks to sweep: [0, top) */
+	struct sweeper *sweepers; /* one per worker, for this sweep */
+} sw;
+
+static void list_append(struct block **head, struct block **tail,
+			struct block *b)
+{
+	b->next = NULL;
+	if (*tail)
+		(*tail)->next = b;
+	else
+		*head = b;
+	*tail = b;
+}
+
+static void sweep_block(struct sweeper *s, struct block *b)
+{
+	uint32_t live = 0, freed = 0;
+	for (unsigned i = 0; i < BITMAP_WORDS; i++) {
+		uint64_t marks = atomic_load_relaxed(&b->marks[i]);
+		GYRE_ASSERT((marks & ~b->starts[i]) == 0);
+		freed += (uint32_t)__builtin_popcountll(b->starts[i] & ~marks);
+		live += (uint32_t)__builtin_popcountll(marks);
+		b->starts[i] = marks;
+		atomic_store_relaxed(&b->marks[i], 0);
+	}
+	b->live = live;
+	if (freed)
+		b->dirty = true;
+	s->r.freed_objects += freed;
+	s->r.freed_bytes += (size_t)freed * b->obj_size;
+	s->r.live_objects += live;
+	s->r.live_bytes += (size_t)live * b->obj_size;
+	if (live == 0) {
+		b->state = BLOCK_FREE;
+		s->blocks_freed++;
+		list_append(&s->free_head, &s->free_tail, b);
+	} else if (live < b->nslots) {
+		list_append(&s->class_head[b->sizeclass],
+			    &s->class_tail[b->sizeclass], b);
+	}
+}
+
+static void sweep_large(struct sweeper *s, size_t i)
+{
+	struct large *l = large.objs[i];
+	if (atomic_load_relaxed(&l->mark)) {
+		atomic_store_relaxed(&l->mark, 0);
+		s->r.live_objects++;
+		s->r.live_bytes += l->bytes;
+		return;
+	}
+	s->r.freed_objects++;
+	s->r.freed_bytes += l->bytes;
+	s->large_freed_bytes += l->bytes;
+	large.objs[i] = NULL;
+	meta_free(l);
+}
+
+static void sweep_worker(unsigned id, void *arg)
+{
+	(void)arg;
+	struct sweeper *s = &sw.sweepers[id];
+	size_t start;
+	while ((start = atomic_add_relaxed(&sw.next_block, CHUNK_BLOCKS)) < sw.top) {
+		size_t end = start + CHUNK_BLOCKS < sw.top ? start + CHUNK_BLOCKS : sw.top;
+		for (size_t i = start; i < end; i++)
+			if (heap.blocks[i].state == BLOCK_SMALL)
+				sweep_block(s, &heap.blocks[i]);
+	}
+	while ((start = atomic_add_relaxed(&sw.next_large, CHUNK_LARGE)) < large.count) {
+		size_t end = start + CHUNK_LARGE < large.count ? start + CHUNK_LARGE
+							       : large.count;
+		for (size_t i = start; i < end; i++)
+			sweep_large(s, i);
+	}
+}
+
+static void merge(struct sweeper *s, struct sweep_result *total)
+{
+	if (s->free_head) {
+		s->free_tail->next = heap.free;
+		heap.free = s->free_head;
+	}
+	for (unsigned c = 0; c < SIZECLASS_COUNT; c++) {
+		if (!s->class_head[c])
+			continue;
+		s->class_tail[c]->next = heap.classes[c].head;
+		heap.classes[c].head = s->class_head[c];
+	}
+	heap_unreserve(s->blocks_freed * BLOCK_SIZE + s->large_freed_bytes);
+	total->freed_bytes += s->r.freed_bytes;
+	total->freed_objects += s->r.freed_objects;
+	total->live_bytes += s->r.live_bytes;
+	total->live_objects += s->r.live_objects;
+}
+
+static void compact_large_set(void)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < large.count; i++)
+		if (large.objs[i])
+			large.objs[n++] = large.objs[i];
+	large.count = n;
+}
+
+struct sweep_result sweep_heap(void)
+{
+	GYRE_ASSERT(stw_world_stopped());
+	/* Every SMALL block is re-listed by the sweep; nothing is owned
+	 * because every run was retired. */
+	for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
+		heap.classes[c].head = NULL;
+	struct sweeper local[workers_count()];
+	memset(local, 0, sizeof(local));
+	sw.sweepers = local;
+	sw.top = heap.top;
+	atomic_store_relaxed(&sw.next_block, 0);
+	atomic_store_relaxed(&sw.next_large, 0);
+	workers_run(sweep_worker, NULL);
+	struct sweep_result total = {0};
+	for (unsigned i = 0; i < workers_count(); i++)
+		merge(&local[i], &total);
+	compact_large_set();
+	sw.sweepers = NULL;
+	return total;
+}

@@ -1,0 +1,109 @@
+/*
+ * type.c: type registration (see type.h). Descriptions are checked in full
+ * before anything is stored, so a bad one leaves no trace.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "gc/type.h"
+#include "runtime/meta.h"
+
+struct type *_Atomic type_table[TYPE_MAX];
+
+/* Guards type_count and the writes of new entries. */
+static pthread_mutex_t type_lock = PTHREAD_MUTEX_INITIALIZER;
+static gyre_type type_count; /* ids below it are taken; Sync: type_lock */
+
+static int check_desc(const gyre_type_desc *d)
+{
+	const char *fn = "gyre_type_register";
+	if (!d)
+		return gyre_misuse(GYRE_EINVAL, fn, "desc is NULL");
+	if (d->size == 0 || d->size > TYPE_SIZE_MAX)
+		return gyre_misuse(GYRE_EINVAL, fn, "size %zu is not in 1..2^30", d->size);
+	if (d->trace && (d->ptr_offsets || d->n_ptrs))
+		return gyre_misuse(GYRE_EINVAL, fn, "both a tracer and pointer offsets");
+	if (d->n_ptrs && !d->ptr_offsets)
+		return gyre_misuse(GYRE_EINVAL, fn, "n_ptrs %zu with ptr_offsets NULL", d->n_ptrs);
+	for (size_t i = 0; i < d->n_ptrs; i++) {
+		size_t off = d->ptr_offsets[i];
+		if (off % sizeof(void *) || off > d->size - sizeof(void *))
+			return gyre_misuse(GYRE_EINVAL, fn,
+					   "pointer offset %zu is misaligned or outside size %zu",
+					   off, d->size);
+	}
+	return GYRE_OK;
+}
+
+static struct type *type_new(const gyre_type_desc *d)
+{
+	struct type *t = meta_calloc(sizeof(*t));
+	const char *name = d->name ? d->name : "(unnamed)";
+	if (!t)
+		return NULL;
+	t->size = (uint32_t)d->size;
+	t->trace = d->trace;
+	t->kind = d->trace ? TYPE_TRACE : d->n_ptrs ? TYPE_OFFSETS : TYPE_NOPTR;
+	t->n_ptrs = (uint32_t)d->n_ptrs;
+	t->name = meta_alloc(strlen(name) + 1);
+	if (t->n_ptrs)
+		t->word_offsets = meta_alloc(sizeof(uint32_t) * t->n_ptrs);
+	if (!t->name || (t->n_ptrs && !t->word_offsets)) {
+		meta_free(t->name);
+		meta_free(t);
+		return NULL;
+	}
+	strcpy(t->name, name);
+	for (uint32_t i = 0; i < t->n_ptrs; i++)
+		t->word_offsets[i] = (uint32_t)(d->ptr_offsets[i] / sizeof(void *));
+	return t;
+}
+
+gyre_type type_register(const gyre_type_desc *d, int *status)
+{
+	*status = check_desc(d);
+	if (*status)
+		return 0;
+	pthread_mutex_lock(&type_lock);
+	struct type *t = type_count < TYPE_MAX ? type_new(d) : NULL;
+	gyre_type id = 0;
+	if (t) {
+		id = type_count++;
+		/* Release: pairs with the acquire in type_get. */
+		atomic_store_release(&type_table[id], t);
+	}
+	pthread_mutex_unlock(&type_lock);
+	if (!id)
+		*status = GYRE_ENOMEM;
+	return id;
+}
+
+static void register_builtin(const char *name, size_t size, size_t n_ptrs)
+{
+	static const size_t zero = 0;
+	gyre_type_desc d = {.name = name, .size = size,
+			    .ptr_offsets = n_ptrs ? &zero : NULL, .n_ptrs = n_ptrs};
+	int status;
+	type_register(&d, &status);
+}
+
+int type_init(void)
+{
+	type_count = 1; /* id 0 is never a type */
+	register_builtin("gyre.ptr", sizeof(void *), 1);
+	register_builtin("gyre.byte", 1, 0);
+	return type_get(GYRE_TYPE_PTR) && type_get(GYRE_TYPE_BYTE) ? GYRE_OK
+								     : GYRE_ENOMEM;
+}
+
+void type_shutdown(void)
+{
+	for (gyre_type id = 1; id < type_count; id++) {
+		struct type *t = atomic_load_relaxed(&type_table[id]);
+		meta_free(t->word_offsets);
+		meta_free(t->name);
+		meta_free(t);
+		atomic_store_relaxed(&type_table[id], NULL);
+	}
+	type_count = 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * type.h: registered types (DESIGN.md, "Objects and types"). A type says
+ * how big one object (or array element) is and where its pointers are:
+ * a list of word offsets, a trace callback, or none. The table is append
+ * only, so readers need no lock.
+ */
+#ifndef GYRE_TYPE_H
+#define GYRE_TYPE_H
+
+#include <stdatomic.h>
+
+#include "runtime/atomics.h"
+#include "runtime/internal.h"
+
+#define TYPE_MAX 65536
+#define TYPE_SIZE_MAX ((size_t)1 << 30)
+
+enum type_kind { TYPE_NOPTR, TYPE_OFFSETS, TYPE_TRACE };
+
+struct type {
+	uint32_t size;          /* bytes of one object or element */
+	uint32_t kind;          /* enum type_kind */
+	uint32_t n_ptrs;        /* TYPE_OFFSETS: entries in word_offsets */
+	uint32_t *word_offsets; /* TYPE_OFFSETS: offsets / sizeof(void *) */
+	gyre_trace_fn trace;    /* TYPE_TRACE */
+	char *name;             /* for messages, never NULL */
+};
+
+/* Sync: an entry is written once, fully initialised, and then published by
+ * a release store of its pointer; readers load it with acquire (type_get)
+ * and pair with that store. */
+extern struct type *_Atomic type_table[TYPE_MAX];
+
+int type_init(void);
+void type_shutdown(void);
+/* Validates and registers; returns the id or 0 with the status in *status. */
+gyre_type type_register(const gyre_type_desc *d, int *status);
+
+/* The type with this id, or NULL if none is registered. */
+static inline const struct type *type_get(gyre_type id)
+{
+	if (id == 0 || id >= TYPE_MAX)
+		return NULL;
+	return atomic_load_acquire(&type_table[id]);
+}
+
+#endif

@@ -1,0 +1,12 @@
+/*
+ * verify.h: the heap verifier (GYRE_VERIFY=1). It checks, with the world
+ * stopped, every invariant the collector relies on, and aborts with a
+ * message naming the first one broken.
+ */
+#ifndef GYRE_VERIFY_H
+#define GYRE_VERIFY_H
+
+/* `when` names the phase boundary, for the message. Needs large_prepare. */
+void verify_heap(const char *when);
+
+#endif

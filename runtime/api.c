@@ -1,0 +1,410 @@
+/*
+ * api.c: every public gyre_* function. Each checks its arguments and the
+ * calling thread's state, reports a misuse by name (gyre_misuse), and then
+ * calls the internals, which may assume valid input. Also the lifecycle:
+ * gyre_init brings the parts up in dependency order and gyre_shutdown
+ * takes them down in reverse.
+ */
+#include <stdatomic.h>
+
+#include "gc/alloc.h"
+#include "gc/collect.h"
+#include "gc/heap.h"
+#include "gc/large.h"
+#include "gc/mark.h"
+#include "gc/roots.h"
+#include "gc/type.h"
+#include "runtime/config.h"
+#include "runtime/meta.h"
+#include "runtime/stats.h"
+#include "threads/safepoint.h"
+#include "threads/workers.h"
+
+/* Sync: written by gyre_init and gyre_shutdown, which the embedder must not
+ * run concurrently with any other gyre call; relaxed reads elsewhere. */
+static _Atomic bool initialized;
+
+static int need_init(const char *fn)
+{
+	if (!atomic_load_relaxed(&initialized))
+		return gyre_misuse(GYRE_ESTATE, fn, "gyre is not initialised");
+	return GYRE_OK;
+}
+
+/* The calling thread's mutator if it may touch the heap; else NULL with
+ * the misuse reported in *rc. */
+static struct mutator *heap_user(const char *fn, int *rc)
+{
+	*rc = need_init(fn);
+	if (*rc)
+		return NULL;
+	struct mutator *m = mutator_current();
+	if (!m) {
+		*rc = gyre_misuse(GYRE_ENOTATTACHED, fn,
+				  "the calling thread is not attached (gyre_thread_attach)");
+		return NULL;
+	}
+	if (atomic_load_relaxed(&m->state) == MUTATOR_BLOCKING) {
+		*rc = gyre_misuse(GYRE_EBLOCKING, fn,
+				  "called inside a blocking region");
+		return NULL;
+	}
+	return m;
+}
+
+static struct mutator *attached(const char *fn, int *rc)
+{
+	*rc = need_init(fn);
+	if (*rc)
+		return NULL;
+	struct mutator *m = mutator_current();
+	if (!m)
+		*rc = gyre_misuse(GYRE_ENOTATTACHED, fn,
+				  "the calling thread is not attached (gyre_thread_attach)");
+	return m;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static int init_parts(const gyre_config *c)
+{
+	sizeclass_init();
+	if (meta_init())
+		goto fail_meta;
+	if (heap_init(c->heap_max))
+		goto fail_heap;
+	if (type_init())
+		goto fail_type;
+	if (mark_init(c->workers))
+		goto fail_mark;
+	if (workers_start(c->workers))
+		goto fail_workers;
+	roots_init();
+	collect_init();
+	stats_reset();
+	return GYRE_OK;
+fail_workers:
+	mark_shutdown();
+fail_mark:
+	type_shutdown();
+fail_type:
+	heap_shutdown();
+fail_heap:
+	meta_shutdown();
+fail_meta:
+	return gyre_fail(GYRE_ENOMEM);
+}
+
+GYRE_API int gyre_init(const gyre_config *config)
+{
+	if (atomic_load_relaxed(&initialized))
+		return gyre_misuse(GYRE_ESTATE, "gyre_init", "gyre is already initialised");
+	gyre_config c;
+	int rc = config_resolve(config, &c);
+	if (rc)
+		return rc;
+	gyre_cfg = c;
+	rc = init_parts(&c);
+	if (!rc)
+		atomic_store_relaxed(&initialized, true);
+	return rc;
+}
+
+GYRE_API int gyre_shutdown(void)
+{
+	int rc = need_init("gyre_shutdown");
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&registry_lock);
+	bool busy = !cds_list_empty(&registry);
+	pthread_mutex_unlock(&registry_lock);
+	if (busy)
+		return gyre_misuse(GYRE_ESTATE, "gyre_shutdown",
+				   "threads are still attached");
+	atomic_store_relaxed(&initialized, false);
+	workers_stop();
+	mark_shutdown();
+	collect_shutdown();
+	large_shutdown();
+	roots_shutdown();
+	type_shutdown();
+	heap_shutdown();
+	meta_shutdown();
+	return GYRE_OK;
+}
+
+/* ------------------------------------------------------------------ threads */
+
+GYRE_API int gyre_thread_attach(void)
+{
+	int rc = need_init("gyre_thread_attach");
+	if (rc)
+		return rc;
+	if (mutator_current())
+		return gyre_misuse(GYRE_EATTACHED, "gyre_thread_attach",
+				   "the calling thread is already attached");
+	struct mutator *m = meta_calloc(sizeof(*m));
+	if (!m)
+		return gyre_fail(GYRE_ENOMEM);
+	rc = alloc_attach(m);
+	if (!rc)
+		rc = mutator_register(m);
+	if (rc) {
+		meta_free(m->heap_local);
+		meta_free(m);
+		return gyre_fail(rc);
+	}
+	return GYRE_OK;
+}
+
+GYRE_API int gyre_thread_detach(void)
+{
+	int rc;
+	struct mutator *m = attached("gyre_thread_detach", &rc);
+	if (!m)
+		return rc;
+	if (atomic_load_relaxed(&m->state) == MUTATOR_BLOCKING)
+		return gyre_misuse(GYRE_EUNBALANCED, "gyre_thread_detach",
+				   "the thread is inside a blocking region");
+	if (m->disable_depth)
+		return gyre_misuse(GYRE_EUNBALANCED, "gyre_thread_detach",
+				   "%d gyre_disable call(s) not matched by gyre_enable",
+				   m->disable_depth);
+	alloc_detach(m);
+	mutator_unregister(m);
+	meta_free(m);
+	return GYRE_OK;
+}
+
+GYRE_API void gyre_safepoint(void)
+{
+	struct mutator *m = atomic_load_relaxed(&initialized) ? mutator_current() : NULL;
+	if (m && atomic_load_relaxed(&m->state) == MUTATOR_RUNNING)
+		safepoint_poll(m);
+}
+
+GYRE_API int gyre_blocking_begin(void)
+{
+	int rc;
+	struct mutator *m = attached("gyre_blocking_begin", &rc);
+	if (!m)
+		return rc;
+	if (atomic_load_relaxed(&m->state) == MUTATOR_BLOCKING)
+		return gyre_misuse(GYRE_EUNBALANCED, "gyre_blocking_begin",
+				   "already inside a blocking region");
+	safepoint_enter_blocking(m);
+	return GYRE_OK;
+}
+
+GYRE_API int gyre_blocking_end(void)
+{
+	int rc;
+	struct mutator *m = attached("gyre_blocking_end", &rc);
+	if (!m)
+		return rc;
+	if (atomic_load_relaxed(&m->state) != MUTATOR_BLOCKING)
+		return gyre_misuse(GYRE_EUNBALANCED, "gyre_blocking_end",
+				   "not inside a blocking region");
+	safepoint_leave_blocking(m);
+	return GYRE_OK;
+}
+
+/* -------------------------------------------------------------------- types */
+
+GYRE_API gyre_type gyre_type_register(const gyre_type_desc *desc)
+{
+	if (need_init("gyre_type_register"))
+		return 0;
+	int status;
+	gyre_type id = type_register(desc, &status);
+	if (status == GYRE_ENOMEM)
+		gyre_fail(status);
+	return id;
+}
+
+/* --------------------------------------------------------------- allocation */
+
+static void *alloc_checked(const char *fn, gyre_type type, size_t n)
+{
+	int rc;
+	struct mutator *m = heap_user(fn, &rc);
+	if (!m)
+		return NULL;
+	const struct type *t = type_get(type);
+	if (!t) {
+		gyre_misuse(GYRE_EINVAL, fn, "type %u is not registered", type);
+		return NULL;
+	}
+	if (n > OBJECT_MAX_LENGTH || n > (gyre_cfg.heap_max - HEADER_SIZE) / t->size) {
+		gyre_misuse(GYRE_ETOOBIG, fn, "%zu elements of %u bytes exceed the heap",
+			    n, t->size);
+		return NULL;
+	}
+	return alloc_object(m, HEADER_SIZE + n * t->size,
+			    header_make(type, (uint32_t)n));
+}
+
+GYRE_API void *gyre_alloc(gyre_type type)
+{
+	return alloc_checked("gyre_alloc", type, 1);
+}
+
+GYRE_API void *gyre_alloc_array(gyre_type type, size_t n)
+{
+	return alloc_checked("gyre_alloc_array", type, n);
+}
+
+GYRE_API void *gyre_alloc_bytes(size_t size)
+{
+	return alloc_checked("gyre_alloc_bytes", GYRE_TYPE_BYTE, size);
+}
+
+GYRE_API size_t gyre_length(const void *obj)
+{
+	return header_length(*object_header(obj));
+}
+
+/* -------------------------------------------------------------------- roots */
+
+GYRE_API int gyre_root_add(void *start, size_t size)
+{
+	int rc = need_init("gyre_root_add");
+	if (rc)
+		return rc;
+	if (!start || !size || (uintptr_t)start + size < (uintptr_t)start)
+		return gyre_misuse(GYRE_EINVAL, "gyre_root_add",
+				   "area %p + %zu is empty or wraps", start, size);
+	rc = roots_add(start, size);
+	if (rc == GYRE_EINVAL)
+		return gyre_misuse(rc, "gyre_root_add",
+				   "area %p + %zu overlaps a registered area", start, size);
+	return rc ? gyre_fail(rc) : GYRE_OK;
+}
+
+GYRE_API int gyre_root_remove(void *start)
+{
+	int rc = need_init("gyre_root_remove");
+	if (rc)
+		return rc;
+	if (roots_remove(start))
+		return gyre_misuse(GYRE_ENOTFOUND, "gyre_root_remove",
+				   "no area registered at %p", start);
+	return GYRE_OK;
+}
+
+/* With checks on, refuses a pointer into the block heap that is not at an
+ * object start of a small-object block. Start bits cannot tell: objects in
+ * a thread's current allocation run have none yet [INV-STARTS]; large
+ * objects are not looked up outside collections. */
+static int check_object_arg(const char *fn, void *obj)
+{
+	uintptr_t p = (uintptr_t)obj;
+	if (!GYRE_DEBUG || !obj || !heap_contains(p))
+		return GYRE_OK;
+	struct block *b = block_of(p);
+	if (b->state != BLOCK_SMALL ||
+	    ((p & (BLOCK_SIZE - 1)) - HEADER_SIZE) % b->obj_size != 0)
+		return gyre_misuse(GYRE_EINVAL, fn, "%p is not a gyre object", obj);
+	return GYRE_OK;
+}
+
+GYRE_API gyre_handle gyre_handle_new(void *obj)
+{
+	int rc;
+	if (!heap_user("gyre_handle_new", &rc) || check_object_arg("gyre_handle_new", obj))
+		return NULL;
+	gyre_handle h = handle_new(obj);
+	if (!h)
+		gyre_fail(GYRE_ENOMEM);
+	return h;
+}
+
+GYRE_API void *gyre_handle_get(gyre_handle h)
+{
+	if (!h || !h->live) {
+		gyre_misuse(GYRE_EINVAL, "gyre_handle_get", "handle %p is NULL or freed",
+			    (void *)h);
+		return NULL;
+	}
+	return h->obj;
+}
+
+GYRE_API int gyre_handle_set(gyre_handle h, void *obj)
+{
+	int rc;
+	if (!heap_user("gyre_handle_set", &rc))
+		return rc;
+	if (!h || !h->live)
+		return gyre_misuse(GYRE_EINVAL, "gyre_handle_set",
+				   "handle %p is NULL or freed", (void *)h);
+	rc = check_object_arg("gyre_handle_set", obj);
+	if (!rc)
+		h->obj = obj;
+	return rc;
+}
+
+GYRE_API int gyre_handle_free(gyre_handle h)
+{
+	int rc;
+	if (!heap_user("gyre_handle_free", &rc))
+		return rc;
+	if (!h || handle_free(h))
+		return gyre_misuse(GYRE_EINVAL, "gyre_handle_free",
+				   "handle %p is NULL or already freed", (void *)h);
+	return GYRE_OK;
+}
+
+/* ------------------------------------------------------------------ control */
+
+GYRE_API int64_t gyre_collect(void)
+{
+	int rc;
+	struct mutator *m = heap_user("gyre_collect", &rc);
+	if (!m)
+		return rc;
+	return (int64_t)collect_explicit(m);
+}
+
+GYRE_API int gyre_disable(void)
+{
+	int rc;
+	struct mutator *m = attached("gyre_disable", &rc);
+	if (!m)
+		return rc;
+	m->disable_depth++;
+	collect_disable();
+	return GYRE_OK;
+}
+
+GYRE_API int gyre_enable(void)
+{
+	int rc;
+	struct mutator *m = attached("gyre_enable", &rc);
+	if (!m)
+		return rc;
+	if (m->disable_depth == 0)
+		return gyre_misuse(GYRE_EUNBALANCED, "gyre_enable",
+				   "no gyre_disable on this thread to match");
+	m->disable_depth--;
+	collect_enable();
+	return GYRE_OK;
+}
+
+GYRE_API int gyre_is_enabled(void)
+{
+	int rc = need_init("gyre_is_enabled");
+	return rc ? rc : collect_enabled();
+}
+
+/* ---------------------------------------------------------------- observing */
+
+GYRE_API int gyre_stats_get(gyre_stats *out)
+{
+	int rc = need_init("gyre_stats_get");
+	if (rc)
+		return rc;
+	if (!out)
+		return gyre_misuse(GYRE_EINVAL, "gyre_stats_get", "out is NULL");
+	stats_read(out);
+	return GYRE_OK;
+}

@@ -1,0 +1,34 @@
+/*
+ * atomics.h: C11 atomics with the memory ordering in the name, so that every
+ * use says what it needs. Each acquire/release/seq_cst use in gyre carries a
+ * comment naming what it pairs with; relaxed uses say why no ordering is
+ * needed.
+ */
+#ifndef GYRE_ATOMICS_H
+#define GYRE_ATOMICS_H
+
+#include <stdatomic.h>
+
+#define atomic_load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
+#define atomic_load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
+#define atomic_load_seq_cst(p) atomic_load_explicit((p), memory_order_seq_cst)
+
+#define atomic_store_relaxed(p, v) \
+	atomic_store_explicit((p), (v), memory_order_relaxed)
+#define atomic_store_release(p, v) \
+	atomic_store_explicit((p), (v), memory_order_release)
+#define atomic_store_seq_cst(p, v) \
+	atomic_store_explicit((p), (v), memory_order_seq_cst)
+
+#define atomic_add_relaxed(p, v) \
+	atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
+#define atomic_sub_relaxed(p, v) \
+	atomic_fetch_sub_explicit((p), (v), memory_order_relaxed)
+#define atomic_or_relaxed(p, v) \
+	atomic_fetch_or_explicit((p), (v), memory_order_relaxed)
+#define atomic_add_acq_rel(p, v) \
+	atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
+#define atomic_sub_acq_rel(p, v) \
+	atomic_fetch_sub_explicit((p), (v), memory_order_acq_rel)
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * config.c: defaults, GYRE_* environment overrides and range checks for
+ * gyre_config. Every bad value is a misuse named by its field, so that a
+ * typo in an environment variable never silently runs a different heap.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/config.h"
+
+gyre_config gyre_cfg;
+
+#define KIB ((size_t)1 << 10)
+#define MIB ((size_t)1 << 20)
+#define GIB ((size_t)1 << 30)
+
+static size_t default_heap_max(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES);
+	long page = sysconf(_SC_PAGESIZE);
+	size_t quarter = pages > 0 && page > 0 ? (size_t)pages * (size_t)page / 4 : 0;
+	return quarter > 64 * MIB ? quarter : 64 * MIB;
+}
+
+static unsigned default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
+}
+
+/* Parses "123", "64K", "512M", "2G". Returns false on anything else. */
+static bool parse_size(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return false;
+	size_t mult = 1;
+	switch (*end) {
+	case 'K': case 'k': mult = KIB; end++; break;
+	case 'M': case 'm': mult = MIB; end++; break;
+	case 'G': case 'g': mult = GIB; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || v > SIZE_MAX / mult)
+		return false;
+	*out = (size_t)v * mult;
+	return true;
+}
+
+static int env_size(const char *name, size_t *field)
+{
+	const char *s = getenv(name);
+	if (!s)
+		return GYRE_OK;
+	if (!parse_size(s, field))
+		return gyre_misuse(GYRE_EINVAL, "gyre_init",
+				   "%s=\"%s\" is not a size (digits, optional K/M/G)",
+				   name, s);
+	return GYRE_OK;
+}
+
+static int env_uint(const char *name, unsigned *field)
+{
+	size_t v;
+	int rc = env_size(name, &v);
+	const char *s = getenv(name);
+	if (rc || !s)
+		return rc;
+	if (v > 1000000)
+		return gyre_misuse(GYRE_EINVAL, "gyre_init", "%s=%s is out of range",
+				   name, s);
+	*field = (unsigned)v;
+	return GYRE_OK;
+}
+
+static int env_flag(const char *name, int *field)
+{
+	const char *s = getenv(name);
+	if (!s)
+		return GYRE_OK;
+	if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
+		return gyre_misuse(GYRE_EINVAL, "gyre_init", "%s=\"%s\" must be 0 or 1",
+				   name, s);
+	*field = s[0] == '1';
+	return GYRE_OK;
+}
+
+static int apply_env(gyre_config *c)
+{
+	unsigned workers = c->workers;
+	int rc = env_size("GYRE_HEAP_MAX", &c->heap_max);
+	if (!rc) rc = env_size("GYRE_HEAP_MIN", &c->heap_min);
+	if (!rc) rc = env_uint("GYRE_GROWTH", &c->growth_percent);
+	if (!rc) rc = env_uint("GYRE_WORKERS", &workers);
+	if (!rc) rc = env_flag("GYRE_VERIFY", &c->verify);
+	if (!rc) rc = env_flag("GYRE_TRACE", &c->trace);
+	c->workers = workers;
+	return rc;
+}
+
+static int out_of_range(const char *field, unsigned long long v)
+{
+	return gyre_misuse(GYRE_EINVAL, "gyre_init", "config %s = %llu is out of range",
+			   field, v);
+}
+
+static int validate(gyre_config *c)
+{
+	if (c->heap_max == 0)
+		c->heap_max = default_heap_max();
+	if (c->heap_min == 0)
+		c->heap_min = 8 * MIB < c->heap_max ? 8 * MIB : c->heap_max / 2;
+	if (c->growth_percent == 0)
+		c->growth_percent = 100;
+	if (c->workers == 0)
+		c->workers = default_workers();
+	if (c->heap_max < 4 * MIB || c->heap_max > 1024 * GIB)
+		return out_of_range("heap_max", c->heap_max);
+	if (c->heap_min < 64 * KIB || c->heap_min > c->heap_max)
+		return out_of_range("heap_min", c->heap_min);
+	if (c->growth_percent < 10 || c->growth_percent > 10000)
+		return out_of_range("growth_percent", c->growth_percent);
+	if (c->workers > 256)
+		return out_of_range("workers", c->workers);
+	return GYRE_OK;
+}
+
+int config_resolve(const gyre_config *in, gyre_config *out)
+{
+	gyre_config c = {0};
+	if (in)
+		c = *in;
+	c.verify = c.verify != 0;
+	c.trace = c.trace != 0;
+	int rc = apply_env(&c);
+	if (!rc)
+		rc = validate(&c);
+	if (!rc)
+		*out = c;
+	return rc;
+}

@@ -1,0 +1,18 @@
+/*
+ * stats.h: the counters behind gyre_stats_get (DESIGN.md, "Observing").
+ */
+#ifndef GYRE_STATS_H
+#define GYRE_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gc/sweep.h"
+
+void stats_reset(void);
+/* Bytes (slot sizes) and objects handed out; called per retired run. */
+void stats_note_alloc(size_t bytes, size_t objects);
+void stats_note_collection(uint64_t pause_ns, const struct sweep_result *r);
+void stats_read(gyre_stats *out);
+
+#endif

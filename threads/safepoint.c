@@ -1,0 +1,54 @@
+/*
+ * safepoint.c: parking at a safepoint and entering/leaving blocking regions
+ * (see safepoint.h and [INV-STW-DEKKER] in stw.h).
+ */
+#include "threads/safepoint.h"
+
+/* Waits, with `m` already not RUNNING, until no stop is requested. */
+static void wait_for_restart(struct mutator *m, int waiting_state)
+{
+	pthread_mutex_lock(&stw.lock);
+	atomic_store_seq_cst(&m->state, waiting_state);
+	pthread_cond_broadcast(&stw.parked);
+	while (atomic_load_relaxed(&stw.requested))
+		pthread_cond_wait(&stw.resume, &stw.lock);
+	pthread_mutex_unlock(&stw.lock);
+}
+
+void safepoint_park(struct mutator *m)
+{
+	GYRE_ASSERT(atomic_load_relaxed(&m->state) == MUTATOR_RUNNING);
+	context_save(&m->ctx);
+	wait_for_restart(m, MUTATOR_PARKED);
+	/* The mutex acquired in wait_for_restart orders the collector's heap
+	 * writes before ours. */
+	atomic_store_relaxed(&m->state, MUTATOR_RUNNING);
+}
+
+void safepoint_enter_blocking(struct mutator *m)
+{
+	GYRE_ASSERT(atomic_load_relaxed(&m->state) == MUTATOR_RUNNING);
+	context_save(&m->ctx);
+	/* seq_cst: publishes ctx and our heap writes, and pairs with the
+	 * initiator's store of `requested` [INV-STW-DEKKER]. */
+	atomic_store_seq_cst(&m->state, MUTATOR_BLOCKING);
+	if (atomic_load_seq_cst(&stw.requested)) {
+		/* The initiator may be waiting for us: wake it. */
+		pthread_mutex_lock(&stw.lock);
+		pthread_cond_broadcast(&stw.parked);
+		pthread_mutex_unlock(&stw.lock);
+	}
+}
+
+void safepoint_leave_blocking(struct mutator *m)
+{
+	GYRE_ASSERT(atomic_load_relaxed(&m->state) == MUTATOR_BLOCKING);
+	for (;;) {
+		atomic_store_seq_cst(&m->state, MUTATOR_RUNNING);
+		if (!atomic_load_seq_cst(&stw.requested))
+			return;
+		/* A stop is in progress: we have touched nothing, so stay
+		 * out of its way with the context saved at entry. */
+		wait_for_restart(m, MUTATOR_BLOCKING);
+	}
+}

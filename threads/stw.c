@@ -1,0 +1,45 @@
+/*
+ * stw.c: the initiator's side of stop-the-world (see stw.h); the mutators'
+ * side is in safepoint.c.
+ */
+#include "threads/stw.h"
+
+struct stw stw = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.parked = PTHREAD_COND_INITIALIZER,
+	.resume = PTHREAD_COND_INITIALIZER,
+};
+
+void stw_stop_world(struct mutator *self)
+{
+	GYRE_ASSERT(!self || atomic_load_relaxed(&self->state) == MUTATOR_RUNNING);
+	if (self)
+		context_save(&self->ctx);
+	pthread_mutex_lock(&registry_lock);
+	pthread_mutex_lock(&stw.lock);
+	/* seq_cst: pairs with the seq_cst state stores of threads leaving
+	 * BLOCKING [INV-STW-DEKKER]. */
+	atomic_store_seq_cst(&stw.requested, true);
+	struct mutator *m;
+	mutator_for_each(m) {
+		if (m == self)
+			continue;
+		/* seq_cst load [INV-STW-DEKKER]; the mutex then orders
+		 * everything the thread wrote before it parked. */
+		while (atomic_load_seq_cst(&m->state) == MUTATOR_RUNNING)
+			pthread_cond_wait(&stw.parked, &stw.lock);
+	}
+	pthread_mutex_unlock(&stw.lock);
+	stw.stopped = true;
+}
+
+void stw_start_world(void)
+{
+	GYRE_ASSERT(stw.stopped);
+	stw.stopped = false;
+	pthread_mutex_lock(&stw.lock);
+	atomic_store_seq_cst(&stw.requested, false);
+	pthread_cond_broadcast(&stw.resume);
+	pthread_mutex_unlock(&stw.lock);
+	pthread_mutex_unlock(&registry_lock);
+}

@@ -1,0 +1,53 @@
+/*
+ * stw.h: stopping and restarting the world (DESIGN.md, "Threads,
+ * safepoints, handshakes"). The initiator raises stw_requested and waits
+ * until every other attached thread is PARKED at a safepoint or BLOCKING;
+ * the heap is then the collector's alone until stw_start_world.
+ *
+ * [INV-STW-DEKKER] A thread leaving BLOCKING stores RUNNING and then loads
+ * stw_requested; the initiator stores stw_requested and then loads each
+ * state. Both sides use seq_cst, so at least one sees the other: either the
+ * initiator waits for the thread, or the thread parks before touching the
+ * heap.
+ */
+#ifndef GYRE_STW_H
+#define GYRE_STW_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "threads/mutator.h"
+
+struct stw {
+	/* Guards the waits below; never held while running collector work. */
+	pthread_mutex_t lock;
+	/* Broadcast when a thread parks or enters a blocking region while a
+	 * stop is requested: the initiator waits on it. */
+	pthread_cond_t parked;
+	/* Broadcast by stw_start_world: parked threads wait on it. */
+	pthread_cond_t resume;
+	/* Sync: written by the initiator, seq_cst [INV-STW-DEKKER]; polled
+	 * relaxed by safepoint_poll, whose slow path re-reads it under
+	 * `lock`. */
+	_Atomic bool requested;
+	/* True from the end of stw_stop_world to stw_start_world. Sync:
+	 * written by the initiator under registry_lock; read in assertions. */
+	bool stopped;
+};
+
+extern struct stw stw;
+
+/* Stops every attached thread but `self` (the caller's mutator, which must
+ * be RUNNING, or NULL for a thread that is not attached). Takes
+ * registry_lock, held until stw_start_world. Saves the caller's context so
+ * that its own stack is scanned like the others. */
+void stw_stop_world(struct mutator *self);
+void stw_start_world(void);
+
+static inline bool stw_world_stopped(void)
+{
+	return stw.stopped;
+}
+
+#endif
