@@ -19,10 +19,16 @@ static inline struct alloc_local *local_of(struct mutator *m)
 	return m->heap_local;
 }
 
+/* Sets bits [from, to), a word at a time. */
 static void set_bits(uint64_t *bits, uint32_t from, uint32_t to)
 {
-	for (uint32_t i = from; i < to; i++)
-		bits[i / 64] |= UINT64_C(1) << (i % 64);
+	while (from < to) {
+		uint32_t w = from / 64, lo = from % 64;
+		uint32_t n = to - from < 64 - lo ? to - from : 64 - lo;
+		uint64_t mask = n == 64 ? ~UINT64_C(0) : ((UINT64_C(1) << n) - 1) << lo;
+		bits[w] |= mask;
+		from += n;
+	}
 }
 
 /* Gives the run's allocated prefix its start bits and counts it. */
@@ -163,6 +169,10 @@ void alloc_retire_all(void)
 	struct mutator *m;
 	mutator_for_each(m) {
 		struct alloc_local *a = local_of(m);
+		/* A detaching thread gave its blocks back before it stopped
+		 * being RUNNING, and stays registered until the pause ends. */
+		if (!a)
+			continue;
 		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 			tlab_release(&a->tlabs[c]);
 	}

@@ -98,6 +98,9 @@ static void trace_line(const char *reason, uint64_t pause_ns,
 static uint64_t collect_run(struct mutator *m, const char *reason)
 {
 	uint64_t start = gyre_now_ns();
+	/* Taken here, in the frame that lives through the pause: this
+	 * thread's stack is a root like the others. */
+	context_save(&m->ctx);
 	stw_stop_world(m);
 	alloc_retire_all();
 	large_prepare();

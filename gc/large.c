@@ -71,7 +71,8 @@ static int by_address(const void *a, const void *b)
 
 void large_prepare(void)
 {
-	qsort(large.objs, large.count, sizeof(*large.objs), by_address);
+	if (large.count > 1)
+		qsort(large.objs, large.count, sizeof(*large.objs), by_address);
 }
 
 void *large_find(uintptr_t p)

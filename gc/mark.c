@@ -15,7 +15,6 @@
 #include <sched.h>
 #include <string.h>
 
-#define _LGPL_SOURCE
 #include <urcu/lfstack.h>
 
 #include "gc/heap.h"
@@ -29,7 +28,8 @@
 
 #define PACKET_CAP 256
 #define STACK_INITIAL 4096
-#define SHARE_CHECK_EVERY 64
+#define SHARE_CHECK_EVERY 32
+#define PREFETCH_DIST 8
 
 struct packet {
 	struct cds_lfs_node node;
@@ -49,7 +49,9 @@ static struct {
 	unsigned nmarkers;
 	/* Packets waiting for a worker. The push is a release and the pop an
 	 * acquire (cmpxchg, full barriers in liburcu), so a packet's entries
-	 * are visible to whoever pops it. */
+	 * are visible to whoever pops it. Library calls, not liburcu's inline
+	 * versions, so that sanitizers do not instrument liburcu's
+	 * deliberately racy reads; tsan_release/acquire restate the pairing. */
 	struct cds_lfs_stack pool;
 	/* Workers that may still push packets. seq_cst: its decrement must
 	 * not pass the pool check that precedes it (see the file comment). */
@@ -58,6 +60,7 @@ static struct {
 	 * workers_run returns, which orders it. */
 	_Atomic bool overflow;
 	size_t stack_limit;      /* test hook; 0 = none */
+	size_t rescans;          /* overflow recoveries; collector only */
 } mk;
 
 int mark_init(unsigned workers)
@@ -66,6 +69,7 @@ int mark_init(unsigned workers)
 	if (!mk.markers)
 		return GYRE_ENOMEM;
 	mk.nmarkers = workers;
+	mk.rescans = 0;
 	for (unsigned i = 0; i < workers; i++)
 		mk.markers[i].id = i;
 	cds_lfs_init(&mk.pool);
@@ -74,6 +78,7 @@ int mark_init(unsigned workers)
 
 void mark_shutdown(void)
 {
+	cds_lfs_destroy(&mk.pool);
 	for (unsigned i = 0; i < mk.nmarkers; i++)
 		meta_free(mk.markers[i].stack);
 	meta_free(mk.markers);
@@ -84,6 +89,11 @@ void mark_shutdown(void)
 void mark_set_stack_limit(size_t entries)
 {
 	mk.stack_limit = entries;
+}
+
+size_t mark_rescans(void)
+{
+	return mk.rescans;
 }
 
 static bool stack_grow(struct marker *w)
@@ -224,19 +234,32 @@ static void scan_roots(struct marker *w)
 	}
 }
 
-/* Moves the oldest PACKET_CAP entries into the pool. */
+/* Moves the oldest half of the stack (at most PACKET_CAP entries) into the
+ * pool. In a depth-first trace the oldest entries are the roots of the
+ * largest untraced subgraphs, so a deep tree is split usefully even when
+ * the stack is shallow. */
 static void share(struct marker *w)
 {
+	unsigned k = w->n / 2 < PACKET_CAP ? (unsigned)(w->n / 2) : PACKET_CAP;
 	struct packet *p = meta_alloc(sizeof(*p));
 	if (!p)
 		return;
 	cds_lfs_node_init(&p->node);
-	p->n = PACKET_CAP;
-	memcpy(p->objs, w->stack, sizeof(p->objs));
-	memmove(w->stack, w->stack + PACKET_CAP,
-		(w->n - PACKET_CAP) * sizeof(void *));
-	w->n -= PACKET_CAP;
+	p->n = k;
+	memcpy(p->objs, w->stack, k * sizeof(void *));
+	memmove(w->stack, w->stack + k, (w->n - k) * sizeof(void *));
+	w->n -= k;
+	tsan_release(p);
 	cds_lfs_push(&mk.pool, &p->node);
+}
+
+/* Worth sharing: another worker is idle and nothing waits in the pool.
+ * Relaxed: a stale `active` only makes a share early or late. */
+static bool should_share(const struct marker *w)
+{
+	return w->n >= 2 &&
+	       atomic_load_explicit(&mk.active, memory_order_relaxed) < mk.nmarkers &&
+	       cds_lfs_empty(&mk.pool);
 }
 
 static bool take(struct marker *w)
@@ -245,20 +268,34 @@ static bool take(struct marker *w)
 	if (!node)
 		return false;
 	struct packet *p = caa_container_of(node, struct packet, node);
+	tsan_acquire(p);
 	for (unsigned i = 0; i < p->n; i++)
 		push(w, p->objs[i]);
 	meta_free(p);
 	return true;
 }
 
+/* Scans until the local stack is empty. Objects pass through a small ring
+ * on their way from the stack to scan_object, and are prefetched as they
+ * enter it: scanning is bound by the cache miss on each object's first
+ * word, and the ring gives the prefetch PREFETCH_DIST objects of lead. */
 static void drain_local(struct marker *w)
 {
-	while (w->n) {
-		void *obj = w->stack[--w->n];
+	void *ring[PREFETCH_DIST];
+	unsigned head = 0, n = 0;
+	while (w->n || n) {
+		while (n < PREFETCH_DIST && w->n) {
+			void *obj = w->stack[--w->n];
+			__builtin_prefetch(object_header(obj));
+			ring[(head + n++) % PREFETCH_DIST] = obj;
+		}
+		void *obj = ring[head];
+		head = (head + 1) % PREFETCH_DIST;
+		n--;
 		scan_object(w, obj);
 		if (++w->pops >= SHARE_CHECK_EVERY) {
 			w->pops = 0;
-			if (w->n >= 2 * PACKET_CAP && cds_lfs_empty(&mk.pool))
+			if (should_share(w))
 				share(w);
 		}
 	}
@@ -328,11 +365,15 @@ static void rescan_heap(struct marker *w)
 void mark_heap(void)
 {
 	GYRE_ASSERT(stw_world_stopped());
+	for (unsigned i = 0; i < mk.nmarkers && mk.stack_limit; i++)
+		if (mk.markers[i].cap > mk.stack_limit)
+			mk.markers[i].cap = mk.stack_limit;
 	atomic_store(&mk.active, workers_count());
 	atomic_store_relaxed(&mk.overflow, false);
 	workers_run(mark_worker, NULL);
 	while (atomic_load_relaxed(&mk.overflow)) {
 		atomic_store_relaxed(&mk.overflow, false);
+		mk.rescans++;
 		rescan_heap(&mk.markers[0]);
 	}
 	GYRE_ASSERT(cds_lfs_empty(&mk.pool));

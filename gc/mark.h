@@ -26,5 +26,7 @@ bool mark_is_object(uintptr_t p);
 /* Test hook: caps each worker's mark stack at `entries` (0 = no cap) so
  * that tests can drive the overflow path. */
 void mark_set_stack_limit(size_t entries);
+/* Heap rescans the overflow path has run since init. */
+size_t mark_rescans(void);
 
 #endif

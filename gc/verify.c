@@ -66,7 +66,8 @@ static void check_small_block(struct block *b)
 		if (atomic_load_relaxed(&b->marks[i]))
 			FAIL("block %zu has mark bits set", phase, block_index(b));
 	if (b->obj_size != sizeclass_size[b->sizeclass] || b->owned)
-		FAIL("block %zu has bad metadata", phase, block_index(b));
+		FAIL("block %zu has bad metadata: class %u, object size %u, owned %d",
+		     phase, block_index(b), b->sizeclass, b->obj_size, b->owned);
 	for (uint32_t s = 0; s < b->nslots; s++) {
 		if (!bit_test(b->starts, s))
 			continue;

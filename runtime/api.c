@@ -183,7 +183,9 @@ GYRE_API void gyre_safepoint(void)
 		safepoint_poll(m);
 }
 
-GYRE_API int gyre_blocking_begin(void)
+/* gyre_blocking_begin itself is a trampoline in threads/context.c that
+ * captures the caller's registers; this is its C side. */
+int api_blocking_begin(const uintptr_t *pushed, void *sp)
 {
 	int rc;
 	struct mutator *m = attached("gyre_blocking_begin", &rc);
@@ -192,7 +194,9 @@ GYRE_API int gyre_blocking_begin(void)
 	if (atomic_load_relaxed(&m->state) == MUTATOR_BLOCKING)
 		return gyre_misuse(GYRE_EUNBALANCED, "gyre_blocking_begin",
 				   "already inside a blocking region");
-	safepoint_enter_blocking(m);
+	struct context ctx;
+	context_from_pushed(&ctx, pushed, sp);
+	safepoint_enter_blocking_ctx(m, &ctx);
 	return GYRE_OK;
 }
 

@@ -31,4 +31,17 @@
 #define atomic_sub_acq_rel(p, v) \
 	atomic_fetch_sub_explicit((p), (v), memory_order_acq_rel)
 
+/* Synchronisation that happens inside an uninstrumented library
+ * (liburcu's lock-free stack) is invisible to ThreadSanitizer; these
+ * annotations restate it: a tsan_release(p) before handing p over pairs
+ * with the tsan_acquire(p) of whoever receives it. */
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define tsan_release(p) __tsan_release(p)
+#define tsan_acquire(p) __tsan_acquire(p)
+#else
+#define tsan_release(p) ((void)(p))
+#define tsan_acquire(p) ((void)(p))
+#endif
+
 #endif

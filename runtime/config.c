@@ -65,7 +65,7 @@ static int env_size(const char *name, size_t *field)
 
 static int env_uint(const char *name, unsigned *field)
 {
-	size_t v;
+	size_t v = 0;
 	int rc = env_size(name, &v);
 	const char *s = getenv(name);
 	if (rc || !s)
@@ -113,7 +113,7 @@ static int validate(gyre_config *c)
 	if (c->heap_max == 0)
 		c->heap_max = default_heap_max();
 	if (c->heap_min == 0)
-		c->heap_min = 8 * MIB < c->heap_max ? 8 * MIB : c->heap_max / 2;
+		c->heap_min = 32 * MIB < c->heap_max ? 32 * MIB : c->heap_max / 2;
 	if (c->growth_percent == 0)
 		c->growth_percent = 100;
 	if (c->workers == 0)

@@ -25,4 +25,11 @@ struct context {
  * `sp` before it is copied. */
 void context_save(struct context *ctx);
 
+/* Fills ctx from the registers gyre_blocking_begin's trampoline pushed
+ * (in push order) and its caller's stack pointer. */
+void context_from_pushed(struct context *ctx, const uintptr_t *pushed, void *sp);
+
+/* The C side of the gyre_blocking_begin trampoline (in api.c). */
+int api_blocking_begin(const uintptr_t *pushed, void *sp);
+
 #endif

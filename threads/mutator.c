@@ -10,12 +10,7 @@
 pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 CDS_LIST_HEAD(registry);
 
-static __thread struct mutator *self __attribute__((tls_model("initial-exec")));
-
-struct mutator *mutator_current(void)
-{
-	return self;
-}
+__thread struct mutator *mutator_self;
 
 static int stack_top(void **hi)
 {
@@ -44,19 +39,19 @@ int mutator_register(struct mutator *m)
 	pthread_mutex_lock(&registry_lock);
 	cds_list_add_tail(&m->link, &registry);
 	pthread_mutex_unlock(&registry_lock);
-	self = m;
+	mutator_self = m;
 	safepoint_leave_blocking(m);
 	return GYRE_OK;
 }
 
 void mutator_unregister(struct mutator *m)
 {
-	GYRE_ASSERT(m == self);
+	GYRE_ASSERT(m == mutator_self);
 	safepoint_enter_blocking(m);
 	/* Waits here while a collection holds the registry; it does not wait
 	 * for us because we are BLOCKING. */
 	pthread_mutex_lock(&registry_lock);
 	cds_list_del(&m->link);
 	pthread_mutex_unlock(&registry_lock);
-	self = NULL;
+	mutator_self = NULL;
 }

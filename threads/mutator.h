@@ -41,8 +41,15 @@ struct mutator {
 	struct cds_list_head link;
 };
 
-/* The calling thread's mutator, or NULL if it is not attached. */
-struct mutator *mutator_current(void);
+/* The calling thread's mutator, or NULL if it is not attached. Sync:
+ * thread-local. */
+extern __thread struct mutator *mutator_self
+	__attribute__((tls_model("initial-exec")));
+
+static inline struct mutator *mutator_current(void)
+{
+	return mutator_self;
+}
 
 /* Adds the calling thread to the registry; on return it is RUNNING (having
  * waited out a collection in progress). Returns GYRE_OK or GYRE_ENOMEM

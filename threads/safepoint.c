@@ -4,14 +4,19 @@
  */
 #include "threads/safepoint.h"
 
-/* Waits, with `m` already not RUNNING, until no stop is requested. */
-static void wait_for_restart(struct mutator *m, int waiting_state)
+/* Shows `m` as `stopped_state` until no stop is requested, then RUNNING,
+ * all under stw.lock. The initiator raises `requested` and reads states
+ * under the same lock, so it either sees us still stopped or sees RUNNING
+ * (and then waits for our next poll). Were RUNNING stored after the
+ * unlock, a new stop could count us as parked while we run on. */
+static void wait_for_restart(struct mutator *m, int stopped_state)
 {
 	pthread_mutex_lock(&stw.lock);
-	atomic_store_seq_cst(&m->state, waiting_state);
+	atomic_store_seq_cst(&m->state, stopped_state);
 	pthread_cond_broadcast(&stw.parked);
 	while (atomic_load_relaxed(&stw.requested))
 		pthread_cond_wait(&stw.resume, &stw.lock);
+	atomic_store_seq_cst(&m->state, MUTATOR_RUNNING);
 	pthread_mutex_unlock(&stw.lock);
 }
 
@@ -19,16 +24,14 @@ void safepoint_park(struct mutator *m)
 {
 	GYRE_ASSERT(atomic_load_relaxed(&m->state) == MUTATOR_RUNNING);
 	context_save(&m->ctx);
+	/* The mutex orders the collector's heap writes before ours. */
 	wait_for_restart(m, MUTATOR_PARKED);
-	/* The mutex acquired in wait_for_restart orders the collector's heap
-	 * writes before ours. */
-	atomic_store_relaxed(&m->state, MUTATOR_RUNNING);
 }
 
-void safepoint_enter_blocking(struct mutator *m)
+void safepoint_enter_blocking_ctx(struct mutator *m, const struct context *ctx)
 {
 	GYRE_ASSERT(atomic_load_relaxed(&m->state) == MUTATOR_RUNNING);
-	context_save(&m->ctx);
+	m->ctx = *ctx;
 	/* seq_cst: publishes ctx and our heap writes, and pairs with the
 	 * initiator's store of `requested` [INV-STW-DEKKER]. */
 	atomic_store_seq_cst(&m->state, MUTATOR_BLOCKING);
@@ -43,12 +46,10 @@ void safepoint_enter_blocking(struct mutator *m)
 void safepoint_leave_blocking(struct mutator *m)
 {
 	GYRE_ASSERT(atomic_load_relaxed(&m->state) == MUTATOR_BLOCKING);
-	for (;;) {
-		atomic_store_seq_cst(&m->state, MUTATOR_RUNNING);
-		if (!atomic_load_seq_cst(&stw.requested))
-			return;
-		/* A stop is in progress: we have touched nothing, so stay
-		 * out of its way with the context saved at entry. */
-		wait_for_restart(m, MUTATOR_BLOCKING);
-	}
+	atomic_store_seq_cst(&m->state, MUTATOR_RUNNING);
+	if (!atomic_load_seq_cst(&stw.requested))
+		return;
+	/* A stop is in progress: we have touched nothing, so stay out of
+	 * its way with the context saved at entry. */
+	wait_for_restart(m, MUTATOR_BLOCKING);
 }

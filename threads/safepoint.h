@@ -19,8 +19,20 @@ static inline void safepoint_poll(struct mutator *m)
 		safepoint_park(m);
 }
 
-/* RUNNING -> BLOCKING; saves the context first so the stack stays a root. */
-void safepoint_enter_blocking(struct mutator *m);
+/* RUNNING -> BLOCKING with the context already taken: by the
+ * gyre_blocking_begin trampoline, or by safepoint_enter_blocking. */
+void safepoint_enter_blocking_ctx(struct mutator *m, const struct context *ctx);
+
+/* RUNNING -> BLOCKING for a wait inside gyre (a lock). Always inlined: the
+ * context must be taken in the frame that stays alive through the wait, or
+ * callee-saved registers that a dead frame had pushed would be lost. */
+static inline __attribute__((always_inline)) void
+safepoint_enter_blocking(struct mutator *m)
+{
+	struct context ctx;
+	context_save(&ctx);
+	safepoint_enter_blocking_ctx(m, &ctx);
+}
 /* BLOCKING -> RUNNING, parking first if the world is being stopped. */
 void safepoint_leave_blocking(struct mutator *m);
 

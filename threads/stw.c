@@ -13,8 +13,6 @@ struct stw stw = {
 void stw_stop_world(struct mutator *self)
 {
 	GYRE_ASSERT(!self || atomic_load_relaxed(&self->state) == MUTATOR_RUNNING);
-	if (self)
-		context_save(&self->ctx);
 	pthread_mutex_lock(&registry_lock);
 	pthread_mutex_lock(&stw.lock);
 	/* seq_cst: pairs with the seq_cst state stores of threads leaving

@@ -40,8 +40,10 @@ extern struct stw stw;
 
 /* Stops every attached thread but `self` (the caller's mutator, which must
  * be RUNNING, or NULL for a thread that is not attached). Takes
- * registry_lock, held until stw_start_world. Saves the caller's context so
- * that its own stack is scanned like the others. */
+ * registry_lock, held until stw_start_world. The caller must first have
+ * saved its context (context_save(&self->ctx)) in a frame that stays
+ * alive until stw_start_world, so that its own stack is scanned like the
+ * others. */
 void stw_stop_world(struct mutator *self);
 void stw_start_world(void);
 

@@ -72,7 +72,8 @@ typedef struct gyre_config {
 	 * 64 MiB. Range: 4 MiB .. 1 TiB. */
 	size_t heap_max;
 	/* GYRE_HEAP_MIN: no automatic collection starts before the heap has
-	 * allocated this many bytes since the last one. Default 8 MiB. Range:
+	 * allocated this many bytes since the last one. Default 32 MiB (or
+	 * half of heap_max if that is smaller). Range:
 	 * 64 KiB .. heap_max. */
 	size_t heap_min;
 	/* GYRE_GROWTH: an automatic collection starts once the bytes allocated
@@ -257,8 +258,10 @@ int gyre_is_enabled(void);
 
 typedef struct gyre_stats {
 	uint64_t collections;      /* completed collections */
-	uint64_t bytes_allocated;  /* total since init, object sizes */
-	uint64_t bytes_freed;      /* total freed by collections */
+	/* Totals since init, counted in slot sizes (header and size-class
+	 * rounding included) when a thread's allocation run is retired. */
+	uint64_t bytes_allocated;
+	uint64_t bytes_freed;      /* freed by collections, same units */
 	uint64_t objects_allocated;
 	uint64_t objects_freed;
 	uint64_t heap_size;        /* bytes of memory the heap holds now */

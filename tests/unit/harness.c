@@ -1,0 +1,98 @@
+/*
+ * harness.c: shared test plumbing (see harness.h).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+int harness_up(void **state)
+{
+	(void)state;
+	if (gyre_init(NULL) != GYRE_OK || gyre_thread_attach() != GYRE_OK)
+		return -1;
+	return 0;
+}
+
+int harness_down(void **state)
+{
+	(void)state;
+	if (gyre_thread_detach() != GYRE_OK || gyre_shutdown() != GYRE_OK)
+		return -1;
+	return 0;
+}
+
+static void read_all(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < cap && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+}
+
+void harness_expect_abort(void (*fn)(void), const char *needle)
+{
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		fn();
+		_exit(0);
+	}
+	close(fds[1]);
+	char err[8192];
+	read_all(fds[0], err, sizeof(err));
+	close(fds[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT || !strstr(err, needle))
+		fail_msg("expected an abort mentioning \"%s\"; status %#x, stderr:\n%s",
+			 needle, status, err);
+}
+
+__attribute__((noinline)) void *harness_launder(void *p)
+{
+	__asm__ volatile("" : "+r"(p));
+	return p;
+}
+
+struct thread_call {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_call *c = p;
+	if (gyre_thread_attach() != GYRE_OK)
+		return p;
+	c->fn(c->arg);
+	return gyre_thread_detach() == GYRE_OK ? NULL : p;
+}
+
+void harness_in_thread(void (*fn)(void *arg), void *arg)
+{
+	struct thread_call c = {fn, arg};
+	pthread_t t;
+	void *failed;
+	assert_int_equal(pthread_create(&t, NULL, thread_main, &c), 0);
+	assert_int_equal(pthread_join(t, &failed), 0);
+	assert_null(failed);
+}
+
+__attribute__((noinline)) void harness_clear_stack(void)
+{
+	char junk[16384];
+	memset(junk, 0, sizeof(junk));
+	/* Keeps the stores: the compiler must assume the asm reads them. */
+	__asm__ volatile("" : : "r"(junk) : "memory");
+}

@@ -1,0 +1,39 @@
+/*
+ * harness.h: what the unit tests share: cmocka, gyre set up and torn down
+ * around each group, and a way to run a case in a child process that must
+ * die with a given message (the verifier and checked builds abort).
+ */
+#ifndef GYRE_TEST_HARNESS_H
+#define GYRE_TEST_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "gyre.h"
+
+/* Group setup/teardown: gyre_init(NULL) + attach, detach + shutdown. */
+int harness_up(void **state);
+int harness_down(void **state);
+
+/* Runs fn in a forked child; asserts the child died of SIGABRT with
+ * `needle` in its stderr. */
+void harness_expect_abort(void (*fn)(void), const char *needle);
+
+/* Keeps a pointer opaque to the optimiser, so that a test can drop its
+ * last reference for real. */
+void *harness_launder(void *p);
+
+/* Overwrites a stretch of this thread's dead stack so that stale copies of
+ * pointers from finished calls do not keep objects alive. */
+void harness_clear_stack(void);
+
+/* Runs fn(arg) on a new thread, attached for the call, and joins it. Its
+ * stack and registers die with it, so what fn allocates and does not
+ * publish is certainly garbage afterwards: tests of what a collection
+ * frees use it to keep conservative stack scanning out of the count. */
+void harness_in_thread(void (*fn)(void *arg), void *arg);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * mark.c: unit tests of marking: with mark stacks capped at a few entries,
+ * the overflow path (rescanning the heap for marked objects) still marks
+ * every reachable object of a wide and deep graph, with the verifier on.
+ */
+#include "harness.h"
+#include "gc/mark.h"
+
+struct link {
+	struct link *next;
+	void **fan;
+	uint64_t id;
+};
+
+static gyre_type link_type;
+
+static struct link *chain(int n)
+{
+	struct link *head = NULL;
+	for (int i = 0; i < n; i++) {
+		struct link *l = gyre_alloc(link_type);
+		l->id = (uint64_t)i;
+		GYRE_STORE(l, next, head);
+		void **fan = gyre_alloc_array(GYRE_TYPE_PTR, 8);
+		for (int j = 0; j < 8; j++)
+			GYRE_STORE_AT(fan, j, gyre_alloc_bytes(16));
+		GYRE_STORE(l, fan, fan);
+		head = l;
+	}
+	return head;
+}
+
+static void test_overflow_still_marks_everything(void **state)
+{
+	(void)state;
+	static const size_t offs[] = {0, 8};
+	gyre_type_desc d = {.name = "link", .size = sizeof(struct link),
+			    .ptr_offsets = offs, .n_ptrs = 2};
+	link_type = gyre_type_register(&d);
+	struct link *volatile head = chain(20000);
+	mark_set_stack_limit(4);
+	gyre_collect();
+	gyre_collect();
+	mark_set_stack_limit(0);
+	assert_true(mark_rescans() > 0);
+	uint64_t expect = 19999;
+	for (struct link *l = head; l; l = l->next, expect--) {
+		assert_int_equal(l->id, expect);
+		for (int j = 0; j < 8; j++)
+			assert_int_equal(gyre_length(l->fan[j]), 16);
+	}
+	assert_int_equal(expect, (uint64_t)-1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_overflow_still_marks_everything),
+	};
+	return cmocka_run_group_tests(tests, harness_up, harness_down);
+}

@@ -1,0 +1,111 @@
+/*
+ * threads.c: unit tests of threads/: the worker pool runs each worker once
+ * per job; stopping the world stops every running mutator and does not wait
+ * for one in a blocking region; a thread leaving its blocking region during
+ * a stop waits for the restart.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "threads/safepoint.h"
+#include "threads/workers.h"
+
+static _Atomic unsigned runs[64];
+
+static void count_run(unsigned id, void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&runs[id], 1);
+}
+
+static void test_workers_run_each_id_once_per_job(void **state)
+{
+	(void)state;
+	unsigned n = workers_count();
+	assert_true(n >= 1 && n <= 64);
+	for (int job = 0; job < 100; job++)
+		workers_run(count_run, NULL);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(atomic_load(&runs[i]), 100);
+	assert_int_equal(atomic_load(&runs[n]), 0);
+}
+
+#define SPINNERS 3
+
+static _Atomic uint64_t progress[SPINNERS];
+static _Atomic bool spin_stop;
+
+static void *spinner(void *arg)
+{
+	uintptr_t i = (uintptr_t)arg;
+	gyre_thread_attach();
+	while (!atomic_load(&spin_stop)) {
+		atomic_fetch_add(&progress[i], 1);
+		gyre_safepoint();
+	}
+	gyre_thread_detach();
+	return NULL;
+}
+
+static _Atomic bool sleeper_in_region, sleeper_out;
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	gyre_thread_attach();
+	gyre_blocking_begin();
+	atomic_store(&sleeper_in_region, true);
+	usleep(300 * 1000);
+	gyre_blocking_end();
+	atomic_store(&sleeper_out, true);
+	gyre_thread_detach();
+	return NULL;
+}
+
+static uint64_t sum_progress(void)
+{
+	uint64_t s = 0;
+	for (int i = 0; i < SPINNERS; i++)
+		s += atomic_load(&progress[i]);
+	return s;
+}
+
+static void test_stop_the_world(void **state)
+{
+	(void)state;
+	pthread_t t[SPINNERS + 1];
+	for (uintptr_t i = 0; i < SPINNERS; i++)
+		pthread_create(&t[i], NULL, spinner, (void *)i);
+	pthread_create(&t[SPINNERS], NULL, sleeper, NULL);
+	while (!atomic_load(&sleeper_in_region) || sum_progress() < 1000)
+		usleep(1000);
+	uint64_t t0 = gyre_now_ns();
+	context_save(&mutator_current()->ctx);
+	stw_stop_world(mutator_current());
+	/* The sleeper is in its region for 300 ms: the stop did not wait. */
+	assert_true(gyre_now_ns() - t0 < 200u * 1000 * 1000);
+	uint64_t frozen = sum_progress();
+	usleep(400 * 1000);
+	assert_int_equal(sum_progress(), frozen);
+	/* The sleeper's region ended while stopped: it must still wait. */
+	assert_false(atomic_load(&sleeper_out));
+	stw_start_world();
+	while (sum_progress() == frozen)
+		usleep(1000);
+	atomic_store(&spin_stop, true);
+	for (int i = 0; i <= SPINNERS; i++)
+		pthread_join(t[i], NULL);
+	assert_true(atomic_load(&sleeper_out));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_workers_run_each_id_once_per_job),
+		cmocka_unit_test(test_stop_the_world),
+	};
+	return cmocka_run_group_tests(tests, harness_up, harness_down);
+}
