@@ -111,13 +111,21 @@ static bool stack_grow(struct marker *w)
 	return true;
 }
 
-static void push(struct marker *w, void *obj)
+static GYRE_NOINLINE void push_slow(struct marker *w, void *obj)
 {
-	if (GYRE_UNLIKELY(w->n == w->cap) && !stack_grow(w)) {
+	if (!stack_grow(w)) {
 		atomic_store_relaxed(&mk.overflow, true);
 		return;
 	}
 	w->stack[w->n++] = obj;
+}
+
+static inline void push(struct marker *w, void *obj)
+{
+	if (GYRE_LIKELY(w->n < w->cap))
+		w->stack[w->n++] = obj;
+	else
+		push_slow(w, obj);
 }
 
 /* Sets obj's mark bit; true if this call set it. Relaxed: the bit only

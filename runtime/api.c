@@ -239,13 +239,14 @@ static void *alloc_checked(const char *fn, gyre_type type, size_t n)
 		gyre_misuse(GYRE_EINVAL, fn, "type %u is not registered", type);
 		return NULL;
 	}
-	if (n > OBJECT_MAX_LENGTH || n > (gyre_cfg.heap_max - HEADER_SIZE) / t->size) {
+	size_t bytes;
+	if (n > OBJECT_MAX_LENGTH || __builtin_mul_overflow(n, t->size, &bytes) ||
+	    bytes > gyre_cfg.heap_max - HEADER_SIZE) {
 		gyre_misuse(GYRE_ETOOBIG, fn, "%zu elements of %u bytes exceed the heap",
 			    n, t->size);
 		return NULL;
 	}
-	return alloc_object(m, HEADER_SIZE + n * t->size,
-			    header_make(type, (uint32_t)n));
+	return alloc_object(m, HEADER_SIZE + bytes, header_make(type, (uint32_t)n));
 }
 
 GYRE_API void *gyre_alloc(gyre_type type)

@@ -115,7 +115,7 @@ static int validate(gyre_config *c)
 	if (c->heap_min == 0)
 		c->heap_min = 32 * MIB < c->heap_max ? 32 * MIB : c->heap_max / 2;
 	if (c->growth_percent == 0)
-		c->growth_percent = 100;
+		c->growth_percent = 33;
 	if (c->workers == 0)
 		c->workers = default_workers();
 	if (c->heap_max < 4 * MIB || c->heap_max > 1024 * GIB)

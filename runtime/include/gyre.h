@@ -78,7 +78,9 @@ typedef struct gyre_config {
 	size_t heap_min;
 	/* GYRE_GROWTH: an automatic collection starts once the bytes allocated
 	 * since the last collection reach growth_percent % of the bytes that
-	 * survived it (and at least heap_min). Default 100. Range 10 .. 10000. */
+	 * survived it (and at least heap_min). Default 33: the heap peaks near
+	 * 4/3 of the live data, the space budget of Boehm GC's default. Range
+	 * 10 .. 10000. */
 	unsigned growth_percent;
 	/* GYRE_WORKERS: threads that mark and sweep in parallel, the collecting
 	 * thread included. Default: online CPUs. Range 1 .. 256. */

@@ -20,7 +20,7 @@ static void test_defaults(void **state)
 	assert_int_equal(config_resolve(NULL, &c), GYRE_OK);
 	assert_true(c.heap_max >= ((size_t)64 << 20));
 	assert_int_equal(c.heap_min, (size_t)32 << 20);
-	assert_int_equal(c.growth_percent, 100);
+	assert_int_equal(c.growth_percent, 33);
 	assert_true(c.workers >= 1);
 	assert_int_equal(c.verify, 0);
 	assert_int_equal(c.trace, 0);
