@@ -5,12 +5,13 @@
  * read (80%) or replace (20%) entries of a shared, long-lived cache that is
  * reachable only from a registered global root. A few requests run with
  * automatic collection turned off, as a latency-critical section would. The
- * run is bounded in time; it then prints a report (request latency from its
- * own histograms; pauses and heap figures from gyre_stats_get) and checks
- * every cached document against the checksums stored when it was built, so
- * that a collector bug shows up as a failing exit status and not only as odd
- * numbers. It implements the "network servers", "load benchmarks" and
- * "latency-critical sections" uses of DESIGN.md, "Who uses it, and for what".
+ * run is bounded in time; it then prints a report (report.c: request
+ * latency from its own histograms; pauses and heap figures from
+ * gyre_stats_get) and checks every cached document against the checksums
+ * stored when it was built, so that a collector bug shows up as a failing
+ * exit status and not only as odd numbers. It implements the "network
+ * servers", "load benchmarks" and "latency-critical sections" uses of
+ * DESIGN.md, "Who uses it, and for what".
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,18 +23,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <gyre.h>
+
+#include "report.h"
+#include "workload.h"
 
 #define WRITE_PERCENT 20       /* share of requests that replace an entry */
 #define CRITICAL_ONE_IN 1000   /* share of requests run under gyre_disable */
 #define KEY_MAX 24             /* "/doc/" and a 32-bit number, or a 64-bit
                                   number in hex, with NUL */
 #define TEXT_MAX 64            /* longest document text, with NUL */
-#define LAT_BUCKETS 64         /* log2 buckets of nanoseconds */
 
 /* ------------------------------------------------------------ gyre objects */
 
@@ -74,7 +76,7 @@ static gyre_type node_type, entry_type, header_type, request_type;
 
 /* ----------------------------------------------------------------- errors */
 
-static _Noreturn void die(const char *what, const char *why)
+_Noreturn void die(const char *what, const char *why)
 {
 	fprintf(stderr, "gyre-workload: %s: %s\n", what, why);
 	exit(EXIT_FAILURE);
@@ -82,7 +84,7 @@ static _Noreturn void die(const char *what, const char *why)
 
 /* Every gyre call goes through check or must: this program expects none of
  * them to fail, so any failure ends it. */
-static void check(int status, const char *what)
+void check(int status, const char *what)
 {
 	if (status != GYRE_OK)
 		die(what, gyre_strerror(status));
@@ -379,20 +381,6 @@ static void cache_fill(uint32_t table, uint64_t seed)
 
 /* ---------------------------------------------------------------- requests */
 
-/* One worker thread's state. Allocated with calloc, which gyre does not
- * scan: it must hold no gyre pointers. */
-struct worker {
-	pthread_t thread;
-	uint32_t index;
-	uint32_t table;      /* keys are 0 .. table-1 */
-	uint64_t rng;
-	uint64_t requests;
-	uint64_t critical;   /* requests served under gyre_disable */
-	uint64_t bad;        /* reads that found a missing or damaged document */
-	uint64_t lat_max_ns;
-	uint64_t lat[LAT_BUCKETS];  /* bucket i: [2^i, 2^(i+1)) ns; 0 from 0 */
-};
-
 static struct header *header_new(struct header *next, const char *name,
 	const char *value)
 {
@@ -614,14 +602,6 @@ static bool cache_intact(uint32_t table)
 
 /* ----------------------------------------------------------------- options */
 
-struct options {
-	uint32_t threads;
-	double seconds;
-	uint32_t table;
-	uint64_t seed;
-	bool json;
-};
-
 static void usage(FILE *out)
 {
 	fputs("usage: gyre-workload [--threads N] [--seconds S] [--table N]"
@@ -709,143 +689,6 @@ static bool options_parse(int argc, char **argv, struct options *opt)
 		}
 	}
 	return true;
-}
-
-/* ------------------------------------------------------------------ report */
-
-/* Estimates quantile q of a log2 histogram whose bucket i holds values in
- * [2^i, 2^(i+1)) (bucket 0 from 0). Where values fall inside a bucket is
- * unknown, so it interpolates linearly there, and it never exceeds the
- * exact maximum, which callers know. */
-static double hist_quantile(const uint64_t *buckets, unsigned n, double q,
-	double max)
-{
-	uint64_t total = 0, below = 0;
-	for (unsigned i = 0; i < n; i++)
-		total += buckets[i];
-	if (total == 0)
-		return 0;
-	double rank = q * (double)total;
-	for (unsigned i = 0; i < n; i++) {
-		if (buckets[i] && (double)(below + buckets[i]) >= rank) {
-			double lo = i ? (double)(UINT64_C(1) << i) : 0;
-			double hi = i ? 2 * lo : 2;
-			double v = lo + (hi - lo) * (rank - (double)below)
-				/ (double)buckets[i];
-			return v < max ? v : max;
-		}
-		below += buckets[i];
-	}
-	return max;
-}
-
-/* What the report shows, gathered once for both formats. */
-struct report {
-	const struct options *opt;
-	double elapsed_s;
-	uint64_t requests, critical, bad;
-	double lat_us[4];     /* p50, p99, p99.9, max */
-	double pause_ms[4];   /* total, max, p50, p99 */
-	gyre_stats gc;
-	uint64_t peak_rss;    /* bytes */
-	bool intact;          /* the final check passed */
-};
-
-static void report_requests(struct report *r, const struct worker *ws)
-{
-	uint64_t lat[LAT_BUCKETS] = { 0 }, max_ns = 0;
-	for (uint32_t i = 0; i < r->opt->threads; i++) {
-		r->requests += ws[i].requests;
-		r->critical += ws[i].critical;
-		r->bad += ws[i].bad;
-		for (unsigned b = 0; b < LAT_BUCKETS; b++)
-			lat[b] += ws[i].lat[b];
-		if (ws[i].lat_max_ns > max_ns)
-			max_ns = ws[i].lat_max_ns;
-	}
-	static const double q[3] = { 0.5, 0.99, 0.999 };
-	for (unsigned i = 0; i < 3; i++)
-		r->lat_us[i] = hist_quantile(lat, LAT_BUCKETS, q[i],
-			(double)max_ns) / 1e3;
-	r->lat_us[3] = (double)max_ns / 1e3;
-}
-
-static void report_gc(struct report *r)
-{
-	check(gyre_stats_get(&r->gc), "gyre_stats_get");
-	double max_us = (double)r->gc.pause_max_ns / 1e3;
-	r->pause_ms[0] = (double)r->gc.pause_total_ns / 1e6;
-	r->pause_ms[1] = max_us / 1e3;
-	r->pause_ms[2] = hist_quantile(r->gc.pause_histogram,
-		GYRE_PAUSE_BUCKETS, 0.5, max_us) / 1e3;
-	r->pause_ms[3] = hist_quantile(r->gc.pause_histogram,
-		GYRE_PAUSE_BUCKETS, 0.99, max_us) / 1e3;
-
-	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		die("getrusage", strerror(errno));
-	r->peak_rss = (uint64_t)ru.ru_maxrss * 1024;  /* Linux: KiB */
-}
-
-static double mib(uint64_t bytes)
-{
-	return (double)bytes / (1024.0 * 1024.0);
-}
-
-static void report_table(const struct report *r)
-{
-	const gyre_stats *gc = &r->gc;
-	printf("gyre-workload: %" PRIu32 " threads, %.2f s, table %" PRIu32
-		", seed %" PRIu64 "\n", r->opt->threads, r->elapsed_s,
-		r->opt->table, r->opt->seed);
-	printf("requests\n  done           %12" PRIu64 "\n"
-		"  per second     %12.0f\n  critical       %12" PRIu64
-		"  (gyre_disable)\n", r->requests,
-		(double)r->requests / r->elapsed_s, r->critical);
-	printf("  latency p50    %12.1f us\n  latency p99    %12.1f us\n"
-		"  latency p99.9  %12.1f us\n  latency max    %12.1f us\n",
-		r->lat_us[0], r->lat_us[1], r->lat_us[2], r->lat_us[3]);
-	printf("gc (since gyre_init, cache fill included)\n"
-		"  collections    %12" PRIu64 "\n  pauses         %12" PRIu64
-		"\n", gc->collections, gc->pause_count);
-	printf("  pause total    %12.3f ms\n  pause max      %12.3f ms\n"
-		"  pause p50      %12.3f ms  (from histogram)\n"
-		"  pause p99      %12.3f ms  (from histogram)\n",
-		r->pause_ms[0], r->pause_ms[1], r->pause_ms[2], r->pause_ms[3]);
-	printf("  allocated      %12.1f MiB\n  freed          %12.1f MiB\n"
-		"  heap now       %12.1f MiB\n  heap live      %12.1f MiB"
-		"  (after the last collection)\n  heap max       %12.1f MiB\n",
-		mib(gc->bytes_allocated), mib(gc->bytes_freed),
-		mib(gc->heap_size), mib(gc->heap_live), mib(gc->heap_max));
-	printf("process\n  peak RSS       %12.1f MiB\n"
-		"check            %s\n", mib(r->peak_rss),
-		r->intact ? "ok: every entry present, every document intact"
-			: "FAILED");
-}
-
-static void report_json(const struct report *r)
-{
-	const gyre_stats *gc = &r->gc;
-	printf("{\"threads\": %" PRIu32 ", \"seconds\": %.3f, \"table\": %"
-		PRIu32 ", \"seed\": %" PRIu64 ", ", r->opt->threads,
-		r->elapsed_s, r->opt->table, r->opt->seed);
-	printf("\"requests\": %" PRIu64 ", \"requests_per_s\": %.1f, "
-		"\"critical_requests\": %" PRIu64 ", ", r->requests,
-		(double)r->requests / r->elapsed_s, r->critical);
-	printf("\"latency_us\": {\"p50\": %.3f, \"p99\": %.3f, "
-		"\"p99_9\": %.3f, \"max\": %.3f}, ",
-		r->lat_us[0], r->lat_us[1], r->lat_us[2], r->lat_us[3]);
-	printf("\"gc\": {\"collections\": %" PRIu64 ", \"pause_count\": %"
-		PRIu64 ", \"pause_total_ms\": %.3f, \"pause_max_ms\": %.3f, "
-		"\"pause_p50_ms\": %.3f, \"pause_p99_ms\": %.3f, ",
-		gc->collections, gc->pause_count, r->pause_ms[0],
-		r->pause_ms[1], r->pause_ms[2], r->pause_ms[3]);
-	printf("\"bytes_allocated\": %" PRIu64 ", \"bytes_freed\": %" PRIu64
-		", \"heap_size\": %" PRIu64 ", \"heap_live\": %" PRIu64
-		", \"heap_max\": %" PRIu64 "}, ", gc->bytes_allocated,
-		gc->bytes_freed, gc->heap_size, gc->heap_live, gc->heap_max);
-	printf("\"peak_rss_bytes\": %" PRIu64 ", \"check\": \"%s\"}\n",
-		r->peak_rss, r->intact ? "ok" : "failed");
 }
 
 /* -------------------------------------------------------------------- main */

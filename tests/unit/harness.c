@@ -85,7 +85,10 @@ void harness_in_thread(void (*fn)(void *arg), void *arg)
 	pthread_t t;
 	void *failed;
 	assert_int_equal(pthread_create(&t, NULL, thread_main, &c), 0);
+	/* The join blocks: the thread's collections must not wait for us. */
+	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
 	assert_int_equal(pthread_join(t, &failed), 0);
+	assert_int_equal(gyre_blocking_end(), GYRE_OK);
 	assert_null(failed);
 }
 
