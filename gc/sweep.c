@@ -31,8 +31,23 @@ static struct {
 	_Atomic size_t next_block;
 	_Atomic size_t next_large;
 	size_t top;               /* blocks to sweep: [0, top) */
-	struct sweeper *sweepers; /* one per worker, for this sweep */
+	struct sweeper *sweepers; /* one per worker; allocated at init */
+	unsigned nsweepers;
 } sw;
+
+int sweep_init(unsigned workers)
+{
+	sw.sweepers = meta_calloc(sizeof(struct sweeper) * workers);
+	sw.nsweepers = workers;
+	return sw.sweepers ? GYRE_OK : GYRE_ENOMEM;
+}
+
+void sweep_shutdown(void)
+{
+	meta_free(sw.sweepers);
+	sw.sweepers = NULL;
+	sw.nsweepers = 0;
+}
 
 static void list_append(struct block **head, struct block **tail,
 			struct block *b)
@@ -143,17 +158,15 @@ struct sweep_result sweep_heap(void)
 	 * because every run was retired. */
 	for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 		heap.classes[c].head = NULL;
-	struct sweeper local[workers_count()];
-	memset(local, 0, sizeof(local));
-	sw.sweepers = local;
+	GYRE_ASSERT(sw.nsweepers == workers_count());
+	memset(sw.sweepers, 0, sizeof(struct sweeper) * sw.nsweepers);
 	sw.top = heap.top;
 	atomic_store_relaxed(&sw.next_block, 0);
 	atomic_store_relaxed(&sw.next_large, 0);
 	workers_run(sweep_worker, NULL);
 	struct sweep_result total = {0};
-	for (unsigned i = 0; i < workers_count(); i++)
-		merge(&local[i], &total);
+	for (unsigned i = 0; i < sw.nsweepers; i++)
+		merge(&sw.sweepers[i], &total);
 	compact_large_set();
-	sw.sweepers = NULL;
 	return total;
 }

@@ -16,6 +16,9 @@ struct sweep_result {
 	size_t live_objects;
 };
 
+int sweep_init(unsigned workers);
+void sweep_shutdown(void);
+
 /* With the world stopped, after mark_heap: frees every unmarked object and
  * clears every mark [INV-MARKS-CLEAR]. */
 struct sweep_result sweep_heap(void);

@@ -13,6 +13,7 @@
 #include "gc/large.h"
 #include "gc/mark.h"
 #include "gc/roots.h"
+#include "gc/sweep.h"
 #include "gc/type.h"
 #include "runtime/config.h"
 #include "runtime/meta.h"
@@ -77,6 +78,8 @@ static int init_parts(const gyre_config *c)
 		goto fail_type;
 	if (mark_init(c->workers))
 		goto fail_mark;
+	if (sweep_init(c->workers))
+		goto fail_sweep;
 	if (workers_start(c->workers))
 		goto fail_workers;
 	roots_init();
@@ -84,6 +87,8 @@ static int init_parts(const gyre_config *c)
 	stats_reset();
 	return GYRE_OK;
 fail_workers:
+	sweep_shutdown();
+fail_sweep:
 	mark_shutdown();
 fail_mark:
 	type_shutdown();
@@ -123,6 +128,7 @@ GYRE_API int gyre_shutdown(void)
 				   "threads are still attached");
 	atomic_store_relaxed(&initialized, false);
 	workers_stop();
+	sweep_shutdown();
 	mark_shutdown();
 	collect_shutdown();
 	large_shutdown();
@@ -209,6 +215,14 @@ GYRE_API int gyre_blocking_end(void)
 	if (atomic_load_relaxed(&m->state) != MUTATOR_BLOCKING)
 		return gyre_misuse(GYRE_EUNBALANCED, "gyre_blocking_end",
 				   "not inside a blocking region");
+	/* The caller's stack pointer (just above our return address) must be
+	 * at or below the one gyre_blocking_begin saw: above it means the
+	 * function that began the region has returned, and the registers
+	 * saved then no longer hold its caller's pointers. */
+	char *caller_sp = (char *)__builtin_frame_address(0) + 2 * sizeof(void *);
+	if (GYRE_DEBUG && caller_sp > (char *)m->ctx.sp)
+		return gyre_misuse(GYRE_EUNBALANCED, "gyre_blocking_end",
+				   "the function that called gyre_blocking_begin has returned");
 	safepoint_leave_blocking(m);
 	return GYRE_OK;
 }

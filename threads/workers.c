@@ -56,6 +56,11 @@ static void *worker_main(void *idp)
 int workers_start(unsigned n)
 {
 	GYRE_ASSERT(n >= 1 && pool.count == 0);
+	/* A previous pool (before a shutdown and a new init) left its job
+	 * count behind; new workers start from generation 0. */
+	pool.generation = 0;
+	pool.pending = 0;
+	pool.fn = NULL;
 	pool.stopping = false;
 	pool.count = 1;
 	if (n == 1)

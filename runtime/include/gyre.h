@@ -126,9 +126,14 @@ void gyre_safepoint(void);
 /* Brackets a call that may block (epoll_wait, read, a lock): between the two
  * the thread must not touch the heap, and collections proceed without
  * waiting for it. Pointers held in its locals stay roots. Regions do not
- * nest. Errors: GYRE_ENOTATTACHED; GYRE_EUNBALANCED for a begin inside a
- * region or an end outside one. gyre_blocking_end may wait for a collection
- * in progress to finish. */
+ * nest, and are lexically scoped: gyre_blocking_end is called before the
+ * function that called gyre_blocking_begin returns (that function's saved
+ * registers are what keeps its callers' pointers alive). Errors:
+ * GYRE_ENOTATTACHED; GYRE_EUNBALANCED for a begin inside a region, an end
+ * outside one, or (checked builds) an end after the beginning function
+ * returned. gyre_blocking_end may wait for a collection in progress to
+ * finish. Every other blocking call an attached thread makes (a lock,
+ * pthread_join) must be inside a region, or collections wait for it. */
 int gyre_blocking_begin(void);
 int gyre_blocking_end(void);
 
