@@ -5,6 +5,7 @@
  * gyre_init brings the parts up in dependency order and gyre_shutdown
  * takes them down in reverse.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "gc/alloc.h"
@@ -65,6 +66,27 @@ static struct mutator *attached(const char *fn, int *rc)
 	return m;
 }
 
+/* A thread that exits attached would leave behind a registered stack that
+ * no longer exists, in a state the next collection waits on for ever. This
+ * key's destructor runs at the exit of a thread still attached. Sync:
+ * created by gyre_init, deleted by gyre_shutdown. */
+static pthread_key_t exit_guard;
+
+static void exited_attached(void *p)
+{
+	struct mutator *m = p;
+	gyre_misuse(GYRE_EUNBALANCED, "gyre_thread_detach",
+		    "a thread exited while still attached");
+	/* Unchecked builds detach it on its behalf. */
+	if (atomic_load_relaxed(&m->state) == MUTATOR_BLOCKING)
+		safepoint_leave_blocking(m);
+	for (; m->disable_depth; m->disable_depth--)
+		collect_enable();
+	alloc_detach(m);
+	mutator_unregister(m);
+	meta_free(m);
+}
+
 /* ---------------------------------------------------------------- lifecycle */
 
 static int init_parts(const gyre_config *c)
@@ -82,10 +104,14 @@ static int init_parts(const gyre_config *c)
 		goto fail_sweep;
 	if (workers_start(c->workers))
 		goto fail_workers;
+	if (pthread_key_create(&exit_guard, exited_attached))
+		goto fail_key;
 	roots_init();
 	collect_init();
 	stats_reset();
 	return GYRE_OK;
+fail_key:
+	workers_stop();
 fail_workers:
 	sweep_shutdown();
 fail_sweep:
@@ -127,6 +153,7 @@ GYRE_API int gyre_shutdown(void)
 		return gyre_misuse(GYRE_ESTATE, "gyre_shutdown",
 				   "threads are still attached");
 	atomic_store_relaxed(&initialized, false);
+	pthread_key_delete(exit_guard);
 	workers_stop();
 	sweep_shutdown();
 	mark_shutdown();
@@ -154,8 +181,11 @@ GYRE_API int gyre_thread_attach(void)
 		return gyre_fail(GYRE_ENOMEM);
 	rc = alloc_attach(m);
 	if (!rc)
+		rc = pthread_setspecific(exit_guard, m) ? GYRE_ENOMEM : GYRE_OK;
+	if (!rc)
 		rc = mutator_register(m);
 	if (rc) {
+		pthread_setspecific(exit_guard, NULL);
 		meta_free(m->heap_local);
 		meta_free(m);
 		return gyre_fail(rc);
@@ -176,6 +206,7 @@ GYRE_API int gyre_thread_detach(void)
 		return gyre_misuse(GYRE_EUNBALANCED, "gyre_thread_detach",
 				   "%d gyre_disable call(s) not matched by gyre_enable",
 				   m->disable_depth);
+	pthread_setspecific(exit_guard, NULL);
 	alloc_detach(m);
 	mutator_unregister(m);
 	meta_free(m);

@@ -115,7 +115,9 @@ int gyre_thread_attach(void);
 
 /* Ends the calling thread's use of the heap; pointers it still holds are no
  * longer roots. Errors: GYRE_ENOTATTACHED; GYRE_EUNBALANCED if the thread is
- * inside a blocking region or has gyre_disable calls not yet matched. */
+ * inside a blocking region or has gyre_disable calls not yet matched. A
+ * thread that exits while attached is a misuse too: checked builds abort,
+ * others detach it at its exit (closing its region and its disables). */
 int gyre_thread_detach(void);
 
 /* A cooperative safepoint: if a collection is waiting for this thread, it

@@ -35,7 +35,9 @@ static void read_all(int fd, char *buf, size_t cap)
 	buf[n] = '\0';
 }
 
-void harness_expect_abort(void (*fn)(void), const char *needle)
+/* Runs fn in a forked child with its stderr captured into err; returns
+ * the wait status. */
+static int run_child(void (*fn)(void), char *err, size_t cap)
 {
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);
@@ -49,14 +51,28 @@ void harness_expect_abort(void (*fn)(void), const char *needle)
 		_exit(0);
 	}
 	close(fds[1]);
-	char err[8192];
-	read_all(fds[0], err, sizeof(err));
+	read_all(fds[0], err, cap);
 	close(fds[0]);
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+void harness_expect_abort(void (*fn)(void), const char *needle)
+{
+	char err[8192];
+	int status = run_child(fn, err, sizeof(err));
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT || !strstr(err, needle))
 		fail_msg("expected an abort mentioning \"%s\"; status %#x, stderr:\n%s",
 			 needle, status, err);
+}
+
+void harness_expect_exit0(void (*fn)(void))
+{
+	char err[8192];
+	int status = run_child(fn, err, sizeof(err));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("expected exit 0; status %#x, stderr:\n%s", status, err);
 }
 
 __attribute__((noinline)) void *harness_launder(void *p)

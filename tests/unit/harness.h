@@ -21,6 +21,8 @@ int harness_down(void **state);
 /* Runs fn in a forked child; asserts the child died of SIGABRT with
  * `needle` in its stderr. */
 void harness_expect_abort(void (*fn)(void), const char *needle);
+/* Runs fn in a forked child; asserts it exited with status 0. */
+void harness_expect_exit0(void (*fn)(void));
 
 /* Keeps a pointer opaque to the optimiser, so that a test can drop its
  * last reference for real. */

@@ -3,8 +3,10 @@
  * bring gyre up and down many times, each time with a fresh worker pool
  * and fresh statistics, and every collection in every cycle works; and a
  * blocking region ended after the function that began it has returned is
- * caught in checked builds.
+ * caught in checked builds; a thread that exits attached is caught in
+ * checked builds and detached on its behalf in others.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "harness.h"
@@ -61,11 +63,45 @@ static void test_blocking_end_after_begin_returned(void **state)
 	harness_expect_abort(end_after_return, "gyre_blocking_end");
 }
 
+static void *exit_attached(void *arg)
+{
+	(void)arg;
+	if (gyre_thread_attach() || !gyre_alloc_bytes(64) || gyre_disable())
+		abort();
+	return NULL;
+}
+
+/* A thread exits attached, with a gyre_disable open; then this thread
+ * collects, which would wait for ever on the dead thread if nothing had
+ * detached it. */
+static void thread_exits_attached(void)
+{
+	if (gyre_init(NULL) || gyre_thread_attach())
+		abort();
+	pthread_t t;
+	if (pthread_create(&t, NULL, exit_attached, NULL))
+		abort();
+	gyre_blocking_begin();
+	pthread_join(t, NULL);
+	gyre_blocking_end();
+	exit(gyre_collect() >= 0 && gyre_is_enabled() == 1 ? 0 : 1);
+}
+
+static void test_thread_exiting_attached(void **state)
+{
+	(void)state;
+	if (GYRE_DEBUG)
+		harness_expect_abort(thread_exits_attached, "exited while still attached");
+	else
+		harness_expect_exit0(thread_exits_attached);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_shutdown_cycles),
 		cmocka_unit_test(test_blocking_end_after_begin_returned),
+		cmocka_unit_test(test_thread_exiting_attached),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
