@@ -1,27 +1,52 @@
 /*
  * mm.h: the memory-manager shim of the macro benchmarks. A workload is one
  * source file written against the small mm_* interface below, and the build
- * compiles it three times, choosing the manager with a macro: MM_GYRE (gyre's
+ * compiles it four times, choosing the manager with a macro: MM_GYRE (gyre's
  * collector), MM_BOEHM (Boehm-Demers-Weiser GC, the conservative collector
- * gyre is most often measured against) or MM_JEMALLOC (explicit malloc/free
- * with jemalloc linked in place of glibc's malloc, the "no GC" baseline).
- * Keeping the workload identical and the shim thin is what makes the three
- * timings comparable: every difference lives in the few lines of this file.
+ * gyre is most often measured against), MM_JEMALLOC (explicit malloc/free
+ * with jemalloc linked in place of glibc's malloc) or MM_GLIBC (explicit
+ * malloc/free with glibc's own malloc: the binary links neither jemalloc nor
+ * gyre). The two malloc variants are the "no GC" baselines. Keeping the
+ * workload identical and the shim thin is what makes the timings comparable:
+ * every difference lives in the few lines of this file.
  *
- * All three variants hand out zeroed nodes, so no variant does less work per
- * allocation than another. Only the malloc variant frees; the collectors
- * reclaim what the workload drops.
+ * What the shim offers:
+ * - lifecycle: mm_init, mm_shutdown, and per thread mm_thread_attach/detach;
+ *   mm_root_add for a global that holds heap pointers;
+ *   threads are started with mm_thread_create (Boehm must see every thread)
+ *   and joined with mm_thread_join inside a blocking region;
+ * - blocking regions, MM_BLOCKING_BEGIN/END: an attached gyre thread that
+ *   waits (a lock, a join, a barrier) must wait inside one or collections
+ *   stall; they are macros because gyre's regions are lexically scoped (the
+ *   end comes before the function that began returns). MM_MUTEX_LOCK takes
+ *   a mutex with the region opened only when the lock is contended;
+ * - objects: the tree `node`; types the workload registers with their
+ *   pointer fields (mm_type_register, mm_alloc); traced pointer arrays
+ *   (mm_alloc_ptrs); pointer-free byte buffers (mm_alloc_bytes,
+ *   mm_alloc_doubles); mm_free and mm_free_tree, which only the malloc
+ *   variants do anything for: the collectors reclaim what is dropped;
+ * - observation: mm_gc_count and mm_pauses_get (pause count, total, max and
+ *   a log2 histogram in microseconds, for the two collectors).
+ *
+ * Nodes, registered objects and pointer arrays come back zeroed from every
+ * manager, so no variant does less work per allocation than another. Byte
+ * buffers are not necessarily zeroed: the caller fills them.
  */
 #ifndef BENCH_MM_H
 #define BENCH_MM_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-#if defined(MM_GYRE) + defined(MM_BOEHM) + defined(MM_JEMALLOC) != 1
-#error "define exactly one of MM_GYRE, MM_BOEHM, MM_JEMALLOC"
+#if defined(MM_GYRE) + defined(MM_BOEHM) + defined(MM_JEMALLOC) + \
+	defined(MM_GLIBC) != 1
+#error "define exactly one of MM_GYRE, MM_BOEHM, MM_JEMALLOC, MM_GLIBC"
 #endif
 
 /* The object the tree workloads allocate: two pointer fields and two ints,
@@ -34,11 +59,42 @@ typedef struct node {
 	int j;
 } node;
 
+/* A type id from mm_type_register; 0 is never valid. */
+typedef uint32_t mm_type;
+
+/* Pause histogram: bucket i counts pauses in [2^i, 2^(i+1)) microseconds,
+ * bucket 0 also those under 1 us, the last one everything above (gyre's
+ * GYRE_PAUSE_BUCKETS layout, so the collectors report alike). */
+#define MM_PAUSE_BUCKETS 24
+
+struct mm_pauses {
+	bool known;          /* false for the malloc variants: no collector */
+	uint64_t count;
+	uint64_t total_ns;
+	uint64_t max_ns;
+	uint64_t histogram[MM_PAUSE_BUCKETS];
+};
+
 /* Out of memory or a failed manager call: a benchmark cannot go on. */
 static inline void mm_die(const char *what, const char *why)
 {
 	fprintf(stderr, "mm: %s failed: %s\n", what, why);
 	exit(2);
+}
+
+/* A pthread call that returned `err`. */
+static inline void mm_check_errno(int err, const char *what)
+{
+	if (err != 0)
+		mm_die(what, strerror(err));
+}
+
+static inline unsigned mm_pause_bucket(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	unsigned b = us < 2 ? 0 : 63 - (unsigned)__builtin_clzll(us);
+
+	return b < MM_PAUSE_BUCKETS ? b : MM_PAUSE_BUCKETS - 1;
 }
 
 #if defined(MM_GYRE)
@@ -50,118 +106,230 @@ static gyre_type mm_node_type;
 
 static inline const char *mm_name(void) { return "gyre"; }
 
+static inline void mm_check(int status, const char *what)
+{
+	if (status != GYRE_OK)
+		mm_die(what, gyre_strerror(status));
+}
+
+static inline mm_type mm_type_register(const char *name, size_t size,
+                                       const size_t *ptr_offsets,
+                                       size_t n_ptrs)
+{
+	gyre_type_desc desc = { .name = name, .size = size,
+	                        .ptr_offsets = n_ptrs ? ptr_offsets : NULL,
+	                        .n_ptrs = n_ptrs };
+	gyre_type t = gyre_type_register(&desc);
+
+	if (t == 0)
+		mm_die("gyre_type_register", gyre_strerror(gyre_last_error()));
+	return t;
+}
+
 static inline void mm_init(void)
 {
 	static const size_t ptrs[] = { offsetof(node, left),
 	                               offsetof(node, right) };
-	gyre_type_desc desc = { .name = "node", .size = sizeof(node),
-	                        .ptr_offsets = ptrs, .n_ptrs = 2 };
-	int status = gyre_init(NULL);
 
-	if (status != GYRE_OK)
-		mm_die("gyre_init", gyre_strerror(status));
-	mm_node_type = gyre_type_register(&desc);
-	if (mm_node_type == 0)
-		mm_die("gyre_type_register", gyre_strerror(gyre_last_error()));
+	mm_check(gyre_init(NULL), "gyre_init");
+	mm_node_type = mm_type_register("node", sizeof(node), ptrs, 2);
 }
 
-static inline void mm_shutdown(void)
-{
-	int status = gyre_shutdown();
-
-	if (status != GYRE_OK)
-		mm_die("gyre_shutdown", gyre_strerror(status));
-}
+static inline void mm_shutdown(void) { mm_check(gyre_shutdown(), "gyre_shutdown"); }
 
 static inline void mm_thread_attach(void)
 {
-	int status = gyre_thread_attach();
-
-	if (status != GYRE_OK)
-		mm_die("gyre_thread_attach", gyre_strerror(status));
+	mm_check(gyre_thread_attach(), "gyre_thread_attach");
 }
 
 static inline void mm_thread_detach(void)
 {
-	int status = gyre_thread_detach();
-
-	if (status != GYRE_OK)
-		mm_die("gyre_thread_detach", gyre_strerror(status));
+	mm_check(gyre_thread_detach(), "gyre_thread_detach");
 }
 
-static inline node *mm_alloc_node(void)
+/* Makes [start, start + size) outside the heap (a global) a root. */
+static inline void mm_root_add(void *start, size_t size)
 {
-	node *n = gyre_alloc(mm_node_type);
+	mm_check(gyre_root_add(start, size), "gyre_root_add");
+}
 
-	if (n == NULL)
+#define MM_BLOCKING_BEGIN() mm_check(gyre_blocking_begin(), "gyre_blocking_begin")
+#define MM_BLOCKING_END() mm_check(gyre_blocking_end(), "gyre_blocking_end")
+
+static inline void *mm_alloc(mm_type type)
+{
+	void *p = gyre_alloc(type);
+
+	if (p == NULL)
 		mm_die("gyre_alloc", gyre_strerror(gyre_last_error()));
-	return n;
+	return p;
 }
 
-static inline double *mm_alloc_doubles(size_t n)
+static inline node *mm_alloc_node(void) { return mm_alloc(mm_node_type); }
+
+static inline void **mm_alloc_ptrs(size_t n)
 {
-	double *d = gyre_alloc_bytes(n * sizeof(double));
+	void **p = gyre_alloc_array(GYRE_TYPE_PTR, n);
 
-	if (d == NULL)
-		mm_die("gyre_alloc_bytes", gyre_strerror(gyre_last_error()));
-	return d;
+	if (p == NULL)
+		mm_die("gyre_alloc_array", gyre_strerror(gyre_last_error()));
+	return p;
 }
 
+static inline void *mm_alloc_bytes(size_t n)
+{
+	void *p = gyre_alloc_bytes(n);
+
+	if (p == NULL)
+		mm_die("gyre_alloc_bytes", gyre_strerror(gyre_last_error()));
+	return p;
+}
+
+static inline void mm_free(void *p) { (void)p; }
 static inline void mm_free_tree(node *tree) { (void)tree; }
 
 static inline uint64_t mm_gc_count(void)
 {
 	gyre_stats s;
 
-	int status = gyre_stats_get(&s);
-
-	if (status != GYRE_OK)
-		mm_die("gyre_stats_get", gyre_strerror(status));
+	mm_check(gyre_stats_get(&s), "gyre_stats_get");
 	return s.collections;
 }
 
+static inline void mm_pauses_get(struct mm_pauses *out)
+{
+	gyre_stats s;
+
+	_Static_assert(MM_PAUSE_BUCKETS == GYRE_PAUSE_BUCKETS,
+	               "one pause histogram layout");
+	mm_check(gyre_stats_get(&s), "gyre_stats_get");
+	out->known = true;
+	out->count = s.pause_count;
+	out->total_ns = s.pause_total_ns;
+	out->max_ns = s.pause_max_ns;
+	memcpy(out->histogram, s.pause_histogram, sizeof(out->histogram));
+}
+
 #define MM_STORE(obj, field, value) GYRE_STORE(obj, field, value)
+#define MM_STORE_AT(array, index, value) GYRE_STORE_AT(array, index, value)
 
 #elif defined(MM_BOEHM)
 
+/* Threads must be known to Boehm GC: with GC_THREADS its header provides
+ * GC_pthread_create and GC_pthread_join, which register and unregister
+ * them, and the threads-enabled collector stops them to mark. */
+#define GC_THREADS
 #include <gc.h>
 
 static inline const char *mm_name(void) { return "boehm"; }
 
-static inline void mm_init(void) { GC_INIT(); }
+/* Pause accounting from Boehm's collection events. Sync: the callback runs
+ * with Boehm's allocation lock held, so collections update these one at a
+ * time; they are read after the workload's threads are joined. */
+static struct mm_pauses mm_boehm_pauses = { .known = true };
+static uint64_t mm_boehm_start_ns;
+
+static inline uint64_t mm_boehm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A pause is GC_EVENT_START to GC_EVENT_END: the whole collection, which
+ * runs with the world stopped (marking) or with the allocation lock held
+ * (the rest), so every allocating thread waits for all of it. */
+static void GC_CALLBACK mm_boehm_event(GC_EventType event)
+{
+	struct mm_pauses *p = &mm_boehm_pauses;
+	uint64_t ns;
+
+	if (event == GC_EVENT_START) {
+		mm_boehm_start_ns = mm_boehm_now_ns();
+		return;
+	}
+	if (event != GC_EVENT_END)
+		return;
+	ns = mm_boehm_now_ns() - mm_boehm_start_ns;
+	p->count++;
+	p->total_ns += ns;
+	if (ns > p->max_ns)
+		p->max_ns = ns;
+	p->histogram[mm_pause_bucket(ns)]++;
+}
+
+static inline void mm_init(void)
+{
+	GC_INIT();
+	GC_set_on_collection_event(mm_boehm_event);
+}
+
 static inline void mm_shutdown(void) {}
 
-/* The benchmark is single-threaded: the main thread is Boehm's already. */
+/* Threads from mm_thread_create are registered by GC_pthread_create. */
 static inline void mm_thread_attach(void) {}
 static inline void mm_thread_detach(void) {}
 
-/* GC_MALLOC returns cleared memory. */
-static inline node *mm_alloc_node(void)
-{
-	node *n = GC_MALLOC(sizeof(node));
+/* Boehm scans the program's data and bss segments already. */
+static inline void mm_root_add(void *start, size_t size) { (void)start, (void)size; }
 
-	if (n == NULL)
-		mm_die("GC_MALLOC", "out of memory");
-	return n;
+#define MM_BLOCKING_BEGIN() ((void)0)
+#define MM_BLOCKING_END() ((void)0)
+
+/* Type ids index the sizes; Boehm scans every word of a GC_MALLOC object. */
+#define MM_MAX_TYPES 16
+static size_t mm_type_sizes[MM_MAX_TYPES];
+static mm_type mm_type_count;
+
+static inline mm_type mm_type_register(const char *name, size_t size,
+                                       const size_t *ptr_offsets,
+                                       size_t n_ptrs)
+{
+	(void)name, (void)ptr_offsets, (void)n_ptrs;
+	if (mm_type_count + 1 >= MM_MAX_TYPES)
+		mm_die("mm_type_register", "too many types");
+	mm_type_sizes[++mm_type_count] = size;
+	return mm_type_count;
 }
+
+static inline void *mm_gc_malloc(size_t size)
+{
+	void *p = GC_MALLOC(size);
+
+	if (p == NULL)
+		mm_die("GC_MALLOC", "out of memory");
+	return p;
+}
+
+/* GC_MALLOC returns cleared memory. */
+static inline void *mm_alloc(mm_type type) { return mm_gc_malloc(mm_type_sizes[type]); }
+static inline node *mm_alloc_node(void) { return mm_gc_malloc(sizeof(node)); }
+static inline void **mm_alloc_ptrs(size_t n) { return mm_gc_malloc(n * sizeof(void *)); }
 
 /* Pointer-free, so never scanned; not cleared, the caller fills it. */
-static inline double *mm_alloc_doubles(size_t n)
+static inline void *mm_alloc_bytes(size_t n)
 {
-	double *d = GC_MALLOC_ATOMIC(n * sizeof(double));
+	void *p = GC_MALLOC_ATOMIC(n);
 
-	if (d == NULL)
+	if (p == NULL)
 		mm_die("GC_MALLOC_ATOMIC", "out of memory");
-	return d;
+	return p;
 }
 
+static inline void mm_free(void *p) { (void)p; }
 static inline void mm_free_tree(node *tree) { (void)tree; }
 
 static inline uint64_t mm_gc_count(void) { return GC_get_gc_no(); }
 
-#define MM_STORE(obj, field, value) ((void)((obj)->field = (value)))
+static inline void mm_pauses_get(struct mm_pauses *out) { *out = mm_boehm_pauses; }
 
-#else /* MM_JEMALLOC */
+#define MM_STORE(obj, field, value) ((void)((obj)->field = (value)))
+#define MM_STORE_AT(array, index, value) ((void)((array)[index] = (value)))
+
+#else /* MM_JEMALLOC or MM_GLIBC: explicit malloc/free */
+
+#if defined(MM_JEMALLOC)
 
 #include <jemalloc/jemalloc.h>
 
@@ -180,28 +348,70 @@ static inline void mm_init(void)
 		mm_die("mallctl(\"version\")", "no such control");
 }
 
+#else /* MM_GLIBC */
+
+#include <dlfcn.h>
+
+static inline const char *mm_name(void) { return "glibc"; }
+
+/* The binary links no other allocator, but one could be preloaded; then
+ * the figures would be that allocator's under glibc's name. jemalloc is
+ * recognised by its mallctl. */
+static inline void mm_init(void)
+{
+	if (dlsym(RTLD_DEFAULT, "mallctl") != NULL)
+		mm_die("mm_init", "another malloc (jemalloc?) replaces glibc's");
+}
+
+#endif
+
 static inline void mm_shutdown(void) {}
 static inline void mm_thread_attach(void) {}
 static inline void mm_thread_detach(void) {}
+static inline void mm_root_add(void *start, size_t size) { (void)start, (void)size; }
 
-/* calloc, so the node is zeroed like the collectors' nodes are. */
-static inline node *mm_alloc_node(void)
+#define MM_BLOCKING_BEGIN() ((void)0)
+#define MM_BLOCKING_END() ((void)0)
+
+#define MM_MAX_TYPES 16
+static size_t mm_type_sizes[MM_MAX_TYPES];
+static mm_type mm_type_count;
+
+static inline mm_type mm_type_register(const char *name, size_t size,
+                                       const size_t *ptr_offsets,
+                                       size_t n_ptrs)
 {
-	node *n = calloc(1, sizeof(node));
+	(void)name, (void)ptr_offsets, (void)n_ptrs;
+	if (mm_type_count + 1 >= MM_MAX_TYPES)
+		mm_die("mm_type_register", "too many types");
+	mm_type_sizes[++mm_type_count] = size;
+	return mm_type_count;
+}
 
-	if (n == NULL)
+/* calloc, so objects are zeroed like the collectors' are. */
+static inline void *mm_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (p == NULL)
 		mm_die("calloc", "out of memory");
-	return n;
+	return p;
 }
 
-static inline double *mm_alloc_doubles(size_t n)
+static inline void *mm_alloc(mm_type type) { return mm_calloc(1, mm_type_sizes[type]); }
+static inline node *mm_alloc_node(void) { return mm_calloc(1, sizeof(node)); }
+static inline void **mm_alloc_ptrs(size_t n) { return mm_calloc(n, sizeof(void *)); }
+
+static inline void *mm_alloc_bytes(size_t n)
 {
-	double *d = malloc(n * sizeof(double));
+	void *p = malloc(n);
 
-	if (d == NULL)
+	if (p == NULL)
 		mm_die("malloc", "out of memory");
-	return d;
+	return p;
 }
+
+static inline void mm_free(void *p) { free(p); }
 
 /* The explicit-free baseline pays for walking each dropped tree. */
 static inline void mm_free_tree(node *tree)
@@ -215,8 +425,56 @@ static inline void mm_free_tree(node *tree)
 
 static inline uint64_t mm_gc_count(void) { return 0; }
 
+static inline void mm_pauses_get(struct mm_pauses *out)
+{
+	memset(out, 0, sizeof(*out));
+}
+
 #define MM_STORE(obj, field, value) ((void)((obj)->field = (value)))
+#define MM_STORE_AT(array, index, value) ((void)((array)[index] = (value)))
 
 #endif
+
+static inline double *mm_alloc_doubles(size_t n)
+{
+	return mm_alloc_bytes(n * sizeof(double));
+}
+
+/* Starts a thread the manager knows about; the thread itself still calls
+ * mm_thread_attach first and mm_thread_detach last. */
+static inline void mm_thread_create(pthread_t *t, void *(*fn)(void *),
+                                    void *arg)
+{
+#if defined(MM_BOEHM)
+	mm_check_errno(GC_pthread_create(t, NULL, fn, arg), "GC_pthread_create");
+#else
+	mm_check_errno(pthread_create(t, NULL, fn, arg), "pthread_create");
+#endif
+}
+
+/* Waits for a thread; an attached caller calls it inside a blocking region. */
+static inline void mm_thread_join(pthread_t t)
+{
+#if defined(MM_BOEHM)
+	mm_check_errno(GC_pthread_join(t, NULL), "GC_pthread_join");
+#else
+	mm_check_errno(pthread_join(t, NULL), "pthread_join");
+#endif
+}
+
+/* Takes `m`; only when another thread holds it does the caller wait, and
+ * then inside a blocking region, so a collection need not wait for it. */
+#define MM_MUTEX_LOCK(m)                                                      \
+	do {                                                                  \
+		if (pthread_mutex_trylock(m) != 0) {                          \
+			MM_BLOCKING_BEGIN();                                  \
+			mm_check_errno(pthread_mutex_lock(m),                 \
+			               "pthread_mutex_lock");                 \
+			MM_BLOCKING_END();                                    \
+		}                                                             \
+	} while (0)
+
+#define MM_MUTEX_UNLOCK(m) \
+	mm_check_errno(pthread_mutex_unlock(m), "pthread_mutex_unlock")
 
 #endif /* BENCH_MM_H */

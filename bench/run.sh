@@ -1,35 +1,65 @@
 #!/bin/sh
-# bench/run.sh: runs the macro benchmarks against every memory manager and
+# bench/run.sh: runs every macro benchmark against every memory manager and
 # prints one comparison table. It (re)builds the release build in
-# build/release, runs each variant N times interleaved (gyre, boehm,
-# jemalloc, gyre, ...) so that machine noise such as frequency changes or a
-# busy neighbour falls on all three alike, keeps every run in
-# build/release/bench-results.json, and reports medians with ratios to gyre.
+# build/release, runs each workload N times for each manager, interleaved
+# (run 1 of every workload and manager, then run 2, ...) so that machine
+# noise such as frequency changes or a busy neighbour falls on all of them
+# alike, keeps every run in build/release/bench-results.json, reports
+# medians with ratios to gyre, and draws plots into build/release/plots/.
 #
-# Usage: bench/run.sh [-n RUNS] [-- GCBENCH-ARGS...]
-#   e.g. bench/run.sh -n 3 -- --depth 20
+# Usage: bench/run.sh [-n RUNS] [--quick] [-- GCBENCH-ARGS...]
+#   e.g. bench/run.sh -n 3 -- --depth 18
+#   --quick: small sizes and one run (unless -n is given), a smoke run.
 set -eu
 
 usage() {
-	echo "usage: $0 [-n RUNS] [-- GCBENCH-ARGS...]" >&2
+	echo "usage: $0 [-n RUNS] [--quick] [-- GCBENCH-ARGS...]" >&2
 	exit 2
 }
 
-runs=5
-while getopts n:h opt; do
-	case $opt in
-	n) runs=$OPTARG ;;
+runs=
+quick=false
+while [ $# -gt 0 ]; do
+	case $1 in
+	-n) [ $# -ge 2 ] || usage; runs=$2; shift 2 ;;
+	-n*) runs=${1#-n}; shift ;;
+	--quick) quick=true; shift ;;
+	--) shift; break ;;
 	*) usage ;;
 	esac
 done
-shift $((OPTIND - 1))
+if [ -z "$runs" ]; then
+	if $quick; then runs=1; else runs=5; fi
+fi
 case $runs in
 '' | *[!0-9]* | 0) usage ;;
 esac
 
 cd "$(dirname "$0")/.."
 build=build/release
-managers="gyre boehm jemalloc"
+managers="gyre boehm jemalloc glibc"
+
+# Each case: name, binary, arguments. The full sizes are each workload's
+# defaults (every manager runs for a second or more); --quick shrinks them.
+if $quick; then
+	gcbench_args="--depth 16"
+	bt_args="--depth 14"
+	churn_args="--table-mb 32 --seconds 1"
+else
+	gcbench_args=""
+	bt_args=""
+	churn_args=""
+fi
+cases="gcbench binarytrees-t1 binarytrees-t2 churn"
+case_cmd() { # case manager -> the command line, binary from $bin
+	case $1 in
+	gcbench) echo "$bin/gcbench-$2 --json $gcbench_args $gcbench_extra" ;;
+	binarytrees-t1) echo "$bin/binarytrees-$2 --json --threads 1 $bt_args" ;;
+	binarytrees-t2) echo "$bin/binarytrees-$2 --json --threads 2 $bt_args" ;;
+	churn) echo "$bin/churn-$2 --json $churn_args" ;;
+	esac
+}
+gcbench_extra="$*"
 
 # Timings from anything but an optimised build would mislead, so an existing
 # directory configured otherwise is refused rather than silently used.
@@ -50,47 +80,40 @@ ninja -C "$build"
 # gyre is linked statically, so the copies are self-contained.
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
-for mm in $managers; do
-	cp "$build/bench/gcbench-$mm" "$bin/"
+for wl in gcbench binarytrees churn; do
+	for mm in $managers; do
+		cp "$build/bench/$wl-$mm" "$bin/"
+	done
 done
 
+# Every run appends "case run latency-file json" to $raw.
 raw=$build/bench-results.jsonl
+lat=$build/bench-latency
+rm -rf "$lat"
+mkdir -p "$lat"
 : >"$raw"
 i=1
 while [ "$i" -le "$runs" ]; do
-	for mm in $managers; do
-		echo "run $i/$runs: gcbench-$mm${*:+ $*}" >&2
-		if ! "$bin/gcbench-$mm" --json "$@" >>"$raw"; then
-			echo "$0: gcbench-$mm failed" >&2
-			exit 1
-		fi
+	for c in $cases; do
+		for mm in $managers; do
+			cmd=$(case_cmd "$c" "$mm")
+			lf=-
+			if [ "$c" = churn ]; then
+				lf=$lat/churn-$mm-$i.txt
+				cmd="$cmd --latency-file $lf"
+			fi
+			echo "run $i/$runs: $cmd" >&2
+			printf '%s %s %s ' "$c" "$i" "$lf" >>"$raw"
+			# shellcheck disable=SC2086 # word splitting wanted
+			if ! $cmd >>"$raw"; then
+				echo "$0: $c-$mm failed" >&2
+				exit 1
+			fi
+		done
 	done
 	i=$((i + 1))
 done
 
-# Every run, in the order they ran, as one JSON array; then the table.
-python3 - "$raw" "$build/bench-results.json" "$managers" <<'EOF'
-import json, statistics, sys
-
-raw, out, managers = sys.argv[1], sys.argv[2], sys.argv[3].split()
-with open(raw) as f:
-    runs = [json.loads(line) for line in f if line.strip()]
-with open(out, "w") as f:
-    f.write("[\n" + ",\n".join(json.dumps(r) for r in runs) + "\n]\n")
-
-def median(mm, key):
-    return statistics.median(r[key] for r in runs if r["mm"] == mm)
-
-wall = {mm: median(mm, "wall_s") for mm in managers}
-rss = {mm: median(mm, "peak_rss_kb") / 1024 for mm in managers}
-gcs = {mm: median(mm, "gc_count") for mm in managers}
-first = runs[0]
-print(f"\ngcbench --depth {first['depth']} --repeat {first['repeat']}: "
-      f"median of {len(runs) // len(managers)} runs each ({out})\n")
-print(f"{'manager':<10}{'wall s':>9}{'x gyre':>8}{'peak RSS MiB':>14}"
-      f"{'x gyre':>8}{'GCs':>7}")
-for mm in managers:
-    print(f"{mm:<10}{wall[mm]:>9.3f}{wall[mm] / wall['gyre']:>8.2f}"
-          f"{rss[mm]:>14.1f}{rss[mm] / rss['gyre']:>8.2f}{gcs[mm]:>7g}")
-EOF
+python3 bench/report.py "$raw" "$build/bench-results.json" \
+	"$build/plots" "$managers"
 rm -f "$raw"

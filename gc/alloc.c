@@ -41,6 +41,11 @@ static void run_retire(struct tlab *t)
 	uint32_t from = (uint32_t)((t->run_start - base) / b->obj_size);
 	uint32_t to = (uint32_t)((t->cursor - base) / b->obj_size);
 	set_bits(b->starts, from, to);
+	/* Counted as used, not when the run is taken: every collection
+	 * retires every run, and charging whole runs again at once (up to a
+	 * block per size class per thread) would start the next collection
+	 * right away when heap_min is small. */
+	collect_note_alloc((size_t)(t->cursor - t->run_start));
 	stats_note_alloc((size_t)(t->cursor - t->run_start), to - from);
 	t->run_start = t->cursor;
 }
@@ -75,7 +80,6 @@ static bool run_next(struct tlab *t)
 	t->scan = j;
 	if (b->dirty)
 		memset(t->cursor, 0, (size_t)(t->limit - t->cursor));
-	collect_note_alloc((size_t)(t->limit - t->cursor));
 	return true;
 }
 

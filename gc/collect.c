@@ -82,14 +82,21 @@ static void set_trigger(size_t live)
 	atomic_store_relaxed(&collector.allocated, 0);
 }
 
-static void trace_line(const char *reason, uint64_t pause_ns,
+/* When each phase of one collection ended, for the trace line. */
+struct phase_times {
+	uint64_t start, stopped, marked, swept, end;
+};
+
+static void trace_line(const char *reason, const struct phase_times *t,
 		       const struct sweep_result *r)
 {
 	fprintf(stderr,
-		"gyre: gc %llu reason=%s pause=%.3fms freed=%zuobj/%.1fMiB "
-		"live=%.1fMiB heap=%.1fMiB workers=%u\n",
+		"gyre: gc %llu reason=%s pause=%.3fms (stop %.3f mark %.3f sweep "
+		"%.3f) freed=%zuobj/%.1fMiB live=%.1fMiB heap=%.1fMiB workers=%u\n",
 		(unsigned long long)atomic_load_relaxed(&collector.epoch), reason,
-		pause_ns / 1e6, r->freed_objects, r->freed_bytes / 1048576.0,
+		(t->end - t->start) / 1e6, (t->stopped - t->start) / 1e6,
+		(t->marked - t->stopped) / 1e6, (t->swept - t->marked) / 1e6,
+		r->freed_objects, r->freed_bytes / 1048576.0,
 		r->live_bytes / 1048576.0,
 		atomic_load_relaxed(&heap.used) / 1048576.0, workers_count());
 }
@@ -97,27 +104,30 @@ static void trace_line(const char *reason, uint64_t pause_ns,
 /* One collection; the caller holds collector.lock and is RUNNING. */
 static uint64_t collect_run(struct mutator *m, const char *reason)
 {
-	uint64_t start = gyre_now_ns();
+	struct phase_times t = {.start = gyre_now_ns()};
 	/* Taken here, in the frame that lives through the pause: this
 	 * thread's stack is a root like the others. */
 	context_save(&m->ctx);
 	stw_stop_world(m);
+	t.stopped = gyre_now_ns();
 	alloc_retire_all();
 	large_prepare();
 	if (gyre_cfg.verify)
 		verify_heap("before mark");
 	mark_heap();
+	t.marked = gyre_now_ns();
 	struct sweep_result r = sweep_heap();
+	t.swept = gyre_now_ns();
 	if (gyre_cfg.verify)
 		verify_heap("after sweep");
 	set_trigger(r.live_bytes);
 	atomic_store_relaxed(&collector.epoch,
 			     atomic_load_relaxed(&collector.epoch) + 1);
-	uint64_t pause = gyre_now_ns() - start;
+	t.end = gyre_now_ns();
 	stw_start_world();
-	stats_note_collection(pause, &r);
+	stats_note_collection(t.end - t.start, &r);
 	if (gyre_cfg.trace)
-		trace_line(reason, pause, &r);
+		trace_line(reason, &t, &r);
 	return r.freed_objects;
 }
 

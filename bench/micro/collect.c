@@ -1,0 +1,213 @@
+/*
+ * collect.c: the pause of one full collection against the size of the live
+ * heap (1, 16 and 128 MiB of live linked objects), for gyre (gyre_collect)
+ * and Boehm GC (GC_gcollect). A stop-the-world collector's pause grows with
+ * what it must mark, so this is the curve that says how large a heap gyre
+ * can hold before its pauses hurt a server, and how its parallel marking
+ * and sweeping compare with Boehm's parallel marker on the same data.
+ *
+ * The live data is LISTS linked lists of 64-byte nodes hanging from one
+ * root array. Nodes are allocated round-robin across the lists, so
+ * consecutive nodes of a list lie far apart in memory, and each node also
+ * points at the node allocated just before it (on another list), so marking
+ * meets already-marked objects too. It is built once per size with
+ * collection disabled and kept (through a static root) across the runs of
+ * that size; each iteration is one full collection, timed with
+ * clock_gettime and reported through manual timing, so the reported time is
+ * the pause. Counters (MiB, 2^20 bytes): live_MiB (payload bytes of the
+ * nodes, the same figure for both collectors), heap_MiB (memory the
+ * collector holds) and MiB_per_s, the mark-and-sweep throughput: live bytes
+ * / collection time.
+ *
+ * One source, two binaries: MM_GYRE (micro-collect-gyre) and MM_BOEHM
+ * (micro-collect-boehm). The benchmark runs on one thread, so Google
+ * Benchmark's start and stop barriers never wait, and the gyre variant stays
+ * attached for the whole call.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "gbench.h"
+
+#if defined(MM_GYRE) + defined(MM_BOEHM) != 1
+#error "define exactly one of MM_GYRE, MM_BOEHM"
+#endif
+
+/* Lists the live data is spread over (parallel markers can share them). */
+#define LISTS 1024
+#define MB (1024 * 1024)
+
+/* A live object: 64 bytes of payload, two pointer fields. */
+struct node {
+	struct node *next;  /* next node of the same list */
+	struct node *prev;  /* the node allocated just before this one */
+	uintptr_t data[6];
+};
+
+/* The root array of LISTS list heads (a collector-allocated pointer array),
+ * and the size in MiB it holds. Sync: only the benchmark thread. */
+static struct node **live_lists;
+static int64_t live_mb = -1;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "collect: %s failed\n", what);
+	exit(2);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+#if defined(MM_GYRE)
+#include <gyre.h>
+
+static gyre_type node_type;
+
+static void mm_start(void)
+{
+	static const size_t offs[] = { offsetof(struct node, next),
+	                               offsetof(struct node, prev) };
+	gyre_type_desc d = { .name = "node", .size = sizeof(struct node),
+	                     .ptr_offsets = offs, .n_ptrs = 2 };
+
+	if (gyre_init(NULL) != GYRE_OK)
+		die("gyre_init");
+	node_type = gyre_type_register(&d);
+	if (node_type == 0 || gyre_root_add(&live_lists, sizeof live_lists))
+		die("gyre_type_register / gyre_root_add");
+}
+
+static void mm_stop(void)
+{
+	if (gyre_shutdown() != GYRE_OK)
+		die("gyre_shutdown");
+}
+
+static void mm_attach(void)
+{
+	if (gyre_thread_attach() != GYRE_OK)
+		die("gyre_thread_attach");
+}
+
+static void mm_detach(void)
+{
+	if (gyre_thread_detach() != GYRE_OK)
+		die("gyre_thread_detach");
+}
+
+static void mm_disable(void) { gyre_disable(); }
+static void mm_enable(void) { gyre_enable(); }
+static void *mm_lists(void) { return gyre_alloc_array(GYRE_TYPE_PTR, LISTS); }
+static struct node *mm_node(void) { return gyre_alloc(node_type); }
+
+#define STORE(obj, field, value) GYRE_STORE(obj, field, value)
+#define STORE_AT(array, i, value) GYRE_STORE_AT(array, i, value)
+
+static void mm_collect(void)
+{
+	if (gyre_collect() < 0)
+		die("gyre_collect");
+}
+
+static double mm_heap_bytes(void)
+{
+	gyre_stats s;
+
+	return gyre_stats_get(&s) == GYRE_OK ? (double)s.heap_size : 0;
+}
+
+#else
+#include <gc/gc.h>
+
+static void mm_start(void) { GC_INIT(); }
+static void mm_stop(void) {}
+static void mm_attach(void) {}
+static void mm_detach(void) {}
+static void mm_disable(void) { GC_disable(); }
+static void mm_enable(void) { GC_enable(); }
+static void *mm_lists(void) { return GC_MALLOC(LISTS * sizeof(void *)); }
+static struct node *mm_node(void) { return GC_MALLOC(sizeof(struct node)); }
+static void mm_collect(void) { GC_gcollect(); }
+static double mm_heap_bytes(void) { return (double)GC_get_heap_size(); }
+#define STORE(obj, field, value) ((obj)->field = (value))
+#define STORE_AT(array, i, value) ((array)[i] = (value))
+#endif
+
+/* Replaces the live data with `mb` MiB of nodes, built with collection
+ * disabled (building is not measured). */
+static void build_live(int64_t mb)
+{
+	size_t n = (size_t)mb * MB / sizeof(struct node);
+	struct node *prev = NULL;
+
+	live_lists = NULL;
+	mm_collect();
+	mm_disable();
+	live_lists = mm_lists();
+	if (live_lists == NULL)
+		die("allocating the list heads");
+	for (size_t i = 0; i < n; i++) {
+		struct node *nd = mm_node();
+
+		if (nd == NULL)
+			die("allocating a node");
+		STORE(nd, next, live_lists[i % LISTS]);
+		STORE(nd, prev, prev);
+		nd->data[0] = i;
+		STORE_AT(live_lists, i % LISTS, nd);
+		prev = nd;
+	}
+	mm_enable();
+	live_mb = mb;
+}
+
+static void bm_collect(gbench_state *st)
+{
+	int64_t mb = gbench_range(st, 0);
+	double total = 0;
+
+	mm_attach();
+	if (live_mb != mb)
+		build_live(mb);
+	mm_collect();
+	while (gbench_keep_running(st)) {
+		double t0 = now_s();
+
+		mm_collect();
+		double t = now_s() - t0;
+		gbench_set_iteration_time(st, t);
+		total += t;
+	}
+	gbench_counter(st, "live_MiB", (double)mb, GBENCH_COUNTER_DEFAULT, 1000);
+	gbench_counter(st, "heap_MiB", mm_heap_bytes() / MB,
+	               GBENCH_COUNTER_DEFAULT, 1000);
+	if (total > 0)
+		gbench_counter(st, "MiB_per_s",
+		               (double)gbench_iterations(st) * (double)mb / total,
+		               GBENCH_COUNTER_DEFAULT, 1000);
+	mm_detach();
+}
+
+int main(int argc, char **argv)
+{
+	int status;
+	gbench_bm *b;
+
+	mm_start();
+	b = gbench_register("collect", bm_collect);
+	gbench_arg_name(b, "live_MiB");
+	gbench_arg(gbench_arg(gbench_arg(b, 1), 16), 128);
+	gbench_use_manual_time(b);
+	status = gbench_main(argc, argv);
+	live_lists = NULL;
+	mm_stop();
+	return status;
+}
