@@ -97,6 +97,25 @@ static inline unsigned mm_pause_bucket(uint64_t ns)
 	return b < MM_PAUSE_BUCKETS ? b : MM_PAUSE_BUCKETS - 1;
 }
 
+/* For the managers without types (Boehm, malloc): a type id indexes a
+ * table of object sizes (Boehm scans every word of a GC_MALLOC object). */
+#if !defined(MM_GYRE)
+enum { MM_MAX_TYPES = 16 };
+static size_t mm_type_sizes[MM_MAX_TYPES];
+static mm_type mm_type_count;
+
+static inline mm_type mm_type_register(const char *name, size_t size,
+                                       const size_t *ptr_offsets,
+                                       size_t n_ptrs)
+{
+	(void)name, (void)ptr_offsets, (void)n_ptrs;
+	if (mm_type_count + 1 >= MM_MAX_TYPES)
+		mm_die("mm_type_register", "too many types");
+	mm_type_sizes[++mm_type_count] = size;
+	return mm_type_count;
+}
+#endif
+
 #if defined(MM_GYRE)
 
 #include <gyre.h>
@@ -277,21 +296,6 @@ static inline void mm_root_add(void *start, size_t size) { (void)start, (void)si
 #define MM_BLOCKING_BEGIN() ((void)0)
 #define MM_BLOCKING_END() ((void)0)
 
-/* Type ids index the sizes; Boehm scans every word of a GC_MALLOC object. */
-#define MM_MAX_TYPES 16
-static size_t mm_type_sizes[MM_MAX_TYPES];
-static mm_type mm_type_count;
-
-static inline mm_type mm_type_register(const char *name, size_t size,
-                                       const size_t *ptr_offsets,
-                                       size_t n_ptrs)
-{
-	(void)name, (void)ptr_offsets, (void)n_ptrs;
-	if (mm_type_count + 1 >= MM_MAX_TYPES)
-		mm_die("mm_type_register", "too many types");
-	mm_type_sizes[++mm_type_count] = size;
-	return mm_type_count;
-}
 
 static inline void *mm_gc_malloc(size_t size)
 {
@@ -373,20 +377,6 @@ static inline void mm_root_add(void *start, size_t size) { (void)start, (void)si
 #define MM_BLOCKING_BEGIN() ((void)0)
 #define MM_BLOCKING_END() ((void)0)
 
-#define MM_MAX_TYPES 16
-static size_t mm_type_sizes[MM_MAX_TYPES];
-static mm_type mm_type_count;
-
-static inline mm_type mm_type_register(const char *name, size_t size,
-                                       const size_t *ptr_offsets,
-                                       size_t n_ptrs)
-{
-	(void)name, (void)ptr_offsets, (void)n_ptrs;
-	if (mm_type_count + 1 >= MM_MAX_TYPES)
-		mm_die("mm_type_register", "too many types");
-	mm_type_sizes[++mm_type_count] = size;
-	return mm_type_count;
-}
 
 /* calloc, so objects are zeroed like the collectors' are. */
 static inline void *mm_calloc(size_t n, size_t size)
