@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "mm.h"
+#include "measure.h"
 
 enum {
 	LONG_LIVED_DEPTH = 16,   /* the tree that lives through the whole run */
@@ -159,39 +160,20 @@ static bool check_array(const double *a, size_t n)
 
 /* ------------------------------------------------------------ reporting */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Peak resident set of the whole process, in KiB (Linux's ru_maxrss unit). */
-static long peak_rss_kb(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return -1;
-	return ru.ru_maxrss;
-}
-
 static void report(const struct options *opt, double wall_s)
 {
-	long rss = peak_rss_kb();
-	unsigned long long gcs = (unsigned long long)mm_gc_count();
-
-	if (opt->json)
+	if (opt->json) {
 		printf("{\"workload\":\"gcbench\",\"mm\":\"%s\",\"wall_s\":%.6f,"
-		       "\"peak_rss_kb\":%ld,\"gc_count\":%llu,\"depth\":%d,"
-		       "\"repeat\":%d}\n",
-		       mm_name(), wall_s, rss, gcs, opt->max_depth, opt->repeat);
-	else
+		       "\"depth\":%d,\"repeat\":%d", mm_name(), wall_s,
+		       opt->max_depth, opt->repeat);
+		print_mm_json();
+		printf("}\n");
+	} else {
 		printf("gcbench %s: depth %d x%d: %.3f s, peak RSS %.1f MiB, "
-		       "%llu collections\n",
-		       mm_name(), opt->max_depth, opt->repeat, wall_s,
-		       (double)rss / 1024.0, gcs);
+		       "%llu collections\n", mm_name(), opt->max_depth, opt->repeat,
+		       wall_s, (double)peak_rss_kb() / 1024.0,
+		       (unsigned long long)mm_gc_count());
+	}
 }
 
 /* --------------------------------------------------------- command line */
@@ -279,9 +261,9 @@ int main(int argc, char **argv)
 
 	mm_init();
 	mm_thread_attach();
-	start = now_s();
+	start = (double)now_ns() / 1e9;
 	ok = run(&opt);
-	report(&opt, now_s() - start);
+	report(&opt, (double)now_ns() / 1e9 - start);
 	mm_thread_detach();
 	mm_shutdown();
 	return ok ? 0 : 1;

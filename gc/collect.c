@@ -82,9 +82,9 @@ static void set_trigger(size_t live)
 	atomic_store_relaxed(&collector.allocated, 0);
 }
 
-/* When each phase of one collection ended, for the trace line. */
+/* When each phase of one collection began or ended. */
 struct phase_times {
-	uint64_t start, stopped, marked, swept, end;
+	uint64_t start, stopped, mark_start, marked, swept, end;
 };
 
 static void trace_line(const char *reason, const struct phase_times *t,
@@ -95,7 +95,7 @@ static void trace_line(const char *reason, const struct phase_times *t,
 		"%.3f) freed=%zuobj/%.1fMiB live=%.1fMiB heap=%.1fMiB workers=%u\n",
 		(unsigned long long)atomic_load_relaxed(&collector.epoch), reason,
 		(t->end - t->start) / 1e6, (t->stopped - t->start) / 1e6,
-		(t->marked - t->stopped) / 1e6, (t->swept - t->marked) / 1e6,
+		(t->marked - t->mark_start) / 1e6, (t->swept - t->marked) / 1e6,
 		r->freed_objects, r->freed_bytes / 1048576.0,
 		r->live_bytes / 1048576.0,
 		atomic_load_relaxed(&heap.used) / 1048576.0, workers_count());
@@ -114,6 +114,7 @@ static uint64_t collect_run(struct mutator *m, const char *reason)
 	large_prepare();
 	if (gyre_cfg.verify)
 		verify_heap("before mark");
+	t.mark_start = gyre_now_ns();
 	mark_heap();
 	t.marked = gyre_now_ns();
 	struct sweep_result r = sweep_heap();
@@ -125,7 +126,8 @@ static uint64_t collect_run(struct mutator *m, const char *reason)
 			     atomic_load_relaxed(&collector.epoch) + 1);
 	t.end = gyre_now_ns();
 	stw_start_world();
-	stats_note_collection(t.end - t.start, &r);
+	stats_note_collection(t.end - t.start, t.marked - t.mark_start,
+			      t.swept - t.marked, &r);
 	if (gyre_cfg.trace)
 		trace_line(reason, &t, &r);
 	return r.freed_objects;

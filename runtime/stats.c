@@ -44,10 +44,13 @@ static unsigned pause_bucket(uint64_t ns)
 	return b;
 }
 
-void stats_note_collection(uint64_t pause_ns, const struct sweep_result *r)
+void stats_note_collection(uint64_t pause_ns, uint64_t mark_ns, uint64_t sweep_ns,
+			   const struct sweep_result *r)
 {
 	pthread_mutex_lock(&stats.lock);
 	gyre_stats *s = &stats.s;
+	s->mark_total_ns += mark_ns;
+	s->sweep_total_ns += sweep_ns;
 	s->collections++;
 	s->bytes_freed += r->freed_bytes;
 	s->objects_freed += r->freed_objects;

@@ -12,7 +12,10 @@
 void stats_reset(void);
 /* Bytes (slot sizes) and objects handed out; called per retired run. */
 void stats_note_alloc(size_t bytes, size_t objects);
-void stats_note_collection(uint64_t pause_ns, const struct sweep_result *r);
+/* One collection: its pause, the parts of it spent marking and sweeping,
+ * and what the sweep found. */
+void stats_note_collection(uint64_t pause_ns, uint64_t mark_ns, uint64_t sweep_ns,
+			   const struct sweep_result *r);
 void stats_read(gyre_stats *out);
 
 #endif

@@ -17,7 +17,9 @@
  * the pause. Counters (MiB, 2^20 bytes): live_MiB (payload bytes of the
  * nodes, the same figure for both collectors), heap_MiB (memory the
  * collector holds) and MiB_per_s, the mark-and-sweep throughput: live bytes
- * / collection time.
+ * / collection time. For gyre, which reports its phases in gyre_stats, also
+ * mark_MiB_per_s (live bytes / marking time) and sweep_heap_MiB_per_s (heap
+ * bytes / sweeping time).
  *
  * One source, two binaries: MM_GYRE (micro-collect-gyre) and MM_BOEHM
  * (micro-collect-boehm). The benchmark runs on one thread, so Google
@@ -124,6 +126,17 @@ static double mm_heap_bytes(void)
 	return gyre_stats_get(&s) == GYRE_OK ? (double)s.heap_size : 0;
 }
 
+/* Seconds spent marking and sweeping so far (gyre reports both). */
+static void mm_phase_totals(double *mark_s, double *sweep_s)
+{
+	gyre_stats s;
+
+	if (gyre_stats_get(&s) != GYRE_OK)
+		die("gyre_stats_get");
+	*mark_s = (double)s.mark_total_ns / 1e9;
+	*sweep_s = (double)s.sweep_total_ns / 1e9;
+}
+
 #else
 #include <gc/gc.h>
 
@@ -137,6 +150,8 @@ static void *mm_lists(void) { return GC_MALLOC(LISTS * sizeof(void *)); }
 static struct node *mm_node(void) { return GC_MALLOC(sizeof(struct node)); }
 static void mm_collect(void) { GC_gcollect(); }
 static double mm_heap_bytes(void) { return (double)GC_get_heap_size(); }
+/* Boehm does not report its phases separately. */
+static void mm_phase_totals(double *mark_s, double *sweep_s) { *mark_s = *sweep_s = 0; }
 #define STORE(obj, field, value) ((obj)->field = (value))
 #define STORE_AT(array, i, value) ((array)[i] = (value))
 #endif
@@ -178,6 +193,8 @@ static void bm_collect(gbench_state *st)
 	if (live_mb != mb)
 		build_live(mb);
 	mm_collect();
+	double mark0, sweep0, mark1, sweep1;
+	mm_phase_totals(&mark0, &sweep0);
 	while (gbench_keep_running(st)) {
 		double t0 = now_s();
 
@@ -193,6 +210,15 @@ static void bm_collect(gbench_state *st)
 		gbench_counter(st, "MiB_per_s",
 		               (double)gbench_iterations(st) * (double)mb / total,
 		               GBENCH_COUNTER_DEFAULT, 1000);
+	mm_phase_totals(&mark1, &sweep1);
+	if (mark1 > mark0)
+		gbench_counter(st, "mark_MiB_per_s",
+		               (double)gbench_iterations(st) * (double)mb / (mark1 - mark0),
+		               GBENCH_COUNTER_DEFAULT, 1000);
+	if (sweep1 > sweep0)
+		gbench_counter(st, "sweep_heap_MiB_per_s",
+		               (double)gbench_iterations(st) * mm_heap_bytes() / MB /
+		               (sweep1 - sweep0), GBENCH_COUNTER_DEFAULT, 1000);
 	mm_detach();
 }
 

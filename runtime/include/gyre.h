@@ -279,6 +279,10 @@ typedef struct gyre_stats {
 	uint64_t pause_count;
 	uint64_t pause_total_ns;
 	uint64_t pause_max_ns;
+	/* The parts of pause_total_ns spent marking and sweeping (the rest
+	 * is stopping the world and bookkeeping). */
+	uint64_t mark_total_ns;
+	uint64_t sweep_total_ns;
 	uint64_t pause_histogram[GYRE_PAUSE_BUCKETS];
 } gyre_stats;
 

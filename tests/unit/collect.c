@@ -327,6 +327,8 @@ static void test_stats_add_up(void **state)
 		n += s.pause_histogram[i];
 	assert_int_equal(n, s.pause_count);
 	assert_true(s.pause_max_ns > 0 && s.pause_max_ns <= s.pause_total_ns);
+	assert_true(s.mark_total_ns > 0 && s.sweep_total_ns > 0);
+	assert_true(s.mark_total_ns + s.sweep_total_ns <= s.pause_total_ns);
 	assert_true(s.bytes_freed <= s.bytes_allocated);
 	assert_true(s.objects_freed <= s.objects_allocated);
 	assert_true(s.heap_live <= s.heap_size && s.heap_size <= s.heap_max);
