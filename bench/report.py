@@ -7,7 +7,12 @@ all as one JSON array, prints the comparison table (medians per workload
 and manager, with ratios to gyre) and draws the plots with gnuplot: the
 collectors' pause-time distributions and the churn latency CDF.
 
-Usage: report.py RAW OUT_JSON PLOT_DIR "MANAGERS"
+With MICRO_DIR, it also reads the microbenchmarks' Google Benchmark JSON
+files there (micro-*.json), writes the median of each benchmark to
+MICRO_JSON and prints a second table: allocation, thread scaling, stores
+and collection pauses.
+
+Usage: report.py RAW OUT_JSON PLOT_DIR "MANAGERS" [MICRO_DIR MICRO_JSON]
 """
 import json
 import os
@@ -161,7 +166,140 @@ def plots(runs, cases, managers, out):
           f"{out}/churn-latency-tail.png")
 
 
+# Google Benchmark's time units, in nanoseconds.
+UNIT_NS = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
+# Fields of a benchmark entry that are not counters.
+NOT_COUNTERS = {"name", "run_name", "run_type", "repetitions", "threads",
+                "repetition_index", "family_index", "per_family_instance_index",
+                "iterations", "real_time", "cpu_time", "time_unit",
+                "aggregate_name", "aggregate_unit", "error_occurred",
+                "error_message", "label"}
+
+
+def micro_load(micro_dir):
+    """Every micro-*.json in micro_dir -> {binary: {run_name: entry}}, an
+    entry being the median: Google Benchmark's "median" aggregate when it
+    ran repetitions, else the median of the single runs. Times are in ns
+    (real_time_ns, cpu_time_ns); counters keep their names."""
+    out = {}
+    for fn in sorted(os.listdir(micro_dir)):
+        if not (fn.startswith("micro-") and fn.endswith(".json")):
+            continue
+        with open(os.path.join(micro_dir, fn)) as f:
+            data = json.load(f)
+        groups = {}
+        for b in data.get("benchmarks", []):
+            if b.get("error_occurred"):
+                continue
+            groups.setdefault(b.get("run_name", b["name"]), []).append(b)
+        res = {}
+        for name, bs in groups.items():
+            med = [b for b in bs if b.get("run_type") == "aggregate"
+                   and b.get("aggregate_name") == "median"]
+            its = [b for b in bs if b.get("run_type") != "aggregate"]
+            if med:
+                src, reps = [med[0]], med[0].get("repetitions", 1)
+            elif its:
+                src, reps = its, len(its)
+            else:
+                continue
+            e = {"repetitions": reps}
+            keys = ["real_time", "cpu_time"] + sorted(
+                k for k in src[0] if k not in NOT_COUNTERS
+                and isinstance(src[0][k], (int, float)))
+            for k in keys:
+                vals = [b[k] for b in src if isinstance(b.get(k), (int, float))]
+                if not vals:
+                    continue
+                v = statistics.median(vals)
+                if k in ("real_time", "cpu_time"):
+                    e[k + "_ns"] = v * UNIT_NS[src[0].get("time_unit", "ns")]
+                else:
+                    e[k] = v
+            res[name] = e
+        out[fn[:-len(".json")]] = res
+    return out
+
+
+def micro_table(micro):
+    """The second table, from micro_load's medians. Every time is Google
+    Benchmark's real time; ratios are the other's time over gyre's."""
+    def get(binary, name, key="real_time_ns"):
+        return micro.get(binary, {}).get(name, {}).get(key)
+
+    def ratio(a, b):
+        return None if a is None or not b else a / b
+
+    # name in the table, binary, benchmark family
+    allocs = [("gyre bytes", "micro-alloc-gyre", "gyre_bytes"),
+              ("gyre typed", "micro-alloc-gyre", "gyre_typed"),
+              ("jemalloc", "micro-alloc-malloc", "jemalloc"),
+              ("glibc", "micro-alloc-malloc", "glibc"),
+              ("Boehm atomic", "micro-alloc-boehm", "boehm_atomic"),
+              ("Boehm GC_MALLOC", "micro-alloc-boehm", "boehm_malloc")]
+    print("\nmicrobenchmarks (bench/micro/), median of "
+          f"{max((e['repetitions'] for r in micro.values() for e in r.values()), default=0)}"
+          " repetition(s)")
+
+    sizes = sorted({int(n.rsplit(":", 1)[1]) for n in
+                    micro.get("micro-alloc-gyre", {})
+                    if n.startswith("alloc/gyre_bytes/size:")})
+    print("\nallocation, one thread, ns per object "
+          "(ratio: that allocator's time / gyre's; above 1 is slower)")
+    w = {a: max(10, len(a) + 2) for a, _, _ in allocs}
+    print(f"{'size':<8}" + "".join(f"{a:>{w[a]}}" for a, _, _ in allocs)
+          + f"{'jemalloc/':>11}{'glibc/':>9}{'atomic/':>10}{'GC_MALLOC/':>12}")
+    print(f"{'':<8}" + " " * sum(w.values())
+          + f"{'bytes':>11}{'bytes':>9}{'bytes':>10}{'typed':>12}")
+    for size in sizes:
+        t = {a: get(b, f"alloc/{fam}/size:{size}") for a, b, fam in allocs}
+        print(f"{str(size) + ' B':<8}"
+              + "".join(fmt(t[a], ".1f", w[a]) for a, _, _ in allocs)
+              + fmt(ratio(t["jemalloc"], t["gyre bytes"]), ".2f", 11)
+              + fmt(ratio(t["glibc"], t["gyre bytes"]), ".2f", 9)
+              + fmt(ratio(t["Boehm atomic"], t["gyre bytes"]), ".2f", 10)
+              + fmt(ratio(t["Boehm GC_MALLOC"], t["gyre typed"]), ".2f", 12))
+
+    threads = sorted({int(n.rsplit(":", 1)[1]) for n in
+                      micro.get("micro-alloc-gyre", {})
+                      if n.startswith("alloc_threads/gyre_bytes/")})
+    print("\nallocation of 64 B on several threads, ns per object "
+          "(wall time / objects of all threads)")
+    print(f"{'threads':<8}" + "".join(f"{a:>{w[a]}}" for a, _, _ in allocs))
+    for n in threads:
+        print(f"{n:<8}" + "".join(
+            fmt(get(b, f"alloc_threads/{fam}/size:64/real_time/threads:{n}"),
+                ".1f", w[a]) for a, b, fam in allocs))
+
+    st = {k: get("micro-store", f"store/{k}")
+          for k in ("plain", "GYRE_STORE", "GYRE_STORE_AT")}
+    print("\npointer store, ns per store (ratio to plain)")
+    print(f"{'':<8}" + "".join(f"{k:>15}" for k in st))
+    print(f"{'ns':<8}" + "".join(fmt(v, ".2f", 15) for v in st.values()))
+    print(f"{'x plain':<8}" + "".join(fmt(ratio(v, st["plain"]), ".2f", 15)
+                                     for v in st.values()))
+
+    lives = sorted({int(n.split("/")[1].split(":")[1]) for n in
+                    micro.get("micro-collect-gyre", {})
+                    if n.startswith("collect/live_MiB:")})
+    print("\nfull collection against live data: pause (ms) and live MiB "
+          "collected per second")
+    print(f"{'live':<8}{'gyre ms':>10}{'Boehm ms':>10}{'Boehm/gyre':>12}"
+          f"{'gyre MiB/s':>12}{'Boehm MiB/s':>13}")
+    for mb in lives:
+        name = f"collect/live_MiB:{mb}/manual_time"
+        g, b = get("micro-collect-gyre", name), get("micro-collect-boehm", name)
+        print(f"{str(mb) + ' MiB':<8}"
+              f"{fmt(None if g is None else g / 1e6, '.2f', 10)}"
+              f"{fmt(None if b is None else b / 1e6, '.2f', 10)}"
+              f"{fmt(ratio(b, g), '.2f', 12)}"
+              f"{fmt(get('micro-collect-gyre', name, 'MiB_per_s'), '.0f', 12)}"
+              f"{fmt(get('micro-collect-boehm', name, 'MiB_per_s'), '.0f', 13)}")
+
+
 def main():
+    if len(sys.argv) not in (5, 7):
+        sys.exit(__doc__.split("Usage: ")[1].strip())
     raw, out_json, plot_dir, managers = sys.argv[1:5]
     managers = managers.split()
     runs = load(raw)
@@ -176,6 +314,15 @@ def main():
           "medians; Boehm's pause is a whole collection (GC_EVENT_START to "
           "END).")
     plots(runs, cases, managers, plot_dir)
+    if len(sys.argv) == 7:
+        micro_dir, micro_json = sys.argv[5:7]
+        micro = micro_load(micro_dir)
+        with open(micro_json, "w") as f:
+            json.dump({"dir": micro_dir, "benchmarks": micro}, f, indent=1)
+            f.write("\n")
+        micro_table(micro)
+        print(f"\nmicro medians: {micro_json}; Google Benchmark's JSON: "
+              f"{micro_dir}/micro-*.json")
 
 
 main()

@@ -6,24 +6,31 @@
 # noise such as frequency changes or a busy neighbour falls on all of them
 # alike, keeps every run in build/release/bench-results.json, reports
 # medians with ratios to gyre, and draws plots into build/release/plots/.
+# Then it runs the microbenchmarks of bench/micro/ (RUNS repetitions each,
+# Google Benchmark's medians), keeps their JSON in build/release/bench-micro/
+# and a summary in build/release/bench-micro.json, and prints a second table.
 #
-# Usage: bench/run.sh [-n RUNS] [--quick] [-- GCBENCH-ARGS...]
+# Usage: bench/run.sh [-n RUNS] [--quick] [--no-micro] [-- GCBENCH-ARGS...]
 #   e.g. bench/run.sh -n 3 -- --depth 18
-#   --quick: small sizes and one run (unless -n is given), a smoke run.
+#   --quick: small sizes and one run (unless -n is given), a smoke run; the
+#            microbenchmarks run for 0.01 s per configuration.
+#   --no-micro: skip the microbenchmarks (bench-micro* is left as it was).
 set -eu
 
 usage() {
-	echo "usage: $0 [-n RUNS] [--quick] [-- GCBENCH-ARGS...]" >&2
+	echo "usage: $0 [-n RUNS] [--quick] [--no-micro] [-- GCBENCH-ARGS...]" >&2
 	exit 2
 }
 
 runs=
 quick=false
+micro=true
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) [ $# -ge 2 ] || usage; runs=$2; shift 2 ;;
 	-n*) runs=${1#-n}; shift ;;
 	--quick) quick=true; shift ;;
+	--no-micro) micro=false; shift ;;
 	--) shift; break ;;
 	*) usage ;;
 	esac
@@ -85,6 +92,14 @@ for wl in gcbench binarytrees churn; do
 		cp "$build/bench/$wl-$mm" "$bin/"
 	done
 done
+# The microbenchmarks: one binary per manager, built from bench/micro/.
+micros="micro-alloc-gyre micro-alloc-boehm micro-alloc-malloc micro-store
+micro-collect-gyre micro-collect-boehm"
+if $micro; then
+	for m in $micros; do
+		cp "$build/bench/micro/$m" "$bin/"
+	done
+fi
 
 # Every run appends "case run latency-file json" to $raw.
 raw=$build/bench-results.jsonl
@@ -114,6 +129,35 @@ while [ "$i" -le "$runs" ]; do
 	i=$((i + 1))
 done
 
+# The microbenchmarks, after the macro series: Google Benchmark repeats each
+# configuration RUNS times itself and reports the median (with one
+# repetition, the single run). Their console tables go to stderr, like the
+# macro command lines; the JSON goes to $build/bench-micro/<binary>.json.
+micro_args=
+if $micro; then
+	mdir=$build/bench-micro
+	rm -rf "$mdir"
+	mkdir -p "$mdir"
+	if $quick; then
+		mtime=--benchmark_min_time=0.01
+	else
+		mtime=
+	fi
+	for m in $micros; do
+		echo "micro: $m, $runs repetition(s)" >&2
+		# shellcheck disable=SC2086 # $mtime: empty or one word
+		if ! "$bin/$m" $mtime --benchmark_repetitions="$runs" \
+			--benchmark_report_aggregates_only=true \
+			--benchmark_out="$mdir/$m.json" \
+			--benchmark_out_format=json >&2; then
+			echo "$0: $m failed" >&2
+			exit 1
+		fi
+	done
+	micro_args="$mdir $build/bench-micro.json"
+fi
+
+# shellcheck disable=SC2086 # $micro_args: empty or two words
 python3 bench/report.py "$raw" "$build/bench-results.json" \
-	"$build/plots" "$managers"
+	"$build/plots" "$managers" $micro_args
 rm -f "$raw"
