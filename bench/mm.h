@@ -114,6 +114,17 @@ static inline mm_type mm_type_register(const char *name, size_t size,
 	mm_type_sizes[++mm_type_count] = size;
 	return mm_type_count;
 }
+
+/* Nothing to do for them at shutdown, per thread, for roots (Boehm scans
+ * data and bss itself; threads from mm_thread_create are registered by
+ * GC_pthread_create) or around blocking waits. */
+static inline void mm_shutdown(void) {}
+static inline void mm_thread_attach(void) {}
+static inline void mm_thread_detach(void) {}
+static inline void mm_root_add(void *start, size_t size) { (void)start, (void)size; }
+
+#define MM_BLOCKING_BEGIN() ((void)0)
+#define MM_BLOCKING_END() ((void)0)
 #endif
 
 #if defined(MM_GYRE)
@@ -284,18 +295,6 @@ static inline void mm_init(void)
 	GC_set_on_collection_event(mm_boehm_event);
 }
 
-static inline void mm_shutdown(void) {}
-
-/* Threads from mm_thread_create are registered by GC_pthread_create. */
-static inline void mm_thread_attach(void) {}
-static inline void mm_thread_detach(void) {}
-
-/* Boehm scans the program's data and bss segments already. */
-static inline void mm_root_add(void *start, size_t size) { (void)start, (void)size; }
-
-#define MM_BLOCKING_BEGIN() ((void)0)
-#define MM_BLOCKING_END() ((void)0)
-
 
 static inline void *mm_gc_malloc(size_t size)
 {
@@ -368,14 +367,6 @@ static inline void mm_init(void)
 }
 
 #endif
-
-static inline void mm_shutdown(void) {}
-static inline void mm_thread_attach(void) {}
-static inline void mm_thread_detach(void) {}
-static inline void mm_root_add(void *start, size_t size) { (void)start, (void)size; }
-
-#define MM_BLOCKING_BEGIN() ((void)0)
-#define MM_BLOCKING_END() ((void)0)
 
 
 /* calloc, so objects are zeroed like the collectors' are. */

@@ -49,10 +49,6 @@ int collect_init(void)
 	return GYRE_OK;
 }
 
-void collect_shutdown(void)
-{
-}
-
 void collect_note_alloc(size_t bytes)
 {
 	atomic_add_relaxed(&collector.allocated, bytes);

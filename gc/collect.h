@@ -15,7 +15,6 @@
 #include "threads/mutator.h"
 
 int collect_init(void);
-void collect_shutdown(void);
 
 /* Counts bytes handed out for allocation since the last collection. */
 void collect_note_alloc(size_t bytes);

@@ -34,11 +34,6 @@ static struct {
 	struct gyre_handle_slot *free;
 } handles = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-int roots_init(void)
-{
-	return GYRE_OK;
-}
-
 void roots_shutdown(void)
 {
 	meta_free(areas.v);

@@ -17,7 +17,6 @@ struct gyre_handle_slot {
 	bool live;                      /* allocated, not yet freed */
 };
 
-int roots_init(void);
 void roots_shutdown(void);
 
 int roots_add(void *start, size_t size);   /* GYRE_EINVAL: overlap */

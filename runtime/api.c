@@ -72,6 +72,16 @@ static struct mutator *attached(const char *fn, int *rc)
  * created by gyre_init, deleted by gyre_shutdown. */
 static pthread_key_t exit_guard;
 
+/* Takes the calling thread out of the heap: its blocks go back, its stack
+ * stops being a root. */
+static void detach(struct mutator *m)
+{
+	pthread_setspecific(exit_guard, NULL);
+	alloc_detach(m);
+	mutator_unregister(m);
+	meta_free(m);
+}
+
 static void exited_attached(void *p)
 {
 	struct mutator *m = p;
@@ -82,9 +92,7 @@ static void exited_attached(void *p)
 		safepoint_leave_blocking(m);
 	for (; m->disable_depth; m->disable_depth--)
 		collect_enable();
-	alloc_detach(m);
-	mutator_unregister(m);
-	meta_free(m);
+	detach(m);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -106,7 +114,6 @@ static int init_parts(const gyre_config *c)
 		goto fail_workers;
 	if (pthread_key_create(&exit_guard, exited_attached))
 		goto fail_key;
-	roots_init();
 	collect_init();
 	stats_reset();
 	return GYRE_OK;
@@ -157,7 +164,6 @@ GYRE_API int gyre_shutdown(void)
 	workers_stop();
 	sweep_shutdown();
 	mark_shutdown();
-	collect_shutdown();
 	large_shutdown();
 	roots_shutdown();
 	type_shutdown();
@@ -206,10 +212,7 @@ GYRE_API int gyre_thread_detach(void)
 		return gyre_misuse(GYRE_EUNBALANCED, "gyre_thread_detach",
 				   "%d gyre_disable call(s) not matched by gyre_enable",
 				   m->disable_depth);
-	pthread_setspecific(exit_guard, NULL);
-	alloc_detach(m);
-	mutator_unregister(m);
-	meta_free(m);
+	detach(m);
 	return GYRE_OK;
 }
 

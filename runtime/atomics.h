@@ -26,10 +26,6 @@
 	atomic_fetch_sub_explicit((p), (v), memory_order_relaxed)
 #define atomic_or_relaxed(p, v) \
 	atomic_fetch_or_explicit((p), (v), memory_order_relaxed)
-#define atomic_add_acq_rel(p, v) \
-	atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
-#define atomic_sub_acq_rel(p, v) \
-	atomic_fetch_sub_explicit((p), (v), memory_order_acq_rel)
 
 /* Synchronisation that happens inside an uninstrumented library
  * (liburcu's lock-free stack) is invisible to ThreadSanitizer; these
