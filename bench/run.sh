@@ -43,6 +43,8 @@ case $runs in
 esac
 
 cd "$(dirname "$0")/.."
+# Boehm GC, Google Benchmark and gnuplot, like the rest, come from Debian.
+./dev deps
 build=build/release
 managers="gyre boehm jemalloc glibc"
 
