@@ -577,7 +577,7 @@ static bool chain_intact(size_t b, uint64_t limit, uint64_t *count)
  * only mutator left, so walking the chains needs no lock. */
 static bool cache_intact(uint32_t table)
 {
-	int64_t freed = gyre_collect();
+	int64_t freed = gyre_collect(2);
 	if (freed < 0)
 		die("gyre_collect", gyre_strerror((int)freed));
 	uint64_t count = 0;

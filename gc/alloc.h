@@ -1,8 +1,10 @@
 /*
- * alloc.h: thread-local allocation (DESIGN.md, "Heap layout"; the nursery
- * of generation 0 arrives with the generational issue). Each thread owns
- * one block per size class and bump-allocates through a run of free slots
- * in it: no lock and no atomic on the fast path.
+ * alloc.h: allocation by mutator threads. Small objects are bump-allocated
+ * in the thread's nursery buffer (gc/nursery.h), inline in gyre.h and here
+ * on the slow path; large objects go to the large-object space. The slow
+ * path is the allocation safepoint: it polls, starts a collection when a
+ * trigger says so, and on exhaustion collects once more before it reports
+ * GYRE_ENOMEM.
  */
 #ifndef GYRE_ALLOC_H
 #define GYRE_ALLOC_H
@@ -10,30 +12,31 @@
 #include "gc/heap.h"
 #include "threads/mutator.h"
 
-struct tlab {
-	char *run_start;     /* [run_start, cursor) is allocated */
-	char *cursor;        /* next free slot of the run */
-	char *limit;         /* end of the run */
-	uint32_t scan;       /* first slot of the block not yet looked at */
-	struct block *block; /* owned block, or NULL */
-};
-
 /* gc/'s per-thread state, behind mutator.heap_local. Sync: the owner, or
  * the collector with the world stopped. */
 struct alloc_local {
-	struct tlab tlabs[SIZECLASS_COUNT];
+	struct gyre__tlab *tlab; /* the thread's gyre__tlab (thread-local) */
+	struct block *block;     /* the nursery block behind it, or NULL */
+	char *start;             /* where the buffer began in the block */
+	/* The buffer's limit while the thread is in a blocking region (the
+	 * inline path sees a full buffer then); NULL outside one. */
+	char *saved_limit;
 };
 
 int alloc_attach(struct mutator *m);
-/* Gives back the thread's blocks; the caller is RUNNING. */
+/* Gives back the thread's buffer; the caller is RUNNING. */
 void alloc_detach(struct mutator *m);
-/* With the world stopped: retires every thread's runs and blocks, so that
- * start bits are exact [INV-STARTS]. */
+/* Around a gyre_blocking_begin/end region. */
+void alloc_blocking_begin(struct mutator *m);
+void alloc_blocking_end(struct mutator *m);
+/* With the world stopped: retires every thread's buffer, so that every
+ * nursery block's `top` is exact. */
 void alloc_retire_all(void);
 
 /* Allocates `bytes` (header included) with the given header; the caller is
  * an attached, RUNNING thread and has validated the request. NULL means
  * GYRE_ENOMEM, already recorded, with on_oom called. */
-void *alloc_object(struct mutator *m, size_t bytes, uint64_t header);
+void *alloc_object(struct mutator *m, size_t bytes, uint64_t header,
+		   bool has_pointers);
 
 #endif

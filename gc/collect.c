@@ -1,9 +1,15 @@
 /*
  * collect.c: the collection driver. collect_run reads like the phase
- * diagram of this stop-the-world collector:
+ * diagram of this stop-the-world generational collector:
  *
- *   stop the world -> retire allocation runs -> [verify] -> mark (parallel)
- *   -> sweep (parallel) -> [verify] -> set the next trigger -> restart
+ *   stop the world -> retire nursery buffers -> [verify]
+ *   -> minor collection: copy nursery (and gen 1) survivors (parallel)
+ *   -> generation 2 only: mark (parallel) -> sweep (parallel)
+ *   -> [verify] -> counters and triggers -> restart
+ *
+ * A generation-2 collection first runs a minor one that sends every
+ * survivor to generation 2, so that marking sees the young objects that
+ * stayed pinned as the only ones outside it.
  *
  * Only one collection runs at a time (collector.lock); a thread that
  * waits for that lock does so inside a blocking region, so it never holds
@@ -15,6 +21,8 @@
 #include "gc/collect.h"
 #include "gc/large.h"
 #include "gc/mark.h"
+#include "gc/minor.h"
+#include "gc/nursery.h"
 #include "gc/sweep.h"
 #include "gc/verify.h"
 #include "runtime/config.h"
@@ -28,24 +36,37 @@ static struct {
 	/* Completed collections. Sync: written under `lock`; read relaxed
 	 * to tell whether one ran while a thread waited for `lock`. */
 	_Atomic uint64_t epoch;
-	/* Bytes handed to allocation since the last collection. Relaxed:
+	/* Bytes added to generation 2 since its last collection. Relaxed:
 	 * a counter for a heuristic; a late sight only delays a trigger. */
 	_Atomic size_t allocated;
-	/* Collect when `allocated` reaches it. Sync: written under `lock`
-	 * with the world stopped, read relaxed. */
+	/* Collect generation 2 when `allocated` reaches it. Sync: written
+	 * under `lock` with the world stopped, read relaxed. */
 	_Atomic size_t trigger;
+	/* Generation-0 collections since the last of generation 1 or 2.
+	 * Sync: written under `lock`, read relaxed (get_count). */
+	_Atomic size_t young_count;
+	/* The thresholds. Relaxed: each is a number read on its own; a
+	 * change takes effect at the next check. */
+	_Atomic size_t threshold[3];
 	/* Sum of open gyre_disable calls over all threads. Relaxed: a
 	 * thread's own disable is program-ordered before its allocations;
 	 * other threads' need no ordering (CPython's flag has none). */
 	_Atomic long disabled;
 } collector = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+#define DEFAULT_THRESHOLD1 10
+
 int collect_init(void)
 {
 	atomic_store_relaxed(&collector.epoch, 0);
 	atomic_store_relaxed(&collector.allocated, 0);
 	atomic_store_relaxed(&collector.trigger, gyre_cfg.heap_min);
+	atomic_store_relaxed(&collector.young_count, 0);
+	atomic_store_relaxed(&collector.threshold[0], gyre_cfg.nursery_size);
+	atomic_store_relaxed(&collector.threshold[1], DEFAULT_THRESHOLD1);
+	atomic_store_relaxed(&collector.threshold[2], gyre_cfg.growth_percent);
 	atomic_store_relaxed(&collector.disabled, 0);
+	nursery_init();
 	return GYRE_OK;
 }
 
@@ -69,9 +90,28 @@ bool collect_enabled(void)
 	return atomic_load_relaxed(&collector.disabled) == 0;
 }
 
+void collect_set_thresholds(const size_t t[3])
+{
+	for (unsigned i = 0; i < 3; i++)
+		atomic_store_relaxed(&collector.threshold[i], t[i]);
+}
+
+void collect_get_thresholds(size_t t[3])
+{
+	for (unsigned i = 0; i < 3; i++)
+		t[i] = atomic_load_relaxed(&collector.threshold[i]);
+}
+
+void collect_get_counts(size_t c[3])
+{
+	c[0] = atomic_load_relaxed(&nursery.handed);
+	c[1] = atomic_load_relaxed(&collector.young_count);
+	c[2] = atomic_load_relaxed(&collector.allocated);
+}
+
 static void set_trigger(size_t live)
 {
-	size_t next = live / 100 * gyre_cfg.growth_percent;
+	size_t next = live / 100 * atomic_load_relaxed(&collector.threshold[2]);
 	if (next < gyre_cfg.heap_min)
 		next = gyre_cfg.heap_min;
 	atomic_store_relaxed(&collector.trigger, next);
@@ -80,25 +120,33 @@ static void set_trigger(size_t live)
 
 /* When each phase of one collection began or ended. */
 struct phase_times {
-	uint64_t start, stopped, mark_start, marked, swept, end;
+	uint64_t start, stopped, minor_start, minored, marked, swept, end;
 };
 
-static void trace_line(const char *reason, const struct phase_times *t,
-		       const struct sweep_result *r)
+static const char *const reasons[] = {"nursery", "gen1", "growth", "full",
+				      "explicit"};
+enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT };
+
+static void trace_line(unsigned gen, enum reason why, const struct phase_times *t,
+		       const struct minor_result *mr, const struct sweep_result *r)
 {
 	fprintf(stderr,
-		"gyre: gc %llu reason=%s pause=%.3fms (stop %.3f mark %.3f sweep "
-		"%.3f) freed=%zuobj/%.1fMiB live=%.1fMiB heap=%.1fMiB workers=%u\n",
-		(unsigned long long)atomic_load_relaxed(&collector.epoch), reason,
-		(t->end - t->start) / 1e6, (t->stopped - t->start) / 1e6,
-		(t->marked - t->mark_start) / 1e6, (t->swept - t->marked) / 1e6,
-		r->freed_objects, r->freed_bytes / 1048576.0,
+		"gyre: gc %llu gen=%u reason=%s pause=%.3fms (stop %.3f minor %.3f "
+		"mark %.3f sweep %.3f) freed=%zuobj promoted=%zuobj/%.1fMiB "
+		"pinned=%zu live=%.1fMiB heap=%.1fMiB workers=%u\n",
+		(unsigned long long)atomic_load_relaxed(&collector.epoch), gen,
+		reasons[why], (t->end - t->start) / 1e6,
+		(t->stopped - t->start) / 1e6, (t->minored - t->minor_start) / 1e6,
+		(t->marked - t->minored) / 1e6, (t->swept - t->marked) / 1e6,
+		mr->collected_objects + r->freed_objects, mr->promoted_objects,
+		mr->promoted_bytes / 1048576.0, mr->pinned_objects,
 		r->live_bytes / 1048576.0,
 		atomic_load_relaxed(&heap.used) / 1048576.0, workers_count());
 }
 
-/* One collection; the caller holds collector.lock and is RUNNING. */
-static uint64_t collect_run(struct mutator *m, const char *reason)
+/* One collection of generations 0..gen; the caller holds collector.lock
+ * and is RUNNING. Returns the objects freed. */
+static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 {
 	struct phase_times t = {.start = gyre_now_ns()};
 	/* Taken here, in the frame that lives through the pause: this
@@ -107,26 +155,40 @@ static uint64_t collect_run(struct mutator *m, const char *reason)
 	stw_stop_world(m);
 	t.stopped = gyre_now_ns();
 	alloc_retire_all();
-	large_prepare();
+	if (gyre_cfg.verify || gen == 2)
+		large_prepare();
 	if (gyre_cfg.verify)
-		verify_heap("before mark");
-	t.mark_start = gyre_now_ns();
-	mark_heap();
-	t.marked = gyre_now_ns();
-	struct sweep_result r = sweep_heap();
-	t.swept = gyre_now_ns();
+		verify_heap("before collection");
+	t.minor_start = gyre_now_ns();
+	struct minor_result mr = minor_collect(gen >= 1, gen == 2);
+	t.minored = t.marked = t.swept = gyre_now_ns();
+	struct sweep_result r = {0};
+	if (gen == 2) {
+		if (gyre_cfg.verify)
+			verify_heap("after minor");
+		mark_heap();
+		t.marked = gyre_now_ns();
+		r = sweep_heap();
+		heap_prune_gen1();
+		minor_recount();
+		t.swept = gyre_now_ns();
+		set_trigger(r.live_bytes);
+	} else {
+		collect_note_alloc(mr.gen2_bytes);
+	}
+	atomic_store_relaxed(&collector.young_count,
+			     gen == 0 ? atomic_load_relaxed(&collector.young_count) + 1 : 0);
 	if (gyre_cfg.verify)
-		verify_heap("after sweep");
-	set_trigger(r.live_bytes);
+		verify_heap("after collection");
 	atomic_store_relaxed(&collector.epoch,
 			     atomic_load_relaxed(&collector.epoch) + 1);
 	t.end = gyre_now_ns();
 	stw_start_world();
-	stats_note_collection(t.end - t.start, t.marked - t.mark_start,
-			      t.swept - t.marked, &r);
+	stats_note_collection(gen, t.end - t.start, t.marked - t.minored,
+			      t.swept - t.marked, &mr, &r);
 	if (gyre_cfg.trace)
-		trace_line(reason, &t, &r);
-	return r.freed_objects;
+		trace_line(gen, why, &t, &mr, &r);
+	return mr.collected_objects + r.freed_objects;
 }
 
 /* Takes collector.lock without holding up a collection that another
@@ -142,20 +204,38 @@ static uint64_t lock_collector(struct mutator *m)
 	return seen;
 }
 
-static bool due(void)
+/* The collection a trigger asks for: 0, 1 or 2, or -1 for none. */
+static int due(enum reason *why)
 {
-	return collect_enabled() && atomic_load_relaxed(&collector.allocated) >=
-					    atomic_load_relaxed(&collector.trigger);
+	if (!collect_enabled())
+		return -1;
+	if (atomic_load_relaxed(&collector.allocated) >=
+	    atomic_load_relaxed(&collector.trigger)) {
+		*why = R_GROWTH;
+		return 2;
+	}
+	if (atomic_load_relaxed(&nursery.handed) <
+	    atomic_load_relaxed(&collector.threshold[0]))
+		return -1;
+	if (atomic_load_relaxed(&collector.young_count) + 1 >=
+	    atomic_load_relaxed(&collector.threshold[1])) {
+		*why = R_GEN1;
+		return 1;
+	}
+	*why = R_NURSERY;
+	return 0;
 }
 
 void collect_if_due(struct mutator *m)
 {
-	if (!due())
+	enum reason why;
+	if (due(&why) < 0)
 		return;
 	uint64_t seen = lock_collector(m);
 	/* Another thread may have collected while we waited. */
-	if (atomic_load_relaxed(&collector.epoch) == seen && due())
-		collect_run(m, "growth");
+	int gen;
+	if (atomic_load_relaxed(&collector.epoch) == seen && (gen = due(&why)) >= 0)
+		collect_run(m, (unsigned)gen, why);
 	pthread_mutex_unlock(&collector.lock);
 }
 
@@ -166,15 +246,15 @@ bool collect_for_space(struct mutator *m)
 	uint64_t seen = lock_collector(m);
 	/* One that ran while we waited freed what it could: retry first. */
 	if (atomic_load_relaxed(&collector.epoch) == seen)
-		collect_run(m, "full");
+		collect_run(m, 2, R_FULL);
 	pthread_mutex_unlock(&collector.lock);
 	return true;
 }
 
-uint64_t collect_explicit(struct mutator *m)
+uint64_t collect_explicit(struct mutator *m, unsigned gen)
 {
 	lock_collector(m);
-	uint64_t freed = collect_run(m, "explicit");
+	uint64_t freed = collect_run(m, gen, R_EXPLICIT);
 	pthread_mutex_unlock(&collector.lock);
 	return freed;
 }

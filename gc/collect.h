@@ -1,10 +1,12 @@
 /*
- * collect.h: one full collection, start to finish, and the policy that
- * decides when one starts (DESIGN.md, "Thresholds", for the full heap):
- * after the bytes handed to allocation since the last collection reach
- * growth_percent % of what survived it (and at least heap_min), at the
- * next allocation slow path; or when gyre_collect asks; or when the heap
- * is full.
+ * collect.h: collections, start to finish, and the policy that decides when
+ * one starts (DESIGN.md, "Generations and the write barrier", thresholds):
+ * - generation 0 once threshold0 bytes of nursery have been handed out;
+ * - generation 1 instead, every threshold1-th time;
+ * - generation 2 once the bytes added to it (promoted or allocated there)
+ *   since its last collection reach threshold2 % of what survived it (and
+ *   at least heap_min), or when the heap is full;
+ * checked at the next allocation slow path; or when gyre_collect asks.
  */
 #ifndef GYRE_COLLECT_H
 #define GYRE_COLLECT_H
@@ -16,22 +18,27 @@
 
 int collect_init(void);
 
-/* Counts bytes handed out for allocation since the last collection. */
+/* Counts bytes added to generation 2 outside collections (large objects). */
 void collect_note_alloc(size_t bytes);
 
-/* Runs a collection if the growth policy says one is due and automatic
- * collection is enabled. `m` is the calling, RUNNING mutator. */
+/* Runs the collection a trigger asks for, if automatic collection is
+ * enabled. `m` is the calling, RUNNING mutator. */
 void collect_if_due(struct mutator *m);
-/* The heap is full: collects if automatic collection is enabled. True if
- * a collection ran (so a retry may succeed). */
+/* The heap is full: collects everything if automatic collection is
+ * enabled. True if a collection ran (so a retry may succeed). */
 bool collect_for_space(struct mutator *m);
-/* gyre_collect: always collects; returns the objects freed. */
-uint64_t collect_explicit(struct mutator *m);
+/* gyre_collect(gen): always collects; returns the objects freed. */
+uint64_t collect_explicit(struct mutator *m, unsigned gen);
 
 /* Automatic collection on/off (gyre_disable/gyre_enable nest per thread;
  * this counts the depth summed over threads). */
 void collect_disable(void);
 void collect_enable(void);
 bool collect_enabled(void);
+
+/* gyre_set_threshold / get_threshold / get_count; values validated. */
+void collect_set_thresholds(const size_t t[3]);
+void collect_get_thresholds(size_t t[3]);
+void collect_get_counts(size_t c[3]);
 
 #endif

@@ -6,10 +6,18 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "gc/card.h"
 #include "gc/heap.h"
+#include "gc/type.h"
 #include "runtime/config.h"
 
 struct heap heap = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* What GYRE_STORE's inline path reads (gyre.h). Sync: written by
+ * gyre_init before any thread may store, read-only afterwards. */
+GYRE_API uintptr_t gyre__heap_base;
+GYRE_API uintptr_t gyre__heap_bytes;
+GYRE_API uint8_t *gyre__cards;
 
 static void *map_noreserve(size_t bytes)
 {
@@ -31,7 +39,10 @@ int heap_init(size_t max)
 		munmap(raw, head);
 	munmap((char *)aligned + (nblocks << BLOCK_SHIFT), BLOCK_SIZE - head);
 	heap.blocks = map_noreserve(nblocks * sizeof(struct block));
-	if (!heap.blocks) {
+	heap.cards = map_noreserve(nblocks * CARDS_PER_BLOCK);
+	if (!heap.blocks || !heap.cards) {
+		if (heap.blocks)
+			munmap(heap.blocks, nblocks * sizeof(struct block));
 		munmap((void *)aligned, nblocks << BLOCK_SHIFT);
 		return GYRE_ENOMEM;
 	}
@@ -39,11 +50,16 @@ int heap_init(size_t max)
 	heap.nblocks = nblocks;
 	heap.top = 0;
 	heap.free = NULL;
+	heap.gen1 = NULL;
 	atomic_store_relaxed(&heap.used, 0);
-	for (unsigned c = 0; c < SIZECLASS_COUNT; c++) {
-		pthread_mutex_init(&heap.classes[c].lock, NULL);
-		heap.classes[c].head = NULL;
-	}
+	for (unsigned g = 0; g < 2; g++)
+		for (unsigned c = 0; c < SIZECLASS_COUNT; c++) {
+			pthread_mutex_init(&heap.classes[g][c].lock, NULL);
+			heap.classes[g][c].head = NULL;
+		}
+	gyre__heap_base = (uintptr_t)heap.base;
+	gyre__heap_bytes = nblocks << BLOCK_SHIFT;
+	gyre__cards = heap.cards;
 	return GYRE_OK;
 }
 
@@ -51,8 +67,13 @@ void heap_shutdown(void)
 {
 	munmap(heap.base, heap.nblocks << BLOCK_SHIFT);
 	munmap(heap.blocks, heap.nblocks * sizeof(struct block));
-	for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
-		pthread_mutex_destroy(&heap.classes[c].lock);
+	munmap(heap.cards, heap.nblocks * CARDS_PER_BLOCK);
+	for (unsigned g = 0; g < 2; g++)
+		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
+			pthread_mutex_destroy(&heap.classes[g][c].lock);
+	gyre__heap_base = gyre__heap_bytes = 0;
+	gyre__cards = NULL;
+	heap.cards = NULL;
 	heap.base = NULL;
 	heap.blocks = NULL;
 	heap.nblocks = 0;
@@ -75,21 +96,17 @@ void heap_unreserve(size_t bytes)
 	atomic_sub_relaxed(&heap.used, bytes);
 }
 
-static void block_format(struct block *b, unsigned c)
+static void block_set_size(struct block *b, uint32_t obj_size)
 {
-	b->state = BLOCK_SMALL;
-	b->sizeclass = (uint8_t)c;
-	b->obj_size = sizeclass_size[c];
-	b->recip = (uint32_t)(((uint64_t)1 << 32) / b->obj_size +
-			      ((((uint64_t)1 << 32) % b->obj_size) != 0));
-	b->nslots = (uint32_t)(BLOCK_SIZE / b->obj_size);
-	b->live = 0;
-	b->next = NULL;
-	memset(b->starts, 0, sizeof(b->starts));
+	b->obj_size = obj_size;
+	b->recip = (uint32_t)(((uint64_t)1 << 32) / obj_size +
+			      ((((uint64_t)1 << 32) % obj_size) != 0));
+	b->nslots = (uint32_t)(BLOCK_SIZE / obj_size);
 }
 
-/* A FREE block formatted for class c, or NULL at the heap maximum. */
-static struct block *take_free_block(unsigned c)
+/* A FREE block taken off the free list (or from above top), accounted
+ * against the maximum, or NULL at the heap maximum. */
+static struct block *take_free_block(void)
 {
 	if (!heap_reserve(BLOCK_SIZE))
 		return NULL;
@@ -105,22 +122,46 @@ static struct block *take_free_block(unsigned c)
 		return NULL;
 	}
 	GYRE_ASSERT(b->state == BLOCK_FREE);
-	block_format(b, c);
+	b->next = b->gnext = NULL;
+	b->live = 0;
+	b->from = b->pinned = b->parsed = false;
+	memset(b->starts, 0, sizeof(b->starts));
 	return b;
 }
 
-struct block *heap_take_block(unsigned c)
+/* A FREE block formatted for generation gen and class c, or NULL. */
+static struct block *take_small_block(unsigned gen, unsigned c)
 {
-	struct class_list *l = &heap.classes[c];
+	struct block *b = take_free_block();
+	if (!b)
+		return NULL;
+	b->state = BLOCK_SMALL;
+	b->gen = (uint8_t)gen;
+	b->sizeclass = (uint8_t)c;
+	block_set_size(b, sizeclass_size[c]);
+	if (gen == 1) {
+		pthread_mutex_lock(&heap.lock);
+		b->gnext = heap.gen1;
+		heap.gen1 = b;
+		pthread_mutex_unlock(&heap.lock);
+	}
+	return b;
+}
+
+struct block *heap_take_block(unsigned gen, unsigned c)
+{
+	GYRE_ASSERT(gen == 1 || gen == 2);
+	struct class_list *l = &heap.classes[gen - 1][c];
 	pthread_mutex_lock(&l->lock);
 	struct block *b = l->head;
 	if (b)
 		l->head = b->next;
 	pthread_mutex_unlock(&l->lock);
 	if (!b)
-		b = take_free_block(c);
+		b = take_small_block(gen, c);
 	if (b) {
-		GYRE_ASSERT(b->state == BLOCK_SMALL && b->sizeclass == c && !b->owned);
+		GYRE_ASSERT(b->state == BLOCK_SMALL && b->sizeclass == c &&
+			    b->gen == gen && !b->owned);
 		b->owned = true;
 		b->next = NULL;
 	}
@@ -129,13 +170,72 @@ struct block *heap_take_block(unsigned c)
 
 void heap_return_block(struct block *b)
 {
-	struct class_list *l = &heap.classes[b->sizeclass];
 	GYRE_ASSERT(b->owned);
 	b->owned = false;
+	heap_list_block(b);
+}
+
+void heap_list_block(struct block *b)
+{
+	struct class_list *l = &heap.classes[b->gen - 1][b->sizeclass];
+	GYRE_ASSERT(b->state == BLOCK_SMALL && !b->owned);
 	pthread_mutex_lock(&l->lock);
 	b->next = l->head;
 	l->head = b;
 	pthread_mutex_unlock(&l->lock);
+}
+
+struct block *heap_take_nursery(void)
+{
+	struct block *b = take_free_block();
+	if (!b)
+		return NULL;
+	b->state = BLOCK_NURSERY;
+	b->gen = 0;
+	b->sizeclass = 0;
+	b->top = 0;
+	block_set_size(b, GRANULE);
+	/* Freed blocks are dirty, and bump allocation hands out zeroed
+	 * memory without touching it again. */
+	memset(block_base(b), 0, BLOCK_SIZE);
+	return b;
+}
+
+void heap_free_block(struct block *b)
+{
+	b->state = BLOCK_FREE;
+	b->owned = b->from = b->pinned = b->parsed = false;
+	memset(b->starts, 0, sizeof(b->starts));
+	memset(block_cards(b), 0, CARDS_PER_BLOCK);
+	pthread_mutex_lock(&heap.lock);
+	b->next = heap.free;
+	heap.free = b;
+	pthread_mutex_unlock(&heap.lock);
+	heap_unreserve(BLOCK_SIZE);
+}
+
+void heap_prune_gen1(void)
+{
+	struct block **pp = &heap.gen1;
+	while (*pp) {
+		if ((*pp)->state == BLOCK_FREE)
+			*pp = (*pp)->gnext;
+		else
+			pp = &(*pp)->gnext;
+	}
+}
+
+/* The last start bit at or below slot `s`, or -1. */
+static long start_at_or_below(const struct block *b, uint32_t s)
+{
+	long w = s / 64;
+	uint64_t bits = b->starts[w] & (~UINT64_C(0) >> (63 - s % 64));
+	while (!bits) {
+		if (--w < 0)
+			return -1;
+		bits = b->starts[w];
+	}
+	return w * 64 + 63 - __builtin_clzll(bits);
 }
 
 void *heap_find_small(uintptr_t p)
@@ -143,12 +243,22 @@ void *heap_find_small(uintptr_t p)
 	if (!heap_contains(p))
 		return NULL;
 	struct block *b = block_of(p);
-	if (b->state != BLOCK_SMALL)
+	if (b->state == BLOCK_SMALL) {
+		uint32_t slot = block_slot(b, p);
+		if (slot >= b->nslots || !bit_test(b->starts, slot))
+			return NULL;
+		return object_from_slot(block_base(b) + (size_t)slot * b->obj_size);
+	}
+	if (b->state != BLOCK_NURSERY || !b->parsed)
 		return NULL;
-	uint32_t slot = block_slot(b, p);
-	if (slot >= b->nslots || !bit_test(b->starts, slot))
+	/* Objects span several granules: the nearest start at or below p,
+	 * if p lies inside that object. */
+	long s = start_at_or_below(b, (uint32_t)((p & (BLOCK_SIZE - 1)) / GRANULE));
+	if (s < 0)
 		return NULL;
-	return object_from_slot(block_base(b) + (size_t)slot * b->obj_size);
+	char *slot = block_base(b) + (size_t)s * GRANULE;
+	void *obj = object_from_slot(slot);
+	return p < (uintptr_t)slot + nursery_size_of(*object_header(obj)) ? obj : NULL;
 }
 
 bool heap_is_small_object(uintptr_t p)

@@ -1,15 +1,22 @@
 /*
  * heap.h: the block heap (DESIGN.md, "Heap layout"). One contiguous virtual
- * reservation of heap_max bytes, carved into BLOCK_SIZE-aligned blocks; each
- * block holds objects of one size class. Per-block metadata, including the
- * object-start and mark bitmaps, lives in a side table indexed by block
- * number, so finding an object's block is address arithmetic and marking or
- * sweeping touches dense bitmaps.
+ * reservation of heap_max bytes, carved into BLOCK_SIZE-aligned blocks. A
+ * block is free, a nursery block (generation 0: objects of any size,
+ * bump-allocated back to back), or a size-class block of generation 1 or 2.
+ * Per-block metadata, including the object-start and mark bitmaps, lives in
+ * a side table indexed by block number, so finding an object's block is
+ * address arithmetic and marking or sweeping touches dense bitmaps. A
+ * nursery block is formatted with GRANULE-sized slots, so that its bitmaps
+ * are indexed like any other block's.
  *
- * [INV-STARTS] Outside a thread's current allocation run, a slot's start
- * bit is set exactly when the slot holds an object. A run's allocated
- * prefix gets its bits when the run is retired (alloc.c), which every
- * collection does first.
+ * The card table has one byte per CARD_SIZE bytes of the reservation
+ * (gc/card.h).
+ *
+ * [INV-STARTS] In a size-class block outside an allocation run, a slot's
+ * start bit is set exactly when the slot holds an object (a run's
+ * allocated prefix gets its bits when the run is retired, run.c). In a
+ * nursery block the bits are exact once the block is `parsed`
+ * (nursery.c), and only then.
  * [INV-MARKS-CLEAR] Mark bits are all clear except between the start of a
  * collection's mark phase and the end of its sweep.
  * [INV-HEAP-USED] heap.used == blocks in use * BLOCK_SIZE + large-object
@@ -33,8 +40,9 @@
 #define BITMAP_WORDS (BLOCK_SLOTS_MAX / 64)
 
 enum block_state {
-	BLOCK_FREE,  /* holds no objects (never used, or emptied by a sweep) */
-	BLOCK_SMALL, /* holds objects of one size class */
+	BLOCK_FREE,    /* holds no objects (never used, or emptied) */
+	BLOCK_SMALL,   /* holds objects of one size class, gen 1 or 2 */
+	BLOCK_NURSERY, /* gen 0: objects back to back from the block's base */
 };
 
 struct block {
@@ -43,13 +51,28 @@ struct block {
 	 * buffer; the collector while the world is stopped. */
 	uint8_t state;        /* enum block_state */
 	uint8_t sizeclass;
-	bool dirty;           /* free slots may hold old bytes: clear them */
-	bool owned;           /* backs a thread's allocation buffer */
-	uint32_t obj_size;    /* sizeclass_size[sizeclass] */
+	uint8_t gen;          /* 0 (nursery), 1 or 2 */
+	bool owned;           /* backs an allocation run */
+	/* During a minor collection: the block is being evacuated. */
+	bool from;
+	/* During a minor collection: some objects in it stay in place; the
+	 * mark bits say which. Set by the pin pass (one thread) or under
+	 * minor.c's pin lock. */
+	bool pinned;
+	bool parsed;          /* NURSERY: start bits are exact */
+	/* During a minor collection: some cards wait to be scanned (card.h). */
+	bool cards_pending;
+	uint32_t obj_size;    /* sizeclass_size[sizeclass], GRANULE in nursery */
 	uint32_t recip;       /* ceil(2^32 / obj_size): slot = off * recip >> 32 */
 	uint32_t nslots;      /* BLOCK_SIZE / obj_size */
 	uint32_t live;        /* objects in the block after the last sweep */
-	struct block *next;   /* on a class list or the free list */
+	uint32_t top;         /* NURSERY: bytes from the base that hold objects */
+	struct block *next;   /* on a class list, the free list or the nursery */
+	struct block *gnext;  /* gen 1: on heap.gen1 */
+	/* During a minor collection: the list of blocks with pinned objects,
+	 * and a worker's list of blocks it copied into. */
+	struct block *pin_next;
+	struct block *copy_next;
 	uint64_t starts[BITMAP_WORDS];          /* [INV-STARTS] */
 	_Atomic uint64_t marks[BITMAP_WORDS];   /* [INV-MARKS-CLEAR] */
 };
@@ -69,7 +92,11 @@ struct heap {
 	/* [INV-HEAP-USED]. Sync: atomic; reserved before memory is handed
 	 * out (heap_reserve), so the maximum holds without a lock. */
 	_Atomic size_t used;
-	struct class_list classes[SIZECLASS_COUNT];
+	/* Size-class blocks with free slots: classes[gen - 1][class]. */
+	struct class_list classes[2][SIZECLASS_COUNT];
+	/* Every gen-1 block, linked by gnext. Sync: `lock`. */
+	struct block *gen1;
+	uint8_t *cards;        /* the card table; immutable after init */
 };
 
 /* Sync: the fields say. */
@@ -82,11 +109,20 @@ void heap_shutdown(void);
 bool heap_reserve(size_t bytes);
 void heap_unreserve(size_t bytes);
 
-/* A block of class `c` with free slots, owned by the caller's allocation
- * buffer, or NULL when the heap is at its maximum. */
-struct block *heap_take_block(unsigned c);
+/* A block of generation `gen` (1 or 2) and class `c` with free slots,
+ * owned by the caller's allocation run, or NULL when the heap is at its
+ * maximum. */
+struct block *heap_take_block(unsigned gen, unsigned c);
 /* Returns a SMALL block to its class list (the owner had no more use). */
 void heap_return_block(struct block *b);
+/* Puts an unowned SMALL block with free slots on its class list. */
+void heap_list_block(struct block *b);
+/* A zeroed NURSERY block, or NULL at the heap maximum. */
+struct block *heap_take_nursery(void);
+/* Gives an emptied block back to the free list; clears its cards. */
+void heap_free_block(struct block *b);
+/* Drops FREE blocks from heap.gen1 (after a sweep). World stopped. */
+void heap_prune_gen1(void);
 
 static inline size_t block_index(const struct block *b)
 {
@@ -120,12 +156,19 @@ static inline bool bit_test(const uint64_t *bits, uint32_t i)
 	return bits[i / 64] >> (i % 64) & 1;
 }
 
-/* The object (payload pointer) whose slot contains `p`, if `p` lies in an
- * allocated slot of a SMALL block; NULL otherwise. For conservative roots:
- * any word is acceptable input. */
+/* The object (payload pointer) that contains `p`, if `p` lies in an
+ * object of a SMALL block or of a parsed NURSERY block; NULL otherwise.
+ * For conservative roots: any word is acceptable input. */
 void *heap_find_small(uintptr_t p);
 
-/* True if `p` is exactly the payload start of an allocated small object. */
+/* True if `p` is exactly the payload start of such an object. */
 bool heap_is_small_object(uintptr_t p);
+
+/* The generation of the object at `p` (an object of the heap or a large
+ * object, which is gen 2). */
+static inline unsigned heap_gen_of(uintptr_t p)
+{
+	return heap_contains(p) ? block_of(p)->gen : 2;
+}
 
 #endif

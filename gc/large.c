@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/card.h"
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "runtime/meta.h"
@@ -32,15 +33,19 @@ static bool set_append(struct large *l)
 	return ok;
 }
 
-void *large_alloc(size_t bytes, uint64_t header)
+void *large_alloc(size_t bytes, uint64_t header, bool has_pointers)
 {
 	if (!heap_reserve(bytes))
 		return NULL;
-	struct large *l = meta_calloc(sizeof(struct large) + bytes);
+	size_t ncards = has_pointers ? (bytes - sizeof(uint64_t) + CARD_SIZE - 1) /
+					       CARD_SIZE : 0;
+	struct large *l = meta_calloc(sizeof(struct large) + bytes + ncards);
 	if (!l)
 		goto fail_alloc;
 	l->magic = LARGE_MAGIC;
 	l->bytes = bytes;
+	if (has_pointers)
+		l->cards = (uint8_t *)(l + 1) + bytes;
 	void *obj = large_object(l);
 	*object_header(obj) = header;
 	if (!set_append(l))

@@ -1,8 +1,11 @@
 /*
  * large.h: the large-object space (DESIGN.md, "Heap layout"): objects whose
  * slot would exceed SIZECLASS_MAX_SIZE each get their own allocation from
- * gyre's jemalloc arena (runtime/meta.h) and never move. A small record in
- * front of the header holds the mark bit.
+ * gyre's jemalloc arena (runtime/meta.h) and never move; they belong to
+ * generation 2. A small record in front of the header holds the mark bit
+ * and, for objects with pointer fields, the address of their card bytes
+ * (one per CARD_SIZE bytes of payload, after the payload): GYRE_STORE
+ * finds it two words before the object (gyre.h).
  *
  * [INV-LARGE-SET] Every large object is in large.objs; between
  * large_prepare and the end of the sweep the array is sorted by address.
@@ -22,7 +25,11 @@ struct large {
 	uint64_t magic;          /* LARGE_MAGIC: checked in debug builds */
 	uint64_t bytes;          /* header + payload */
 	_Atomic uint64_t mark;   /* 1 when marked [INV-MARKS-CLEAR] */
-	/* the header word follows, then the payload */
+	/* During a minor collection: some cards wait to be scanned. */
+	uint64_t cards_pending;
+	/* Must stay the last field: gyre.h's barrier reads it at obj[-2]. */
+	uint8_t *cards;          /* NULL for pointer-free objects */
+	/* the header word follows, then the payload, then the cards */
 };
 
 struct large_space {
@@ -35,8 +42,16 @@ extern struct large_space large;
 
 void large_shutdown(void);
 /* A zeroed large object of `bytes` (header included) with its header set,
- * or NULL (the heap maximum or memory is exhausted). */
-void *large_alloc(size_t bytes, uint64_t header);
+ * with card bytes if it has pointers, or NULL (the heap maximum or memory
+ * is exhausted). */
+void *large_alloc(size_t bytes, uint64_t header, bool has_pointers);
+
+/* Card bytes of a large object's payload. */
+static inline size_t large_ncards(const struct large *l)
+{
+	return l->cards ? (l->bytes - sizeof(uint64_t) + ((size_t)1 << GYRE__CARD_SHIFT) - 1) >>
+				 GYRE__CARD_SHIFT : 0;
+}
 
 static inline struct large *large_of(const void *obj)
 {

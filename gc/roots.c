@@ -159,3 +159,30 @@ void roots_for_each_handle(void (*fn)(void **slot, void *ctx), void *ctx)
 			if (c->slots[i].live && c->slots[i].obj)
 				fn(&c->slots[i].obj, ctx);
 }
+
+/* Reads stacks that their threads may still be using below the saved
+ * stack pointer, and the redzones ASan puts between locals: neither
+ * sanitizer may instrument it. */
+__attribute__((no_sanitize_address, no_sanitize_thread))
+void roots_scan_words(uintptr_t lo, uintptr_t hi,
+		      void (*word)(uintptr_t v, void *ctx), void *ctx)
+{
+	lo = (lo + sizeof(void *) - 1) & ~(uintptr_t)(sizeof(void *) - 1);
+	for (uintptr_t p = lo; p + sizeof(void *) <= hi; p += sizeof(void *))
+		word(*(const uintptr_t *)p, ctx);
+}
+
+void roots_for_each_stack(unsigned id, unsigned n,
+			  void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx),
+			  void *ctx)
+{
+	GYRE_ASSERT(stw_world_stopped());
+	unsigned i = 0;
+	struct mutator *m;
+	mutator_for_each(m) {
+		if (i++ % n != id)
+			continue;
+		fn((uintptr_t)m->ctx.regs, (uintptr_t)(m->ctx.regs + CONTEXT_REGS), ctx);
+		fn((uintptr_t)m->ctx.sp, (uintptr_t)m->stack_hi, ctx);
+	}
+}

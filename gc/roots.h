@@ -31,6 +31,17 @@ int handle_free(struct gyre_handle_slot *h);
  * thread may be registering one during a pause). */
 void roots_for_each_area(void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx),
 			 void *ctx);
+/* Calls word(v, ctx) for every aligned word v in [lo, hi): a stack, saved
+ * registers or a root area, read conservatively. */
+void roots_scan_words(uintptr_t lo, uintptr_t hi,
+		      void (*word)(uintptr_t v, void *ctx), void *ctx);
+
+/* Calls fn on the saved registers and the stack of every attached thread
+ * whose position in the registry is id modulo n; world stopped. */
+void roots_for_each_stack(unsigned id, unsigned n,
+			  void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx),
+			  void *ctx);
+
 /* Calls fn on every live handle's slot; world stopped. */
 void roots_for_each_handle(void (*fn)(void **slot, void *ctx), void *ctx);
 

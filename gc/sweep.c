@@ -6,9 +6,11 @@
  */
 #include <string.h>
 
+#include "gc/card.h"
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/sweep.h"
+#include "gc/type.h"
 #include "runtime/meta.h"
 #include "threads/stw.h"
 #include "threads/workers.h"
@@ -18,8 +20,8 @@
 
 struct sweeper {
 	struct block *free_head, *free_tail;
-	struct block *class_head[SIZECLASS_COUNT];
-	struct block *class_tail[SIZECLASS_COUNT];
+	struct block *class_head[2][SIZECLASS_COUNT]; /* [gen - 1][class] */
+	struct block *class_tail[2][SIZECLASS_COUNT];
 	struct sweep_result r;
 	size_t blocks_freed;
 	size_t large_freed_bytes;
@@ -72,19 +74,41 @@ static void sweep_block(struct sweeper *s, struct block *b)
 		atomic_store_relaxed(&b->marks[i], 0);
 	}
 	b->live = live;
-	if (freed)
-		b->dirty = true;
 	s->r.freed_objects += freed;
 	s->r.freed_bytes += (size_t)freed * b->obj_size;
 	s->r.live_objects += live;
 	s->r.live_bytes += (size_t)live * b->obj_size;
 	if (live == 0) {
 		b->state = BLOCK_FREE;
+		memset(block_cards(b), 0, CARDS_PER_BLOCK);
 		s->blocks_freed++;
 		list_append(&s->free_head, &s->free_tail, b);
 	} else if (live < b->nslots) {
-		list_append(&s->class_head[b->sizeclass],
-			    &s->class_tail[b->sizeclass], b);
+		list_append(&s->class_head[b->gen - 1][b->sizeclass],
+			    &s->class_tail[b->gen - 1][b->sizeclass], b);
+	}
+}
+
+/* A nursery block kept for pinned objects: the marked ones stay (the next
+ * minor collection moves them once nothing pins them), the others are
+ * dropped. Marking decides, not the minor collection's pin pass: a thread
+ * in a blocking region may overwrite a dead stack slot between the two
+ * reads of its stack, and an object kept without marking would keep
+ * pointers to objects this sweep frees. */
+static void sweep_nursery_block(struct sweeper *s, struct block *b)
+{
+	char *base = block_base(b);
+	for (unsigned i = 0; i < BITMAP_WORDS; i++) {
+		uint64_t marks = atomic_load_relaxed(&b->marks[i]);
+		GYRE_ASSERT((marks & ~b->starts[i]) == 0);
+		for (uint64_t dead = b->starts[i] & ~marks; dead; dead &= dead - 1) {
+			uint32_t slot = i * 64 + (uint32_t)__builtin_ctzll(dead);
+			uint64_t h = *(uint64_t *)(base + (size_t)slot * GRANULE);
+			s->r.freed_objects++;
+			s->r.freed_bytes += nursery_size_of(h);
+		}
+		b->starts[i] = marks;
+		atomic_store_relaxed(&b->marks[i], 0);
 	}
 }
 
@@ -114,6 +138,8 @@ static void sweep_worker(unsigned id, void *arg)
 		for (size_t i = start; i < end; i++)
 			if (heap.blocks[i].state == BLOCK_SMALL)
 				sweep_block(s, &heap.blocks[i]);
+			else if (heap.blocks[i].state == BLOCK_NURSERY)
+				sweep_nursery_block(s, &heap.blocks[i]);
 	}
 	while ((start = atomic_add_relaxed(&sw.next_large, CHUNK_LARGE)) < large.count) {
 		size_t end = start + CHUNK_LARGE < large.count ? start + CHUNK_LARGE
@@ -129,12 +155,13 @@ static void merge(struct sweeper *s, struct sweep_result *total)
 		s->free_tail->next = heap.free;
 		heap.free = s->free_head;
 	}
-	for (unsigned c = 0; c < SIZECLASS_COUNT; c++) {
-		if (!s->class_head[c])
-			continue;
-		s->class_tail[c]->next = heap.classes[c].head;
-		heap.classes[c].head = s->class_head[c];
-	}
+	for (unsigned g = 0; g < 2; g++)
+		for (unsigned c = 0; c < SIZECLASS_COUNT; c++) {
+			if (!s->class_head[g][c])
+				continue;
+			s->class_tail[g][c]->next = heap.classes[g][c].head;
+			heap.classes[g][c].head = s->class_head[g][c];
+		}
 	heap_unreserve(s->blocks_freed * BLOCK_SIZE + s->large_freed_bytes);
 	total->freed_bytes += s->r.freed_bytes;
 	total->freed_objects += s->r.freed_objects;
@@ -155,9 +182,10 @@ struct sweep_result sweep_heap(void)
 {
 	GYRE_ASSERT(stw_world_stopped());
 	/* Every SMALL block is re-listed by the sweep; nothing is owned
-	 * because every run was retired. */
-	for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
-		heap.classes[c].head = NULL;
+	 * because the minor collection released its runs. */
+	for (unsigned g = 0; g < 2; g++)
+		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
+			heap.classes[g][c].head = NULL;
 	GYRE_ASSERT(sw.nsweepers == workers_count());
 	memset(sw.sweepers, 0, sizeof(struct sweeper) * sw.nsweepers);
 	sw.top = heap.top;

@@ -10,6 +10,12 @@
 
 struct type *_Atomic type_table[TYPE_MAX];
 
+/* The element size of every registered type, for gyre_alloc's inline
+ * path (gyre.h); 0 for an id that is not registered. Sync: written before
+ * the id is returned, and the embedder hands the id to other threads by
+ * some synchronising means; cleared at shutdown. */
+GYRE_API uint32_t gyre__type_size[TYPE_MAX];
+
 /* Guards type_count and the writes of new entries. */
 static pthread_mutex_t type_lock = PTHREAD_MUTEX_INITIALIZER;
 static gyre_type type_count; /* ids below it are taken; Sync: type_lock */
@@ -69,6 +75,7 @@ gyre_type type_register(const gyre_type_desc *d, int *status)
 	gyre_type id = 0;
 	if (t) {
 		id = type_count++;
+		gyre__type_size[id] = t->size;
 		/* Release: pairs with the acquire in type_get. */
 		atomic_store_release(&type_table[id], t);
 	}
@@ -104,6 +111,7 @@ void type_shutdown(void)
 		meta_free(t->name);
 		meta_free(t);
 		atomic_store_relaxed(&type_table[id], NULL);
+		gyre__type_size[id] = 0;
 	}
 	type_count = 0;
 }

@@ -9,10 +9,12 @@
 
 #include <stdatomic.h>
 
+#include "gc/object.h"
+#include "gc/sizeclass.h"
 #include "runtime/atomics.h"
 #include "runtime/internal.h"
 
-#define TYPE_MAX 65536
+#define TYPE_MAX GYRE__TYPE_MAX
 #define TYPE_SIZE_MAX ((size_t)1 << 30)
 
 enum type_kind { TYPE_NOPTR, TYPE_OFFSETS, TYPE_TRACE };
@@ -42,6 +44,20 @@ static inline const struct type *type_get(gyre_type id)
 	if (id == 0 || id >= TYPE_MAX)
 		return NULL;
 	return atomic_load_acquire(&type_table[id]);
+}
+
+/* Bytes of the object a (valid, unforwarded) header describes, header
+ * included. Sync: the type was registered before the object existed. */
+static inline size_t object_size(uint64_t h)
+{
+	return HEADER_SIZE + (size_t)header_length(h) *
+		atomic_load_relaxed(&type_table[header_type(h)])->size;
+}
+
+/* Its footprint in the nursery, where objects are GRANULE-aligned. */
+static inline size_t nursery_size_of(uint64_t h)
+{
+	return (object_size(h) + GRANULE - 1) & ~(size_t)(GRANULE - 1);
 }
 
 #endif

@@ -1,19 +1,25 @@
 /*
  * verify.c: the heap verifier (see verify.h). Checked at every phase
  * boundary it is called at:
- * - [INV-HEADER] every allocated slot and large object has a registered
- *   type and fits its slot (and its size class is the smallest that fits);
+ * - [INV-HEADER] every allocated slot, nursery object and large object has
+ *   a registered type, no forwarding or stay bit, and fits its slot (and
+ *   its size class is the smallest that fits);
  * - every pointer field holds NULL or the start of an allocated object, so
  *   no live object points at a freed one (a lost object);
+ * - [INV-CARDS] every pointer to a younger generation lies on a dirty card;
  * - [INV-MARKS-CLEAR] no mark bit is set;
- * - list membership: class lists hold SMALL unowned blocks of their class,
- *   the free list holds FREE blocks, FREE blocks have no start bits;
+ * - list membership: class lists hold SMALL unowned blocks of their
+ *   generation and class, heap.gen1 holds exactly the gen-1 blocks, the
+ *   nursery list exactly the NURSERY blocks, the free list FREE blocks,
+ *   and FREE blocks have no start bits;
  * - [INV-HEAP-USED] the heap's byte count matches its blocks and large
  *   objects.
  */
+#include "gc/card.h"
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/mark.h"
+#include "gc/nursery.h"
 #include "gc/type.h"
 #include "gc/verify.h"
 #include "threads/stw.h"
@@ -23,70 +29,148 @@ static const char *phase;
 #define FAIL(...)                                                          \
 	gyre_fatal("heap verifier (%s): " __VA_ARGS__)
 
-static void check_pointer(void *holder, void *v)
+static void check_header(void *obj)
 {
-	if (v && !mark_is_object((uintptr_t)v))
-		FAIL("object %p (type %u) points at %p, which is not an allocated object",
-		     phase, holder, header_type(*object_header(holder)), v);
+	uint64_t h = *object_header(obj);
+	if (!type_get(header_type(h)) || (h & (HDR_FORWARDED | HDR_STAYS)))
+		FAIL("object %p has header %#llx: no registered type, or a "
+		     "collection's forwarding bits", phase, obj, (unsigned long long)h);
+}
+
+struct holder {
+	void *obj;
+	unsigned gen;
+};
+
+static void check_pointer(const struct holder *h, void **slot)
+{
+	void *v = *slot;
+	if (!v)
+		return;
+	if (!mark_is_object((uintptr_t)v))
+		FAIL("gen-%u object %p (type %u) points at %p, which is not an "
+		     "allocated object (block state %d)", phase, h->gen, h->obj,
+		     header_type(*object_header(h->obj)), v,
+		     heap_contains((uintptr_t)v) ? block_of((uintptr_t)v)->state : -1);
+	unsigned g = heap_gen_of((uintptr_t)v);
+	if (g < h->gen && !*card_of(h->obj, slot))
+		FAIL("gen-%u object %p points at gen-%u object %p from field %p, "
+		     "whose card is clean", phase, h->gen, h->obj, g, v, (void *)slot);
 }
 
 static void verify_visit(void **slot, void *ctx)
 {
-	check_pointer(ctx, *slot);
+	check_pointer(ctx, slot);
 }
 
-static void check_fields(void *obj, const struct type *t, uint32_t n)
+static void check_fields(const struct holder *h, const struct type *t, uint32_t n)
 {
-	char *elem = obj;
+	char *elem = h->obj;
 	for (uint32_t e = 0; e < n; e++, elem += t->size) {
 		if (t->kind == TYPE_OFFSETS)
 			for (uint32_t i = 0; i < t->n_ptrs; i++)
-				check_pointer(obj, ((void **)elem)[t->word_offsets[i]]);
+				check_pointer(h, (void **)elem + t->word_offsets[i]);
 		else if (t->kind == TYPE_TRACE)
-			t->trace(elem, verify_visit, obj);
+			t->trace(elem, verify_visit, (void *)h);
 	}
 }
 
 /* Checks the header and fields; returns the object's byte size. */
-static size_t check_object(void *obj)
+static size_t check_object(void *obj, unsigned gen)
 {
+	check_header(obj);
 	uint64_t h = *object_header(obj);
 	const struct type *t = type_get(header_type(h));
-	if (!t)
-		FAIL("object %p has header %#llx with no registered type", phase,
-		     obj, (unsigned long long)h);
-	size_t bytes = HEADER_SIZE + (size_t)header_length(h) * t->size;
-	check_fields(obj, t, header_length(h));
-	return bytes;
+	struct holder holder = {obj, gen};
+	check_fields(&holder, t, header_length(h));
+	return object_size(h);
 }
 
-static void check_small_block(struct block *b)
+static void check_marks_clear(const struct block *b)
 {
 	for (unsigned i = 0; i < BITMAP_WORDS; i++)
 		if (atomic_load_relaxed(&b->marks[i]))
 			FAIL("block %zu has mark bits set", phase, block_index(b));
-	if (b->obj_size != sizeclass_size[b->sizeclass] || b->owned)
-		FAIL("block %zu has bad metadata: class %u, object size %u, owned %d",
-		     phase, block_index(b), b->sizeclass, b->obj_size, b->owned);
+}
+
+static void check_small_block(struct block *b)
+{
+	check_marks_clear(b);
+	if (b->obj_size != sizeclass_size[b->sizeclass] || b->owned ||
+	    (b->gen != 1 && b->gen != 2) || b->from || b->pinned)
+		FAIL("block %zu has bad metadata: gen %u, class %u, object size %u, "
+		     "owned %d, from %d, pinned %d", phase, block_index(b), b->gen,
+		     b->sizeclass, b->obj_size, b->owned, b->from, b->pinned);
 	for (uint32_t s = 0; s < b->nslots; s++) {
 		if (!bit_test(b->starts, s))
 			continue;
 		void *obj = object_from_slot(block_base(b) + (size_t)s * b->obj_size);
-		size_t bytes = check_object(obj);
+		size_t bytes = check_object(obj, b->gen);
 		if (sizeclass_for(bytes) != b->sizeclass)
 			FAIL("object %p of %zu bytes is in a block of class size %u",
 			     phase, obj, bytes, b->obj_size);
 	}
 }
 
-static size_t check_blocks(void)
+static void check_nursery_block(struct block *b)
 {
-	size_t small = 0;
+	check_marks_clear(b);
+	if (b->gen != 0 || b->obj_size != GRANULE || b->top > BLOCK_SIZE || b->from ||
+	    b->pinned)
+		FAIL("nursery block %zu has bad metadata", phase, block_index(b));
+	nursery_parse(b);
+	for (uint32_t s = 0; s < b->nslots; s++) {
+		if (!bit_test(b->starts, s))
+			continue;
+		if ((size_t)s * GRANULE >= b->top)
+			FAIL("nursery block %zu has an object past its top", phase,
+			     block_index(b));
+		check_object(object_from_slot(block_base(b) + (size_t)s * GRANULE), 0);
+	}
+}
+
+/* Checks the headers of a nursery block's objects before anything reads
+ * their sizes (looking up a pointer into the block does): walking them as
+ * nursery_parse will if the block is not parsed yet, else through its
+ * start bits. */
+static void check_nursery_headers(struct block *b)
+{
+	char *base = block_base(b);
+	if (b->parsed) {
+		for (uint32_t s = 0; s < b->nslots; s++)
+			if (bit_test(b->starts, s))
+				check_header(object_from_slot(base + (size_t)s * GRANULE));
+		return;
+	}
+	for (uint32_t off = 0; off < b->top;) {
+		void *obj = object_from_slot(base + off);
+		check_header(obj);
+		uint64_t h = *object_header(obj);
+		if (nursery_size_of(h) > b->top - off)
+			FAIL("nursery object %p of %zu bytes runs past its block's top",
+			     phase, obj, nursery_size_of(h));
+		off += (uint32_t)nursery_size_of(h);
+	}
+}
+
+/* Returns the blocks in use: SMALL and NURSERY. */
+static size_t check_blocks(size_t *gen1)
+{
+	size_t used = 0;
+	/* Parsed first: checking a field looks its target up. */
+	for (struct block *b = nursery.blocks; b; b = b->next) {
+		check_nursery_headers(b);
+		nursery_parse(b);
+	}
 	for (size_t i = 0; i < heap.top; i++) {
 		struct block *b = &heap.blocks[i];
 		if (b->state == BLOCK_SMALL) {
-			small++;
+			used++;
+			*gen1 += b->gen == 1;
 			check_small_block(b);
+		} else if (b->state == BLOCK_NURSERY) {
+			used++;
+			check_nursery_block(b);
 		} else {
 			for (unsigned w = 0; w < BITMAP_WORDS; w++)
 				if (b->starts[w] || atomic_load_relaxed(&b->marks[w]))
@@ -94,7 +178,7 @@ static size_t check_blocks(void)
 					     phase, i);
 		}
 	}
-	return small;
+	return used;
 }
 
 static size_t check_large(void)
@@ -106,7 +190,7 @@ static size_t check_large(void)
 			FAIL("large object record %p is corrupt or marked", phase, (void *)l);
 		if (i && large.objs[i - 1] >= l)
 			FAIL("large-object set is not sorted", phase);
-		size_t obj_bytes = check_object(large_object(l));
+		size_t obj_bytes = check_object(large_object(l), 2);
 		if (obj_bytes != l->bytes || obj_bytes <= SIZECLASS_MAX_SIZE)
 			FAIL("large object %p has %zu bytes, header says %zu", phase,
 			     large_object(l), (size_t)l->bytes, obj_bytes);
@@ -115,28 +199,42 @@ static size_t check_large(void)
 	return bytes;
 }
 
-static void check_lists(void)
+static void check_lists(size_t gen1)
 {
 	for (struct block *b = heap.free; b; b = b->next)
 		if (b->state != BLOCK_FREE)
 			FAIL("block %zu is on the free list but not free", phase,
 			     block_index(b));
-	for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
-		for (struct block *b = heap.classes[c].head; b; b = b->next)
-			if (b->state != BLOCK_SMALL || b->sizeclass != c || b->owned)
-				FAIL("block %zu is on class list %u wrongly", phase,
-				     block_index(b), c);
+	for (unsigned g = 1; g <= 2; g++)
+		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
+			for (struct block *b = heap.classes[g - 1][c].head; b; b = b->next)
+				if (b->state != BLOCK_SMALL || b->sizeclass != c ||
+				    b->gen != g || b->owned)
+					FAIL("block %zu is on gen-%u class list %u wrongly",
+					     phase, block_index(b), g, c);
+	size_t n = 0;
+	for (struct block *b = heap.gen1; b; b = b->gnext, n++)
+		if (b->state != BLOCK_SMALL || b->gen != 1)
+			FAIL("block %zu is on the gen-1 list but not a gen-1 block",
+			     phase, block_index(b));
+	if (n != gen1)
+		FAIL("the gen-1 list holds %zu blocks, the heap %zu", phase, n, gen1);
+	for (struct block *b = nursery.blocks; b; b = b->next)
+		if (b->state != BLOCK_NURSERY)
+			FAIL("block %zu is on the nursery list but not a nursery block",
+			     phase, block_index(b));
 }
 
 void verify_heap(const char *when)
 {
 	GYRE_ASSERT(stw_world_stopped());
 	phase = when;
-	size_t small = check_blocks();
+	size_t gen1 = 0;
+	size_t blocks = check_blocks(&gen1);
 	size_t large_bytes = check_large();
-	check_lists();
+	check_lists(gen1);
 	size_t used = atomic_load_relaxed(&heap.used);
-	if (used != small * BLOCK_SIZE + large_bytes)
+	if (used != blocks * BLOCK_SIZE + large_bytes)
 		FAIL("heap.used is %zu but blocks and large objects hold %zu", phase,
-		     used, small * BLOCK_SIZE + large_bytes);
+		     used, blocks * BLOCK_SIZE + large_bytes);
 }

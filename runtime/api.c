@@ -5,6 +5,10 @@
  * gyre_init brings the parts up in dependency order and gyre_shutdown
  * takes them down in reverse.
  */
+/* The functions behind gyre.h's inline allocation macros are defined
+ * here under their own names. */
+#define GYRE_NO_INLINE 1
+
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -13,6 +17,7 @@
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/mark.h"
+#include "gc/minor.h"
 #include "gc/roots.h"
 #include "gc/sweep.h"
 #include "gc/type.h"
@@ -108,6 +113,8 @@ static int init_parts(const gyre_config *c)
 		goto fail_type;
 	if (mark_init(c->workers))
 		goto fail_mark;
+	if (minor_init(c->workers))
+		goto fail_minor;
 	if (sweep_init(c->workers))
 		goto fail_sweep;
 	if (workers_start(c->workers))
@@ -122,6 +129,8 @@ fail_key:
 fail_workers:
 	sweep_shutdown();
 fail_sweep:
+	minor_shutdown();
+fail_minor:
 	mark_shutdown();
 fail_mark:
 	type_shutdown();
@@ -163,6 +172,7 @@ GYRE_API int gyre_shutdown(void)
 	pthread_key_delete(exit_guard);
 	workers_stop();
 	sweep_shutdown();
+	minor_shutdown();
 	mark_shutdown();
 	large_shutdown();
 	roots_shutdown();
@@ -236,6 +246,7 @@ int api_blocking_begin(const uintptr_t *pushed, void *sp)
 				   "already inside a blocking region");
 	struct context ctx;
 	context_from_pushed(&ctx, pushed, sp);
+	alloc_blocking_begin(m);
 	safepoint_enter_blocking_ctx(m, &ctx);
 	return GYRE_OK;
 }
@@ -258,6 +269,7 @@ GYRE_API int gyre_blocking_end(void)
 		return gyre_misuse(GYRE_EUNBALANCED, "gyre_blocking_end",
 				   "the function that called gyre_blocking_begin has returned");
 	safepoint_leave_blocking(m);
+	alloc_blocking_end(m);
 	return GYRE_OK;
 }
 
@@ -294,7 +306,8 @@ static void *alloc_checked(const char *fn, gyre_type type, size_t n)
 			    n, t->size);
 		return NULL;
 	}
-	return alloc_object(m, HEADER_SIZE + bytes, header_make(type, (uint32_t)n));
+	return alloc_object(m, HEADER_SIZE + bytes, header_make(type, (uint32_t)n),
+			    t->kind != TYPE_NOPTR);
 }
 
 GYRE_API void *gyre_alloc(gyre_type type)
@@ -345,17 +358,17 @@ GYRE_API int gyre_root_remove(void *start)
 	return GYRE_OK;
 }
 
-/* With checks on, refuses a pointer into the block heap that is not at an
- * object start of a small-object block. Start bits cannot tell: objects in
- * a thread's current allocation run have none yet [INV-STARTS]; large
- * objects are not looked up outside collections. */
+/* With checks on, refuses a pointer into the block heap that cannot be an
+ * object start: outside any block in use, or not at a slot's payload.
+ * Start bits cannot tell: a nursery block in use has none yet
+ * [INV-STARTS]; large objects are not looked up outside collections. */
 static int check_object_arg(const char *fn, void *obj)
 {
 	uintptr_t p = (uintptr_t)obj;
 	if (!GYRE_DEBUG || !obj || !heap_contains(p))
 		return GYRE_OK;
 	struct block *b = block_of(p);
-	if (b->state != BLOCK_SMALL ||
+	if (b->state == BLOCK_FREE ||
 	    ((p & (BLOCK_SIZE - 1)) - HEADER_SIZE) % b->obj_size != 0)
 		return gyre_misuse(GYRE_EINVAL, fn, "%p is not a gyre object", obj);
 	return GYRE_OK;
@@ -409,13 +422,58 @@ GYRE_API int gyre_handle_free(gyre_handle h)
 
 /* ------------------------------------------------------------------ control */
 
-GYRE_API int64_t gyre_collect(void)
+GYRE_API int64_t gyre_collect(int generation)
 {
 	int rc;
 	struct mutator *m = heap_user("gyre_collect", &rc);
 	if (!m)
 		return rc;
-	return (int64_t)collect_explicit(m);
+	if (generation < 0 || generation > 2)
+		return gyre_misuse(GYRE_EINVAL, "gyre_collect",
+				   "generation %d is not 0, 1 or 2", generation);
+	return (int64_t)collect_explicit(m, (unsigned)generation);
+}
+
+GYRE_API int gyre_set_threshold(size_t threshold0, size_t threshold1,
+				size_t threshold2)
+{
+	int rc = need_init("gyre_set_threshold");
+	if (rc)
+		return rc;
+	if (threshold0 < 256 * 1024 || threshold0 > gyre_cfg.heap_max / 2)
+		return gyre_misuse(GYRE_EINVAL, "gyre_set_threshold",
+				   "threshold0 %zu is outside 256 KiB .. heap_max / 2",
+				   threshold0);
+	if (threshold1 < 1 || threshold1 > 1000000)
+		return gyre_misuse(GYRE_EINVAL, "gyre_set_threshold",
+				   "threshold1 %zu is outside 1 .. 1000000", threshold1);
+	if (threshold2 < 10 || threshold2 > 10000)
+		return gyre_misuse(GYRE_EINVAL, "gyre_set_threshold",
+				   "threshold2 %zu is outside 10 .. 10000", threshold2);
+	collect_set_thresholds((const size_t[3]){threshold0, threshold1, threshold2});
+	return GYRE_OK;
+}
+
+GYRE_API int gyre_get_threshold(size_t out[3])
+{
+	int rc = need_init("gyre_get_threshold");
+	if (rc)
+		return rc;
+	if (!out)
+		return gyre_misuse(GYRE_EINVAL, "gyre_get_threshold", "out is NULL");
+	collect_get_thresholds(out);
+	return GYRE_OK;
+}
+
+GYRE_API int gyre_get_count(size_t out[3])
+{
+	int rc = need_init("gyre_get_count");
+	if (rc)
+		return rc;
+	if (!out)
+		return gyre_misuse(GYRE_EINVAL, "gyre_get_count", "out is NULL");
+	collect_get_counts(out);
+	return GYRE_OK;
 }
 
 GYRE_API int gyre_disable(void)

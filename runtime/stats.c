@@ -44,22 +44,38 @@ static unsigned pause_bucket(uint64_t ns)
 	return b;
 }
 
-void stats_note_collection(uint64_t pause_ns, uint64_t mark_ns, uint64_t sweep_ns,
+void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t mark_ns,
+			   uint64_t sweep_ns, const struct minor_result *m,
 			   const struct sweep_result *r)
 {
 	pthread_mutex_lock(&stats.lock);
 	gyre_stats *s = &stats.s;
+	gyre_gen_stats *g = &s->gen[gen];
+	size_t objects = m->collected_objects + r->freed_objects;
+	size_t bytes = m->collected_bytes + r->freed_bytes;
 	s->mark_total_ns += mark_ns;
 	s->sweep_total_ns += sweep_ns;
 	s->collections++;
-	s->bytes_freed += r->freed_bytes;
-	s->objects_freed += r->freed_objects;
-	s->heap_live = r->live_bytes;
+	s->bytes_freed += bytes;
+	s->objects_freed += objects;
+	if (gen == 2)
+		s->heap_live = r->live_bytes;
 	s->pause_count++;
 	s->pause_total_ns += pause_ns;
 	if (pause_ns > s->pause_max_ns)
 		s->pause_max_ns = pause_ns;
 	s->pause_histogram[pause_bucket(pause_ns)]++;
+	atomic_add_relaxed(&stats.bytes_allocated, m->growth_bytes);
+	g->collections++;
+	g->objects_collected += objects;
+	g->bytes_collected += bytes;
+	g->objects_promoted += m->promoted_objects;
+	g->bytes_promoted += m->promoted_bytes;
+	g->objects_pinned += m->pinned_objects;
+	g->pause_total_ns += pause_ns;
+	if (pause_ns > g->pause_max_ns)
+		g->pause_max_ns = pause_ns;
+	g->pause_histogram[pause_bucket(pause_ns)]++;
 	pthread_mutex_unlock(&stats.lock);
 }
 

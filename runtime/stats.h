@@ -7,14 +7,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gc/minor.h"
 #include "gc/sweep.h"
 
 void stats_reset(void);
-/* Bytes (slot sizes) and objects handed out; called per retired run. */
+/* Bytes and objects handed out; called per retired nursery buffer and
+ * per large object. */
 void stats_note_alloc(size_t bytes, size_t objects);
-/* One collection: its pause, the parts of it spent marking and sweeping,
- * and what the sweep found. */
-void stats_note_collection(uint64_t pause_ns, uint64_t mark_ns, uint64_t sweep_ns,
+/* One collection of generations 0..gen: its pause, the parts of it spent
+ * marking and sweeping, what the minor collection did and (gen 2) what
+ * the sweep found. */
+void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t mark_ns,
+			   uint64_t sweep_ns, const struct minor_result *m,
 			   const struct sweep_result *r);
 void stats_read(gyre_stats *out);
 

@@ -115,7 +115,7 @@ static struct node *mm_node(void) { return gyre_alloc(node_type); }
 
 static void mm_collect(void)
 {
-	if (gyre_collect() < 0)
+	if (gyre_collect(2) < 0)
 		die("gyre_collect");
 }
 

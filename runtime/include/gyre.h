@@ -2,9 +2,12 @@
  * gyre.h: the public interface of gyre, a garbage-collection runtime that a
  * multi-threaded C program embeds to manage its objects.
  *
- * This stage of gyre is a stop-the-world, non-moving mark-sweep collector
- * with parallel marking and sweeping (see README.md for what is built).
- * Every name here is a contract: what is not built yet is not declared.
+ * This stage of gyre is a generational collector: threads allocate from
+ * thread-local nursery buffers (generation 0); stop-the-world minor
+ * collections copy survivors into generation 1 and, by age, into generation
+ * 2, which a stop-the-world parallel mark-sweep collects (see README.md for
+ * what is built). Every name here is a contract: what is not built yet is
+ * not declared.
  *
  * Conventions
  * - Functions that return `int` return GYRE_OK (0) or a negative gyre_status.
@@ -76,12 +79,22 @@ typedef struct gyre_config {
 	 * half of heap_max if that is smaller). Range:
 	 * 64 KiB .. heap_max. */
 	size_t heap_min;
-	/* GYRE_GROWTH: an automatic collection starts once the bytes allocated
-	 * since the last collection reach growth_percent % of the bytes that
-	 * survived it (and at least heap_min). Default 33: the heap peaks near
-	 * 4/3 of the live data, the space budget of Boehm GC's default. Range
-	 * 10 .. 10000. */
+	/* GYRE_GROWTH: a generation-2 collection starts once the bytes added
+	 * to generation 2 (promoted or allocated there) since the last one
+	 * reach growth_percent % of the bytes that survived it (and at least
+	 * heap_min). Default 33: the heap peaks near 4/3 of the live data, the
+	 * space budget of Boehm GC's default. Range 10 .. 10000. It is
+	 * threshold 2 of gyre_set_threshold. */
 	unsigned growth_percent;
+	/* GYRE_NURSERY: bytes of nursery buffers handed to threads between
+	 * two generation-0 collections (threshold 0). Default 8 MiB. Range
+	 * 256 KiB .. heap_max / 2. */
+	size_t nursery_size;
+	/* GYRE_TENURE_AGE: an object moves to generation 2 when a collection
+	 * it survives brings its age (collections survived) to this value;
+	 * until then survivors go to generation 1. 1 sends every survivor
+	 * straight to generation 2. Default 2. Range 1 .. 7. */
+	unsigned tenure_age;
 	/* GYRE_WORKERS: threads that mark and sweep in parallel, the collecting
 	 * thread included. Default: online CPUs. Range 1 .. 256. */
 	unsigned workers;
@@ -183,12 +196,27 @@ gyre_type gyre_type_register(const gyre_type_desc *desc);
 /* -------------------------------------------------------------- allocation */
 
 /* Allocation returns zeroed memory aligned to 8 bytes, or NULL with the
- * thread's last error set. The calling thread must be attached and outside a
- * blocking region; an allocation may run a collection (it is a safepoint).
+ * thread's last error set. Objects up to about 8 KiB start in the calling
+ * thread's nursery buffer (generation 0); larger ones go straight to
+ * generation 2. The calling thread must be attached and outside a blocking
+ * region; an allocation may run a collection (it is a safepoint).
+ *
+ * Objects move when they survive a minor collection. Every pointer gyre
+ * sees is updated: heap fields, handles, and (since an object that a
+ * stack, register or root area points at is pinned: it never moves while
+ * one does) stacks, registers and root areas. So a program may keep plain
+ * pointers in locals; it must not hide them (in integers narrower than a
+ * pointer, in memory gyre does not scan) or compare addresses across
+ * allocations.
  * Errors: GYRE_ENOTATTACHED, GYRE_EBLOCKING, GYRE_EINVAL (unknown type),
  * GYRE_ETOOBIG (larger than the heap maximum, or more than 2^32-1
  * elements), GYRE_ENOMEM (the heap is full after a collection; the
- * configured on_oom callback has been called). */
+ * configured on_oom callback has been called).
+ *
+ * gyre_alloc, gyre_alloc_array and gyre_alloc_bytes are also macros that
+ * inline the common case (a pointer bump and a limit check) and call the
+ * function otherwise; (gyre_alloc)(t) or &gyre_alloc names the function.
+ * Define GYRE_NO_INLINE before including gyre.h to get plain calls. */
 void *gyre_alloc(gyre_type type);
 /* `n` elements of `type`, laid out as in a C array. n == 0 is allowed. */
 void *gyre_alloc_array(gyre_type type, size_t n);
@@ -203,12 +231,22 @@ size_t gyre_length(const void *obj);
 /* ----------------------------------------------------------------- barrier */
 
 /* Every store of a pointer into a heap object goes through GYRE_STORE
- * (struct field) or GYRE_STORE_AT (element of a GYRE_TYPE_PTR array). In this
- * stop-the-world collector the barrier is the plain store; it is the
- * contract that keeps embedders' code correct when generations and
- * concurrent marking arrive. `obj` is evaluated once. */
-#define GYRE_STORE(obj, field, value) ((void)((obj)->field = (value)))
-#define GYRE_STORE_AT(array, index, value) ((void)((array)[index] = (value)))
+ * (struct field: GYRE_STORE(node, left, child)) or GYRE_STORE_AT (element of
+ * a GYRE_TYPE_PTR array). Besides the store, it marks the field's card, so
+ * that a minor collection finds pointers from old objects to young ones
+ * without scanning the old generation: a plain pointer store into a heap
+ * object is a bug that can lose objects. Stores into an object just
+ * allocated need it too. `obj`, `array`, `index` and `value` are each
+ * evaluated once, and the assignment is type-checked as written. Pointers
+ * held in locals, root areas and handles need no barrier. */
+#define GYRE_STORE(obj, field, value)                                        \
+	((void)sizeof((obj)->field = (value)),                               \
+	 gyre__store((obj), offsetof(__typeof__(*(obj)), field),             \
+		     (void *)(value)))
+#define GYRE_STORE_AT(array, index, value)                                   \
+	((void)sizeof((array)[index] = (value)),                             \
+	 gyre__store((array), (size_t)(index) * sizeof(void *),              \
+		     (void *)(value)))
 
 /* ------------------------------------------------------------------- roots */
 
@@ -241,16 +279,46 @@ int gyre_handle_free(gyre_handle h);
 
 /* ----------------------------------------------------------------- control */
 
-/* Runs a full collection now, even while automatic collection is disabled,
- * and returns the number of objects it freed (>= 0), or a negative status:
- * GYRE_ENOTATTACHED, GYRE_EBLOCKING. */
-int64_t gyre_collect(void);
+/* Like Python's gc module, the heap has three generations:
+ * 0  the nursery: new objects, in thread-local buffers;
+ * 1  objects that survived a collection but are younger than tenure_age;
+ * 2  the old generation (and every large object).
+ * Collecting generation g collects every generation up to g: 0 and 1 are
+ * minor collections (survivors are copied, in parallel); 2 also marks and
+ * sweeps the old generation.
+ *
+ * Runs a collection of generations 0..generation now, even while automatic
+ * collection is disabled, and returns the number of objects it freed
+ * (>= 0), or a negative status: GYRE_ENOTATTACHED, GYRE_EBLOCKING,
+ * GYRE_EINVAL (generation not 0, 1 or 2). */
+int64_t gyre_collect(int generation);
+
+/* The automatic triggers (Python's gc.set_threshold, in gyre's units):
+ * - threshold0: bytes of nursery handed to threads after which generation
+ *   0 is collected (gyre_config.nursery_size);
+ * - threshold1: generation-0 collections after which the next one also
+ *   collects generation 1 (default 10, as in Python);
+ * - threshold2: growth of generation 2, in percent of what survived its
+ *   last collection, after which it is collected (growth_percent).
+ * Any thread. Errors: GYRE_ESTATE; GYRE_EINVAL for threshold0 outside
+ * 256 KiB .. heap_max / 2, threshold1 outside 1 .. 1000000, threshold2
+ * outside 10 .. 10000. */
+int gyre_set_threshold(size_t threshold0, size_t threshold1, size_t threshold2);
+/* Fills out[0..2] with the thresholds. Errors: GYRE_ESTATE, GYRE_EINVAL
+ * (out NULL). */
+int gyre_get_threshold(size_t out[3]);
+/* Fills out[0..2] with what the thresholds are compared with (Python's
+ * gc.get_count): nursery bytes handed to threads since the last collection;
+ * generation-0 collections since the last collection of generation 1 or 2;
+ * bytes added to generation 2 since its last collection. Errors:
+ * GYRE_ESTATE, GYRE_EINVAL (out NULL). */
+int gyre_get_count(size_t out[3]);
 
 /* Turn automatic collection off and on, as Python's gc.disable/enable, except
  * that calls nest: collection is automatic again only when every
  * gyre_disable has been matched by a gyre_enable, on the thread that made it.
- * While disabled, the heap grows up to its maximum and then allocation fails
- * with GYRE_ENOMEM; gyre_collect still works. A collection already running
+ * While disabled, the nursery and the heap grow up to the heap maximum and
+ * then allocation fails with GYRE_ENOMEM; gyre_collect still works. A collection already running
  * finishes. Errors: GYRE_ENOTATTACHED; gyre_enable: GYRE_EUNBALANCED when
  * this thread has no gyre_disable to match. */
 int gyre_disable(void);
@@ -265,16 +333,35 @@ int gyre_is_enabled(void);
  * bucket 0 also holds pauses under 1 us, the last bucket everything above. */
 #define GYRE_PAUSE_BUCKETS 24
 
+/* What the collections of one generation did: gyre_stats.gen[g] counts the
+ * collections whose oldest generation was g, as gyre_collect(g) runs them. */
+typedef struct gyre_gen_stats {
+	uint64_t collections;
+	uint64_t objects_collected;
+	uint64_t bytes_collected;
+	/* Copied out of the nursery or generation 1 into an older
+	 * generation. */
+	uint64_t objects_promoted;
+	uint64_t bytes_promoted;
+	/* Young objects a stack, register or root area pointed at, which
+	 * stayed in place. */
+	uint64_t objects_pinned;
+	uint64_t pause_total_ns;
+	uint64_t pause_max_ns;
+	uint64_t pause_histogram[GYRE_PAUSE_BUCKETS];
+} gyre_gen_stats;
+
 typedef struct gyre_stats {
-	uint64_t collections;      /* completed collections */
-	/* Totals since init, counted in slot sizes (header and size-class
-	 * rounding included) when a thread's allocation run is retired. */
+	uint64_t collections;      /* completed collections, all generations */
+	/* Totals since init, headers included, counted when a thread's
+	 * nursery buffer is retired (so a little behind the truth). */
 	uint64_t bytes_allocated;
 	uint64_t bytes_freed;      /* freed by collections, same units */
 	uint64_t objects_allocated;
 	uint64_t objects_freed;
 	uint64_t heap_size;        /* bytes of memory the heap holds now */
-	uint64_t heap_live;        /* bytes that survived the last collection */
+	uint64_t heap_live;        /* bytes that survived the last collection
+				      of generation 2 */
 	uint64_t heap_max;         /* the configured maximum */
 	uint64_t pause_count;
 	uint64_t pause_total_ns;
@@ -284,10 +371,82 @@ typedef struct gyre_stats {
 	uint64_t mark_total_ns;
 	uint64_t sweep_total_ns;
 	uint64_t pause_histogram[GYRE_PAUSE_BUCKETS];
+	gyre_gen_stats gen[3];
 } gyre_stats;
 
 /* Fills *out. Any thread. Errors: GYRE_ESTATE, GYRE_EINVAL (out NULL). */
 int gyre_stats_get(gyre_stats *out);
+
+/* ------------------------------------------------ inline paths (internal) */
+
+/* Not part of the API: what the inline fast paths above need. Names with
+ * two underscores may change in any release. */
+#define GYRE__TYPE_MAX 65536
+#define GYRE__NURSERY_MAX 8192 /* larger objects (header included) are old */
+#define GYRE__CARD_SHIFT 9
+
+/* The calling thread's nursery buffer: [cursor, limit) is free, zeroed
+ * memory. Both are NULL while the thread may not allocate inline
+ * (unattached, in a blocking region). */
+struct gyre__tlab {
+	char *cursor;
+	char *limit;
+	uint64_t objects; /* allocated in this buffer */
+};
+extern __thread struct gyre__tlab gyre__tlab
+	__attribute__((tls_model("initial-exec")));
+extern uint32_t gyre__type_size[GYRE__TYPE_MAX];
+extern uintptr_t gyre__heap_base;
+extern uintptr_t gyre__heap_bytes;
+extern uint8_t *gyre__cards;
+
+/* `fn` (a constant) names the function the slow path calls, so that its
+ * errors name what the embedder called: 0 gyre_alloc, 1 gyre_alloc_array,
+ * 2 gyre_alloc_bytes. */
+static inline void *gyre__alloc_inline(gyre_type type, size_t n, int fn)
+{
+	size_t payload;
+	if (__builtin_expect(type < GYRE__TYPE_MAX, 1) &&
+	    gyre__type_size[type] != 0 &&
+	    !__builtin_mul_overflow(n, (size_t)gyre__type_size[type], &payload) &&
+	    payload <= GYRE__NURSERY_MAX - sizeof(uint64_t)) {
+		size_t bytes = (payload + sizeof(uint64_t) + 15) & ~(size_t)15;
+		struct gyre__tlab *t = &gyre__tlab;
+		char *p = t->cursor;
+		if (__builtin_expect((size_t)(t->limit - p) >= bytes, 1)) {
+			t->cursor = p + bytes;
+			t->objects++;
+			*(uint64_t *)p = (uint64_t)n << 32 | (uint64_t)type << 8;
+			return p + sizeof(uint64_t);
+		}
+	}
+	return fn == 0 ? (gyre_alloc)(type)
+	       : fn == 1 ? (gyre_alloc_array)(type, n) : (gyre_alloc_bytes)(n);
+}
+
+#ifndef GYRE_NO_INLINE
+#define gyre_alloc(type) gyre__alloc_inline((type), 1, 0)
+#define gyre_alloc_array(type, n) gyre__alloc_inline((type), (n), 1)
+#define gyre_alloc_bytes(size) gyre__alloc_inline(GYRE_TYPE_BYTE, (size), 2)
+#endif
+
+/* Stores value into the pointer field at byte offset `off` of obj and marks
+ * the field's card: the heap's table for objects in the block heap, else
+ * the large object's own cards, whose address is the word two before the
+ * object (gc/large.h). Threads storing into neighbouring objects write the
+ * same card byte, so the mark is an atomic store; relaxed, a plain byte
+ * move: collections read cards only with the world stopped, which orders
+ * them after every store. */
+static inline void gyre__store(void *obj, size_t off, void *value)
+{
+	void **slot = (void **)((char *)obj + off);
+	*slot = value;
+	uintptr_t rel = (uintptr_t)slot - gyre__heap_base;
+	uint8_t *card = __builtin_expect(rel < gyre__heap_bytes, 1)
+		? &gyre__cards[rel >> GYRE__CARD_SHIFT]
+		: &((uint8_t **)obj)[-2][off >> GYRE__CARD_SHIFT];
+	__atomic_store_n(card, 1, __ATOMIC_RELAXED);
+}
 
 #ifdef __cplusplus
 }

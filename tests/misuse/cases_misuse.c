@@ -217,7 +217,7 @@ int alloc_array_type_unregistered(void)
 int collect_unattached(void)
 {
 	init_or_die(NULL);
-	return (int)gyre_collect();
+	return (int)gyre_collect(2);
 }
 
 int disable_unattached(void)

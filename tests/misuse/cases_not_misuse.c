@@ -87,7 +87,7 @@ static int heap_exhaustion(void)
 	CHILD_CHECK(oom.last_request == CHUNK);
 
 	CHILD_CHECK(gyre_handle_set(h, NULL) == GYRE_OK);
-	CHILD_CHECK(gyre_collect() > 0);
+	CHILD_CHECK(gyre_collect(2) > 0);
 	CHILD_CHECK(gyre_handle_set(h, gyre_alloc_array(GYRE_TYPE_PTR,
 			HOLDER_SLOTS)) == GYRE_OK && gyre_handle_get(h));
 	CHILD_CHECK(fill(h, 8 * MIB / CHUNK) == 8 * MIB / CHUNK);
@@ -124,7 +124,7 @@ static int collect_while_disabled(void)
 	CHILD_CHECK(gyre_disable() == GYRE_OK);
 	make_garbage(1000);
 	CHILD_CHECK(gyre_stats_get(&before) == GYRE_OK);
-	CHILD_CHECK(gyre_collect() > 0);
+	CHILD_CHECK(gyre_collect(2) > 0);
 	CHILD_CHECK(gyre_stats_get(&after) == GYRE_OK);
 	CHILD_CHECK(after.collections > before.collections);
 	CHILD_CHECK(gyre_is_enabled() == 0);

@@ -282,7 +282,7 @@ static void op_disabled(struct mutator *m, int kind, int slot)
 		     "gyre_disable", gyre_is_enabled());
 	graph_garbage(&m->g, m->g.target_nodes);
 	op_mutate(m, kind, slot);
-	if (rng_below(&m->g.rng, 4) == 0 && gyre_collect() < 0)
+	if (rng_below(&m->g.rng, 4) == 0 && gyre_collect(2) < 0)
 		fail("gyre_collect failed while disabled");
 	if (gyre_enable() != GYRE_OK)
 		fail("gyre_enable failed");
@@ -295,7 +295,7 @@ static void op_collect(struct mutator *m)
 	int64_t freed;
 
 	stats_get(&before);
-	freed = gyre_collect();
+	freed = gyre_collect(2);
 	if (freed < 0)
 		fail("gyre_collect returned %lld", (long long)freed);
 	stats_get(&after);
@@ -561,7 +561,7 @@ static uint64_t collect_everything(void)
 
 	if (gyre_thread_attach() != GYRE_OK)
 		fail("gyre_thread_attach on the main thread failed");
-	if (gyre_collect() < 0)
+	if (gyre_collect(2) < 0)
 		fail("the final gyre_collect failed");
 	stats_get(&s);
 	if (gyre_thread_detach() != GYRE_OK)

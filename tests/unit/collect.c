@@ -73,7 +73,7 @@ static void test_stack_root_survives_in_place(void **state)
 	struct node *volatile root = tree(12, &next);
 	struct node *before = root;
 	make_garbage(20000);
-	assert_true(gyre_collect() >= 0);
+	assert_true(gyre_collect(2) >= 0);
 	assert_ptr_equal(root, before);
 	next = 0;
 	check_tree(root, 12, &next);
@@ -88,9 +88,9 @@ static void test_garbage_is_freed(void **state)
 {
 	(void)state;
 	int n = 10000;
-	gyre_collect();
+	gyre_collect(2);
 	harness_in_thread(garbage_in_thread, &n);
-	assert_true(gyre_collect() >= n);
+	assert_true(gyre_collect(2) >= n);
 }
 
 static void make_cycle(void *arg)
@@ -109,9 +109,9 @@ static void test_cycles_are_freed(void **state)
 {
 	(void)state;
 	int n = 5000;
-	gyre_collect();
+	gyre_collect(2);
 	harness_in_thread(make_cycle, &n);
-	assert_true(gyre_collect() >= n);
+	assert_true(gyre_collect(2) >= n);
 }
 
 static struct node *global_roots[4];
@@ -137,11 +137,11 @@ static void test_global_area_is_a_root(void **state)
 	(void)state;
 	assert_int_equal(gyre_root_add(global_roots, sizeof(global_roots)), GYRE_OK);
 	harness_in_thread(fill_globals, NULL);
-	gyre_collect();
+	gyre_collect(2);
 	harness_in_thread(check_globals, NULL);
 	assert_int_equal(gyre_root_remove(global_roots), GYRE_OK);
 	/* No longer a root: the trees (4 * 255 nodes) die. */
-	assert_true(gyre_collect() >= 4 * 255);
+	assert_true(gyre_collect(2) >= 4 * 255);
 	memset(global_roots, 0, sizeof(global_roots));
 }
 
@@ -163,10 +163,10 @@ static void test_handle_is_a_root(void **state)
 	gyre_handle h = NULL;
 	harness_in_thread(handle_tree, &h);
 	assert_non_null(h);
-	gyre_collect();
+	gyre_collect(2);
 	harness_in_thread(check_handle_tree, &h);
 	assert_int_equal(gyre_handle_free(h), GYRE_OK);
-	assert_true(gyre_collect() >= 1023);
+	assert_true(gyre_collect(2) >= 1023);
 }
 
 /* A type with a tracer: a count, then that many pointers, then a pointer
@@ -202,7 +202,7 @@ static void test_tracer_is_followed(void **state)
 	assert_true(t != 0);
 	struct bag *volatile b = make_bag(t);
 	harness_clear_stack();
-	gyre_collect();
+	gyre_collect(2);
 	assert_int_equal(((struct node *)b->items[0])->value, 100);
 	assert_int_equal(((struct node *)b->items[1])->value, 101);
 	/* items[2] was not reported by the tracer: it is gone, and its slot
@@ -235,12 +235,12 @@ static void test_pointer_array_is_traced_and_bytes_are_not(void **state)
 	assert_int_equal(gyre_length(arr), 1000);
 	for (int i = 0; i < 1000; i++)
 		GYRE_STORE_AT(arr, i, node_new((uint64_t)i, NULL, NULL));
-	gyre_collect();
+	gyre_collect(2);
 	for (int i = 0; i < 1000; i++)
 		assert_int_equal(((struct node *)arr[i])->value, (uint64_t)i);
 	gyre_handle h = NULL;
 	harness_in_thread(bytes_copy_of_array, &h);
-	assert_true(gyre_collect() >= 1001);
+	assert_true(gyre_collect(2) >= 1001);
 	assert_int_equal(gyre_length(gyre_handle_get(h)), 1000 * sizeof(void *));
 	gyre_handle_free(h);
 }
@@ -262,7 +262,7 @@ static void test_large_objects(void **state)
 	gyre_stats before, after;
 	harness_in_thread(big_garbage, &big);
 	gyre_stats_get(&before);
-	gyre_collect();
+	gyre_collect(2);
 	gyre_stats_get(&after);
 	assert_true(after.heap_size + big <= before.heap_size);
 	for (size_t i = 0; i < big; i += 4096)
@@ -270,7 +270,7 @@ static void test_large_objects(void **state)
 	/* A large array of pointers is traced. */
 	void **volatile arr = gyre_alloc_array(GYRE_TYPE_PTR, 100000);
 	GYRE_STORE_AT(arr, 99999, node_new(42, NULL, NULL));
-	gyre_collect();
+	gyre_collect(2);
 	assert_int_equal(((struct node *)arr[99999])->value, 42);
 }
 
@@ -285,7 +285,7 @@ static void test_reused_memory_is_zeroed(void **state)
 	(void)state;
 	int n = 20000;
 	harness_in_thread(dirty_and_drop, &n);
-	gyre_collect();
+	gyre_collect(2);
 	for (int i = 0; i < 20000; i++) {
 		unsigned char *p = gyre_alloc_bytes(40);
 		for (int j = 0; j < 40; j++)
@@ -304,7 +304,7 @@ static void test_disable_stops_automatic_collection_only(void **state)
 	make_garbage(4000000); /* 128 MB: far past the 32 MiB trigger */
 	gyre_stats_get(&s1);
 	assert_int_equal(s1.collections, s0.collections);
-	assert_true(gyre_collect() > 0);
+	assert_true(gyre_collect(2) > 0);
 	assert_int_equal(gyre_enable(), GYRE_OK);
 	assert_int_equal(gyre_is_enabled(), 0);
 	assert_int_equal(gyre_enable(), GYRE_OK);
@@ -317,7 +317,7 @@ static void test_disable_stops_automatic_collection_only(void **state)
 static void test_stats_add_up(void **state)
 {
 	(void)state;
-	gyre_collect();
+	gyre_collect(2);
 	gyre_stats s;
 	assert_int_equal(gyre_stats_get(&s), GYRE_OK);
 	assert_true(s.collections > 0);

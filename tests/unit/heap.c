@@ -22,7 +22,7 @@ static void test_slot_index_is_exact(void **state)
 {
 	(void)state;
 	for (unsigned c = 0; c < SIZECLASS_COUNT; c++) {
-		struct block *b = heap_take_block(c);
+		struct block *b = heap_take_block(2, c);
 		assert_non_null(b);
 		for (uint64_t off = 0; off < BLOCK_SIZE; off++)
 			if (block_slot(b, (uintptr_t)block_base(b) + off) != off / b->obj_size)
@@ -36,23 +36,37 @@ struct pair {
 	uint64_t x;
 };
 
-static void test_find_small_takes_interior_pointers(void **state)
+static gyre_type pair_type(void)
 {
-	(void)state;
 	static const size_t offs[] = {0, 8};
 	gyre_type_desc d = {.name = "pair", .size = sizeof(struct pair),
 			    .ptr_offsets = offs, .n_ptrs = 2};
-	gyre_type t = gyre_type_register(&d);
-	struct pair *volatile p = gyre_alloc(t);
-	/* Start bits arrive when the run is retired, as a collection does. */
-	gyre_collect();
-	uintptr_t obj = (uintptr_t)p;
-	assert_ptr_equal(heap_find_small(obj), p);
-	assert_ptr_equal(heap_find_small(obj + 20), p);
-	assert_ptr_equal(heap_find_small(obj - HEADER_SIZE), p);
+	return gyre_type_register(&d);
+}
+
+static void alloc_into_handle(void *arg)
+{
+	gyre_handle *h = arg;
+	*h = gyre_handle_new(gyre_alloc(pair_type()));
+}
+
+/* An object only a handle holds is moved into generation 2 by a full
+ * collection: a size-class block, looked up by slot. */
+static void test_find_small_takes_interior_pointers(void **state)
+{
+	(void)state;
+	gyre_handle h;
+	harness_in_thread(alloc_into_handle, &h);
+	gyre_collect(2);
+	uintptr_t obj = (uintptr_t)gyre_handle_get(h);
+	struct block *b = block_of(obj);
+	assert_int_equal(b->state, BLOCK_SMALL);
+	assert_int_equal(b->gen, 2);
+	assert_ptr_equal(heap_find_small(obj), (void *)obj);
+	assert_ptr_equal(heap_find_small(obj + 20), (void *)obj);
+	assert_ptr_equal(heap_find_small(obj - HEADER_SIZE), (void *)obj);
 	assert_true(heap_is_small_object(obj));
 	assert_false(heap_is_small_object(obj + 8));
-	struct block *b = block_of(obj);
 	/* The slot after the last one allocated is free. */
 	uint32_t last = 0;
 	for (uint32_t s = 0; s < b->nslots; s++)
@@ -62,7 +76,36 @@ static void test_find_small_takes_interior_pointers(void **state)
 		assert_null(heap_find_small((uintptr_t)block_base(b) +
 					    (last + 1) * (size_t)b->obj_size + 8));
 	assert_null(heap_find_small((uintptr_t)heap.base - 8));
-	assert_null(heap_find_small((uintptr_t)&t));
+	assert_null(heap_find_small((uintptr_t)&h));
+	gyre_handle_free(h);
+}
+
+/* An object a local points at stays in its nursery block, pinned; after
+ * the collection the block's start bits name exactly the pinned objects,
+ * and lookups find the object from any address inside it, and nothing
+ * between pinned objects. */
+static void test_find_small_in_pinned_nursery_block(void **state)
+{
+	(void)state;
+	gyre_type t = pair_type();
+	struct pair *volatile p = gyre_alloc(t);
+	/* Kept disguised, or the word itself would pin the object. */
+	const uintptr_t disguise = UINT64_C(1) << 62;
+	volatile uintptr_t d = (uintptr_t)harness_launder(gyre_alloc(t)) ^ disguise;
+	struct pair *volatile q = gyre_alloc(t);
+	gyre_collect(0);
+	uintptr_t obj = (uintptr_t)p;
+	struct block *b = block_of(obj);
+	assert_int_equal(b->state, BLOCK_NURSERY);
+	assert_ptr_equal(block_of((uintptr_t)q), b);
+	assert_ptr_equal(heap_find_small(obj), p);
+	assert_ptr_equal(heap_find_small(obj + sizeof(struct pair) - 1), p);
+	assert_ptr_equal(heap_find_small(obj - HEADER_SIZE), p);
+	assert_ptr_equal(heap_find_small((uintptr_t)q + 8), q);
+	/* The unpinned object between them is gone: its words find nothing. */
+	if (block_of(d ^ disguise) == b)
+		assert_null(heap_find_small(d ^ disguise));
+	assert_null(heap_find_small((uintptr_t)block_base(b) + b->top + 8));
 }
 
 static void test_reserve_respects_heap_max(void **state)
@@ -83,6 +126,7 @@ int main(void)
 		cmocka_unit_test(test_sizeclass_is_smallest_fit),
 		cmocka_unit_test(test_slot_index_is_exact),
 		cmocka_unit_test(test_find_small_takes_interior_pointers),
+		cmocka_unit_test(test_find_small_in_pinned_nursery_block),
 		cmocka_unit_test(test_reserve_respects_heap_max),
 	};
 	return cmocka_run_group_tests(tests, harness_up, harness_down);

@@ -14,7 +14,8 @@
 
 static void cycle(unsigned workers)
 {
-	gyre_config c = {.workers = workers, .heap_min = 256 << 10, .verify = 1};
+	gyre_config c = {.workers = workers, .heap_min = 256 << 10,
+			 .nursery_size = 256 << 10, .verify = 1};
 	assert_int_equal(gyre_init(&c), GYRE_OK);
 	assert_int_equal(gyre_thread_attach(), GYRE_OK);
 	gyre_stats s;
@@ -23,7 +24,7 @@ static void cycle(unsigned workers)
 	void **volatile keep = gyre_alloc_array(GYRE_TYPE_PTR, 64);
 	for (int i = 0; i < 20000; i++)
 		GYRE_STORE_AT(keep, i % 64, gyre_alloc_bytes(24));
-	assert_true(gyre_collect() >= 0);
+	assert_true(gyre_collect(2) >= 0);
 	assert_int_equal(gyre_stats_get(&s), GYRE_OK);
 	assert_true(s.collections >= 2);
 	for (int i = 0; i < 64; i++)
@@ -84,7 +85,7 @@ static void thread_exits_attached(void)
 	gyre_blocking_begin();
 	pthread_join(t, NULL);
 	gyre_blocking_end();
-	exit(gyre_collect() >= 0 && gyre_is_enabled() == 1 ? 0 : 1);
+	exit(gyre_collect(2) >= 0 && gyre_is_enabled() == 1 ? 0 : 1);
 }
 
 static void test_thread_exiting_attached(void **state)

@@ -39,8 +39,8 @@ static void test_overflow_still_marks_everything(void **state)
 	link_type = gyre_type_register(&d);
 	struct link *volatile head = chain(20000);
 	mark_set_stack_limit(4);
-	gyre_collect();
-	gyre_collect();
+	gyre_collect(2);
+	gyre_collect(2);
 	mark_set_stack_limit(0);
 	assert_true(mark_rescans() > 0);
 	uint64_t expect = 19999;

@@ -27,7 +27,7 @@ static struct cell *up_with_pair(void)
 	cell_type = gyre_type_register(&d);
 	struct cell *a = gyre_alloc(cell_type);
 	GYRE_STORE(a, next, gyre_alloc(cell_type));
-	gyre_collect(); /* retires the run: start bits are exact now */
+	gyre_collect(2); /* retires the run: start bits are exact now */
 	return a;
 }
 
@@ -42,14 +42,14 @@ static void lost_object(void)
 {
 	struct cell *volatile a = up_with_pair();
 	clear_start_bit(a->next);
-	gyre_collect();
+	gyre_collect(2);
 }
 
 static void bad_header(void)
 {
 	struct cell *volatile a = up_with_pair();
 	*((uint64_t *)a->next - 1) = (uint64_t)9999 << 8 | (uint64_t)1 << 32;
-	gyre_collect();
+	gyre_collect(2);
 }
 
 static void stray_mark(void)
@@ -57,7 +57,7 @@ static void stray_mark(void)
 	struct cell *volatile a = up_with_pair();
 	struct block *b = block_of((uintptr_t)a);
 	atomic_store(&b->marks[0], 1);
-	gyre_collect();
+	gyre_collect(2);
 }
 
 static void test_lost_object_is_caught(void **state)

@@ -1,0 +1,690 @@
+/*
+ * minor.c: the minor collection (see minor.h). In order, world stopped:
+ *
+ * 1. setup: every nursery block (and, for generation 1, every gen-1 block)
+ *    becomes from-space; gen-1 class lists are emptied so that no copy
+ *    lands in from-space.
+ * 2. prepare (parallel): the calling worker pins what stacks, registers
+ *    and root areas point at in from-space (parsing nursery blocks to find
+ *    object starts); all workers turn each dirty card of the other blocks
+ *    and of large objects into "pending" (card value 2).
+ * 3. copy (parallel): roots are the pinned objects, handles and pending
+ *    cards; every from-space object they reach is copied (the winner of a
+ *    compare-and-swap on its header installs the forwarding address), and
+ *    copies are scanned from the workers' stacks. A scanned field that
+ *    still points to a younger generation than its holder's gets its card
+ *    dirtied (value 1); only the scanner of a pending card clears its
+ *    pending bit, and no one clears the dirty bit, so no dirtying is lost.
+ * 4. release: copies get their start bits; nursery and gen-1 blocks with
+ *    pinned objects stay (their start bits name exactly those objects),
+ *    the others are freed.
+ *
+ * If to-space is exhausted (heap maximum), the object stays in place
+ * (HDR_STAYS) like a pinned one: the collection never fails for memory.
+ * If a copy stack cannot grow, or an object stayed, the overflow flag is
+ * raised and, after the parallel phase, every copy and pinned object is
+ * scanned again on one thread (processing a field twice is harmless) until
+ * no flag is raised.
+ */
+#include <string.h>
+
+#include "gc/card.h"
+#include "gc/heap.h"
+#include "gc/large.h"
+#include "gc/minor.h"
+#include "gc/nursery.h"
+#include "gc/roots.h"
+#include "gc/run.h"
+#include "gc/type.h"
+#include "gc/work.h"
+#include "runtime/config.h"
+#include "runtime/meta.h"
+#include "threads/stw.h"
+#include "threads/workers.h"
+
+#define CARD_PENDING 2
+#define CHUNK_BLOCKS 32
+#define CHUNK_LARGE 16
+
+struct copier {
+	struct work_stack *w;
+	struct run to[2][SIZECLASS_COUNT]; /* runs in gen 1 and gen 2 */
+	struct block *blocks;              /* copied into, by copy_next */
+	/* Copies by source and target: [from gen][to gen - 1]; bytes are
+	 * the source's footprint (granule-rounded in the nursery, the slot
+	 * in gen 1). */
+	size_t objects[2][2], bytes[2][2];
+	size_t slot_bytes[2];              /* of the copies, by target */
+};
+
+static struct {
+	struct work_pool wp;
+	struct copier *copiers;
+	unsigned gen;                /* oldest generation collected */
+	unsigned tenure_age;         /* 0: everything goes to gen 2 */
+	/* Blocks with pinned objects, by pin_next. Sync: written by the pin
+	 * pass alone, then under pin_lock (objects that stay in place). */
+	struct block *pinned;
+	pthread_mutex_t pin_lock;
+	/* Next block / large object to claim. Relaxed: the claim only hands
+	 * out indices; the data was published by the job start. */
+	_Atomic size_t next_block, next_large;
+	size_t top;
+	/* A push was dropped. Relaxed: read after the workers joined. */
+	_Atomic bool overflow;
+	size_t rescans;
+	/* Objects and bytes of the retained nursery and of generation 1
+	 * after the last minor collection. Collector only. */
+	size_t retained_objects, retained_bytes;
+	size_t gen1_objects, gen1_bytes;
+} mn = {.pin_lock = PTHREAD_MUTEX_INITIALIZER};
+
+int minor_init(unsigned workers)
+{
+	mn.copiers = meta_calloc(sizeof(struct copier) * workers);
+	if (!mn.copiers)
+		return GYRE_ENOMEM;
+	if (work_pool_init(&mn.wp, workers)) {
+		meta_free(mn.copiers);
+		return GYRE_ENOMEM;
+	}
+	for (unsigned i = 0; i < workers; i++)
+		mn.copiers[i].w = &mn.wp.stacks[i];
+	mn.rescans = 0;
+	mn.retained_objects = mn.retained_bytes = 0;
+	mn.gen1_objects = mn.gen1_bytes = 0;
+	return GYRE_OK;
+}
+
+void minor_shutdown(void)
+{
+	work_pool_shutdown(&mn.wp);
+	meta_free(mn.copiers);
+	mn.copiers = NULL;
+}
+
+void minor_set_stack_limit(size_t entries)
+{
+	mn.wp.stack_limit = entries;
+}
+
+size_t minor_rescans(void)
+{
+	return mn.rescans;
+}
+
+static inline uint32_t slot_of(const struct block *b, const void *obj)
+{
+	return block_slot(b, (uintptr_t)obj - HEADER_SIZE);
+}
+
+static inline bool slot_marked(const struct block *b, uint32_t s)
+{
+	return atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1;
+}
+
+static inline void slot_mark(struct block *b, uint32_t s)
+{
+	atomic_or_relaxed(&b->marks[s / 64], UINT64_C(1) << (s % 64));
+}
+
+/* ------------------------------------------------------------- pinning */
+
+/* Marks obj as staying in place and lists its block. Caller: the pin pass
+ * alone, or a worker holding pin_lock. */
+static void pin_locked(struct block *b, void *obj)
+{
+	slot_mark(b, slot_of(b, obj));
+	if (!b->pinned) {
+		b->pinned = true;
+		b->pin_next = mn.pinned;
+		mn.pinned = b;
+	}
+}
+
+static void pin_word(uintptr_t v, void *ctx)
+{
+	(void)ctx;
+	if (!heap_contains(v))
+		return;
+	struct block *b = block_of(v);
+	if (!b->from)
+		return;
+	if (b->state == BLOCK_NURSERY)
+		nursery_parse(b);
+	void *obj = heap_find_small(v);
+	if (obj)
+		pin_locked(b, obj);
+}
+
+static void pin_range(uintptr_t lo, uintptr_t hi, void *ctx)
+{
+	roots_scan_words(lo, hi, pin_word, ctx);
+}
+
+/* ------------------------------------------------------------- copying */
+
+static void lost(struct work_stack *w, void *obj)
+{
+	(void)w;
+	(void)obj;
+	atomic_store_relaxed(&mn.overflow, true);
+}
+
+static inline void push(struct copier *c, void *obj)
+{
+	if (!work_push(&mn.wp, c->w, obj))
+		lost(c->w, obj);
+}
+
+/* A slot for `bytes` in generation gen, recorded by its mark bit (start
+ * bits are set at release: card scanners read them meanwhile). */
+static char *to_alloc(struct copier *c, unsigned gen, size_t bytes)
+{
+	unsigned k = sizeclass_for(bytes);
+	struct run *r = &c->to[gen - 1][k];
+	struct block *before = r->block;
+	char *slot = run_alloc(r, gen, k);
+	if (!slot)
+		return NULL;
+	struct block *b = r->block;
+	if (b != before && !b->copy_next && b != c->blocks) {
+		b->copy_next = c->blocks ? c->blocks : b;
+		c->blocks = b;
+	}
+	slot_mark(b, block_slot(b, (uintptr_t)slot));
+	return slot;
+}
+
+static void to_unalloc(struct copier *c, unsigned gen, size_t bytes, char *slot)
+{
+	struct run *r = &c->to[gen - 1][sizeclass_for(bytes)];
+	uint32_t s = block_slot(r->block, (uintptr_t)slot);
+	atomic_fetch_and_explicit(&r->block->marks[s / 64], ~(UINT64_C(1) << (s % 64)),
+				  memory_order_relaxed);
+	run_unalloc(r, slot);
+}
+
+/* The object's new address: its copy, or itself if it stays in place.
+ * `b` is its from-space block. */
+static void *evacuate(struct copier *c, struct block *b, void *obj)
+{
+	if (slot_marked(b, slot_of(b, obj)))
+		return obj; /* pinned */
+	_Atomic uint64_t *hp = (_Atomic uint64_t *)object_header(obj);
+	/* Acquire: pairs with the release of the winning CAS below, so the
+	 * copy's block metadata (formatted before the copy) is visible to
+	 * whoever follows the forwarding address. */
+	uint64_t h = atomic_load_explicit(hp, memory_order_acquire);
+	if (h & HDR_FORWARDED)
+		return (void *)(uintptr_t)(h & ~HDR_FORWARDED);
+	if (h & HDR_STAYS)
+		return obj;
+	unsigned age = header_age(h) < HDR_AGE_MAX ? header_age(h) + 1 : HDR_AGE_MAX;
+	unsigned gen = age >= mn.tenure_age ? 2 : 1;
+	size_t bytes = object_size(h);
+	char *slot = to_alloc(c, gen, bytes);
+	uint64_t want = slot ? (uintptr_t)(slot + HEADER_SIZE) | HDR_FORWARDED
+			     : h | HDR_STAYS;
+	if (slot) {
+		memcpy(slot + HEADER_SIZE, obj, bytes - HEADER_SIZE);
+		*(uint64_t *)slot = header_with_age(h, age);
+	}
+	if (!atomic_compare_exchange_strong_explicit(hp, &h, want,
+			memory_order_acq_rel, memory_order_acquire)) {
+		/* Another worker moved it, or left it in place, first. */
+		if (slot)
+			to_unalloc(c, gen, bytes, slot);
+		return h & HDR_FORWARDED ? (void *)(uintptr_t)(h & ~HDR_FORWARDED)
+					 : obj;
+	}
+	if (!slot) {
+		/* Scanned by the recovery pass, not here: a worker may be
+		 * scanning this block's pinned objects already. */
+		pthread_mutex_lock(&mn.pin_lock);
+		pin_locked(b, obj);
+		pthread_mutex_unlock(&mn.pin_lock);
+		atomic_store_relaxed(&mn.overflow, true);
+		return obj;
+	}
+	unsigned src = b->gen;
+	c->objects[src][gen - 1]++;
+	c->bytes[src][gen - 1] += src == 0 ? nursery_size_of(h) : b->obj_size;
+	c->slot_bytes[gen - 1] += sizeclass_size[sizeclass_for(bytes)];
+	void *copy = slot + HEADER_SIZE;
+	if (type_get(header_type(h))->kind != TYPE_NOPTR)
+		push(c, copy);
+	return copy;
+}
+
+/* Updates one field of `holder` (generation hgen) and keeps [INV-CARDS]
+ * for it. */
+static inline void process_slot(struct copier *c, void **slot, void *holder,
+				unsigned hgen)
+{
+	void *v = *slot;
+	if (!v || !heap_contains((uintptr_t)v))
+		return; /* NULL, or a large object: generation 2 */
+	struct block *b = block_of((uintptr_t)v);
+	if (b->from) {
+		v = evacuate(c, b, v);
+		*slot = v;
+		b = block_of((uintptr_t)v);
+	}
+	if (b->gen < hgen)
+		__atomic_fetch_or(card_of(holder, slot), 1, __ATOMIC_RELAXED);
+}
+
+struct field_ctx {
+	struct copier *c;
+	void *holder;
+	unsigned hgen;
+	uintptr_t lo, hi;
+};
+
+static void visit(void **slot, void *ctx)
+{
+	struct field_ctx *f = ctx;
+	if ((uintptr_t)slot >= f->lo && (uintptr_t)slot < f->hi)
+		process_slot(f->c, slot, f->holder, f->hgen);
+}
+
+/* Processes obj's pointer fields that lie in [lo, hi). */
+static void scan_fields(struct copier *c, void *obj, unsigned hgen,
+			uintptr_t lo, uintptr_t hi)
+{
+	uint64_t h = *object_header(obj);
+	const struct type *t = type_get(header_type(h));
+	if (t->kind == TYPE_NOPTR)
+		return;
+	uintptr_t base = (uintptr_t)obj;
+	uint32_t n = header_length(h), e = 0;
+	if (lo > base)
+		e = (uint32_t)((lo - base) / t->size);
+	if (hi - base < (uintptr_t)n * t->size)
+		n = (uint32_t)((hi - base + t->size - 1) / t->size);
+	char *elem = (char *)obj + (size_t)e * t->size;
+	if (t->kind == TYPE_OFFSETS) {
+		for (; e < n; e++, elem += t->size)
+			for (uint32_t i = 0; i < t->n_ptrs; i++) {
+				void **slot = (void **)elem + t->word_offsets[i];
+				if ((uintptr_t)slot >= lo && (uintptr_t)slot < hi)
+					process_slot(c, slot, obj, hgen);
+			}
+	} else {
+		struct field_ctx f = {c, obj, hgen, lo, hi};
+		for (; e < n; e++, elem += t->size)
+			t->trace(elem, visit, &f);
+	}
+}
+
+static void scan_object(struct copier *c, void *obj)
+{
+	scan_fields(c, obj, block_of((uintptr_t)obj)->gen, 0, UINTPTR_MAX);
+}
+
+static void drain_local(struct work_stack *w, void *ctx)
+{
+	struct copier *c = ctx;
+	while (w->n) {
+		void *obj = w->items[--w->n];
+		scan_object(c, obj);
+		work_note_pop(&mn.wp, w);
+	}
+}
+
+/* --------------------------------------------------------------- cards */
+
+/* Turns a block's dirty cards into pending ones. */
+static void prepare_cards(uint8_t *cards, size_t n, bool *pending)
+{
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t word;
+		size_t k = n - i < 8 ? n - i : 8;
+		word = 0;
+		memcpy(&word, cards + i, k);
+		if (!word)
+			continue;
+		for (size_t j = i; j < i + k; j++)
+			if (cards[j]) {
+				cards[j] = CARD_PENDING;
+				*pending = true;
+			}
+	}
+}
+
+static void prepare_worker(unsigned id, void *arg)
+{
+	(void)arg;
+	if (id == 0) {
+		roots_for_each_stack(0, 1, pin_range, NULL);
+		roots_for_each_area(pin_range, NULL);
+	}
+	size_t start;
+	while ((start = atomic_add_relaxed(&mn.next_block, CHUNK_BLOCKS)) < mn.top) {
+		size_t end = start + CHUNK_BLOCKS < mn.top ? start + CHUNK_BLOCKS : mn.top;
+		for (size_t i = start; i < end; i++) {
+			struct block *b = &heap.blocks[i];
+			b->cards_pending = false;
+			if (b->state == BLOCK_SMALL && !b->from)
+				prepare_cards(block_cards(b), CARDS_PER_BLOCK,
+					      &b->cards_pending);
+		}
+	}
+	while ((start = atomic_add_relaxed(&mn.next_large, CHUNK_LARGE)) < large.count) {
+		size_t end = start + CHUNK_LARGE < large.count ? start + CHUNK_LARGE
+							       : large.count;
+		for (size_t i = start; i < end; i++) {
+			struct large *l = large.objs[i];
+			bool pending = false;
+			prepare_cards(l->cards, large_ncards(l), &pending);
+			l->cards_pending = pending;
+		}
+	}
+}
+
+/* Claims one pending card: true if it was pending. */
+static bool card_claim(uint8_t *card)
+{
+	return __atomic_fetch_and(card, (uint8_t)~CARD_PENDING, __ATOMIC_RELAXED) &
+	       CARD_PENDING;
+}
+
+static void scan_block_cards(struct copier *c, struct block *b)
+{
+	uint8_t *cards = block_cards(b);
+	char *base = block_base(b);
+	for (size_t k = 0; k < CARDS_PER_BLOCK; k++) {
+		if (!(__atomic_load_n(&cards[k], __ATOMIC_RELAXED) & CARD_PENDING) ||
+		    !card_claim(&cards[k]))
+			continue;
+		uintptr_t lo = (uintptr_t)base + k * CARD_SIZE, hi = lo + CARD_SIZE;
+		uint32_t first = block_slot(b, lo), last = block_slot(b, hi - 1);
+		if (last >= b->nslots)
+			last = b->nslots - 1;
+		for (uint32_t s = first; s <= last; s++)
+			if (bit_test(b->starts, s))
+				scan_fields(c, object_from_slot(base + (size_t)s * b->obj_size),
+					    b->gen, lo, hi);
+	}
+}
+
+static void scan_large_cards(struct copier *c, struct large *l)
+{
+	void *obj = large_object(l);
+	size_t n = large_ncards(l);
+	for (size_t k = 0; k < n; k++) {
+		if (!(__atomic_load_n(&l->cards[k], __ATOMIC_RELAXED) & CARD_PENDING) ||
+		    !card_claim(&l->cards[k]))
+			continue;
+		uintptr_t lo = (uintptr_t)obj + k * CARD_SIZE;
+		scan_fields(c, obj, 2, lo, lo + CARD_SIZE);
+	}
+}
+
+/* ---------------------------------------------------------- copy phase */
+
+static void scan_pinned(struct copier *c, struct block *b)
+{
+	char *base = block_base(b);
+	for (uint32_t s = 0; s < b->nslots; s++)
+		if (slot_marked(b, s))
+			scan_object(c, object_from_slot(base + (size_t)s * b->obj_size));
+}
+
+static void handle_cb(void **slot, void *ctx)
+{
+	struct copier *c = ctx;
+	void *v = *slot;
+	if (v && heap_contains((uintptr_t)v) && block_of((uintptr_t)v)->from)
+		*slot = evacuate(c, block_of((uintptr_t)v), v);
+}
+
+static void copy_worker(unsigned id, void *arg)
+{
+	struct block *pinned = arg;
+	struct copier *c = &mn.copiers[id];
+	unsigned n = mn.wp.nstacks, i = 0;
+	for (struct block *b = pinned; b; b = b->pin_next)
+		if (i++ % n == id)
+			scan_pinned(c, b);
+	if (id == n - 1)
+		roots_for_each_handle(handle_cb, c);
+	size_t start;
+	while ((start = atomic_add_relaxed(&mn.next_block, CHUNK_BLOCKS)) < mn.top) {
+		size_t end = start + CHUNK_BLOCKS < mn.top ? start + CHUNK_BLOCKS : mn.top;
+		for (size_t k = start; k < end; k++)
+			if (heap.blocks[k].cards_pending)
+				scan_block_cards(c, &heap.blocks[k]);
+		drain_local(c->w, c);
+	}
+	while ((start = atomic_add_relaxed(&mn.next_large, CHUNK_LARGE)) < large.count) {
+		size_t end = start + CHUNK_LARGE < large.count ? start + CHUNK_LARGE
+							       : large.count;
+		for (size_t k = start; k < end; k++)
+			if (large.objs[k]->cards_pending)
+				scan_large_cards(c, large.objs[k]);
+		drain_local(c->w, c);
+	}
+	work_drain(&mn.wp, c->w, drain_local, NULL, lost, c);
+}
+
+/* Overflow recovery, on this thread: scans every copy and pinned object
+ * again (already-updated fields are left as they are). */
+static void rescan(struct copier *c)
+{
+	for (struct block *b = mn.pinned; b; b = b->pin_next) {
+		scan_pinned(c, b);
+		drain_local(c->w, c);
+	}
+	for (unsigned i = 0; i < mn.wp.nstacks; i++) {
+		struct block *b = mn.copiers[i].blocks;
+		while (b) {
+			scan_pinned(c, b);
+			drain_local(c->w, c);
+			b = b->copy_next == b ? NULL : b->copy_next;
+		}
+	}
+}
+
+/* ------------------------------------------------------------- release */
+
+/* Start bits := mark bits (the objects that stay, or the copies, plus the
+ * objects already there), marks cleared; returns the objects marked. */
+static uint32_t marks_to_starts(struct block *b, bool replace)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < BITMAP_WORDS; i++) {
+		uint64_t m = atomic_load_relaxed(&b->marks[i]);
+		n += (uint32_t)__builtin_popcountll(m);
+		b->starts[i] = replace ? m : b->starts[i] | m;
+		atomic_store_relaxed(&b->marks[i], 0);
+	}
+	return n;
+}
+
+/* Objects that stayed for want of space lose their HDR_STAYS. Returns
+ * the footprint of the block's objects. */
+static size_t unstay(struct block *b)
+{
+	size_t bytes = 0;
+	char *base = block_base(b);
+	for (uint32_t s = 0; s < b->nslots; s++)
+		if (bit_test(b->starts, s)) {
+			uint64_t *h = (uint64_t *)(base + (size_t)s * b->obj_size);
+			*h &= ~HDR_STAYS;
+			bytes += b->state == BLOCK_NURSERY ? nursery_size_of(*h)
+							   : b->obj_size;
+		}
+	return bytes;
+}
+
+static void release_nursery(struct minor_result *r)
+{
+	struct block *keep = NULL, *b = nursery.blocks;
+	mn.retained_objects = mn.retained_bytes = 0;
+	while (b) {
+		struct block *next = b->next;
+		b->from = false;
+		if (b->pinned) {
+			b->pinned = false;
+			b->parsed = true;
+			mn.retained_objects += marks_to_starts(b, true);
+			size_t bytes = unstay(b);
+			mn.retained_bytes += bytes;
+			r->survived_bytes += bytes;
+			b->next = keep;
+			keep = b;
+		} else {
+			heap_free_block(b);
+		}
+		b = next;
+	}
+	nursery.blocks = keep;
+	r->pinned_objects += mn.retained_objects;
+	r->survived_objects += mn.retained_objects;
+}
+
+/* Gen-1 from-space after a generation-1 collection. */
+static void release_gen1(struct minor_result *r)
+{
+	struct block **pp = &heap.gen1;
+	while (*pp) {
+		struct block *b = *pp;
+		if (!b->from) {
+			pp = &b->gnext;
+			continue;
+		}
+		b->from = false;
+		if (b->pinned) {
+			b->pinned = false;
+			b->live = marks_to_starts(b, true);
+			size_t bytes = unstay(b);
+			r->pinned_objects += b->live;
+			r->survived_objects += b->live;
+			r->survived_bytes += bytes;
+			mn.gen1_objects += b->live;
+			mn.gen1_bytes += bytes;
+			if (b->live < b->nslots)
+				heap_list_block(b);
+			pp = &b->gnext;
+		} else {
+			*pp = b->gnext;
+			heap_free_block(b);
+		}
+	}
+}
+
+static void release_copies(struct minor_result *r)
+{
+	for (unsigned i = 0; i < mn.wp.nstacks; i++) {
+		struct copier *c = &mn.copiers[i];
+		for (unsigned g = 0; g < 2; g++)
+			for (unsigned k = 0; k < SIZECLASS_COUNT; k++)
+				run_release(&c->to[g][k]);
+		struct block *b = c->blocks;
+		while (b) {
+			struct block *next = b->copy_next == b ? NULL : b->copy_next;
+			b->copy_next = NULL;
+			b->live += marks_to_starts(b, false);
+			b = next;
+		}
+		c->blocks = NULL;
+		size_t footprint = 0;
+		for (unsigned src = 0; src < 2; src++) {
+			for (unsigned to = 0; to < 2; to++) {
+				r->survived_objects += c->objects[src][to];
+				footprint += c->bytes[src][to];
+			}
+			r->promoted_objects += c->objects[src][1];
+			r->promoted_bytes += c->bytes[src][1];
+			mn.gen1_objects += c->objects[src][0];
+		}
+		/* Nursery -> gen 1 is a promotion too; gen 1 -> gen 1 is not. */
+		r->promoted_objects += c->objects[0][0];
+		r->promoted_bytes += c->bytes[0][0];
+		r->survived_bytes += footprint;
+		r->gen2_bytes += c->slot_bytes[1];
+		r->growth_bytes += c->slot_bytes[0] + c->slot_bytes[1] - footprint;
+		mn.gen1_bytes += c->slot_bytes[0];
+		memset(c->objects, 0, sizeof(c->objects));
+		memset(c->bytes, 0, sizeof(c->bytes));
+		memset(c->slot_bytes, 0, sizeof(c->slot_bytes));
+	}
+}
+
+/* ---------------------------------------------------------------- driver */
+
+void minor_recount(void)
+{
+	mn.retained_objects = mn.retained_bytes = 0;
+	for (struct block *b = nursery.blocks; b; b = b->next) {
+		uint32_t n = 0;
+		for (unsigned i = 0; i < BITMAP_WORDS; i++)
+			n += (uint32_t)__builtin_popcountll(b->starts[i]);
+		mn.retained_objects += n;
+		mn.retained_bytes += unstay(b);
+	}
+	mn.gen1_objects = mn.gen1_bytes = 0;
+	for (struct block *b = heap.gen1; b; b = b->gnext) {
+		uint32_t n = 0;
+		for (unsigned i = 0; i < BITMAP_WORDS; i++)
+			n += (uint32_t)__builtin_popcountll(b->starts[i]);
+		mn.gen1_objects += n;
+		mn.gen1_bytes += (size_t)n * b->obj_size;
+	}
+}
+
+struct minor_result minor_collect(unsigned gen, bool tenure_all)
+{
+	GYRE_ASSERT(stw_world_stopped() && gen <= 1);
+	struct minor_result r = {0};
+	size_t from_objects = atomic_load_relaxed(&nursery.objects) + mn.retained_objects;
+	size_t from_bytes = atomic_load_relaxed(&nursery.bytes) + mn.retained_bytes;
+	mn.gen = gen;
+	mn.tenure_age = tenure_all ? 0 : gyre_cfg.tenure_age;
+	mn.pinned = NULL;
+	for (struct block *b = nursery.blocks; b; b = b->next)
+		b->from = true;
+	if (gen == 1) {
+		from_objects += mn.gen1_objects;
+		from_bytes += mn.gen1_bytes;
+		mn.gen1_objects = mn.gen1_bytes = 0;
+		for (struct block *b = heap.gen1; b; b = b->gnext)
+			b->from = true;
+		for (unsigned k = 0; k < SIZECLASS_COUNT; k++)
+			heap.classes[0][k].head = NULL;
+	}
+
+	mn.top = heap.top;
+	atomic_store_relaxed(&mn.next_block, 0);
+	atomic_store_relaxed(&mn.next_large, 0);
+	workers_run(prepare_worker, NULL);
+
+	atomic_store_relaxed(&mn.next_block, 0);
+	atomic_store_relaxed(&mn.next_large, 0);
+	atomic_store_relaxed(&mn.overflow, false);
+	work_pool_start(&mn.wp);
+	workers_run(copy_worker, mn.pinned);
+	while (atomic_load_relaxed(&mn.overflow)) {
+		atomic_store_relaxed(&mn.overflow, false);
+		mn.rescans++;
+		rescan(&mn.copiers[0]);
+	}
+	GYRE_ASSERT(cds_lfs_empty(&mn.wp.pool));
+
+	release_copies(&r);
+	if (gen == 1)
+		release_gen1(&r);
+	release_nursery(&r);
+	atomic_store_relaxed(&nursery.handed, 0);
+	atomic_store_relaxed(&nursery.objects, 0);
+	atomic_store_relaxed(&nursery.bytes, 0);
+	/* The nursery's bytes are granule-rounded and the copies' slot-sized:
+	 * the difference is an estimate, never below zero. */
+	r.collected_objects = from_objects > r.survived_objects
+				      ? from_objects - r.survived_objects : 0;
+	r.collected_bytes = from_bytes > r.survived_bytes
+				    ? from_bytes - r.survived_bytes : 0;
+	return r;
+}

@@ -1,0 +1,52 @@
+/*
+ * minor.h: the minor collection (DESIGN.md, "Generations and the write
+ * barrier"): stop-the-world, parallel, copying. It evacuates the nursery
+ * (and, collecting generation 1, generation 1 too): live objects are copied
+ * into generation 1, or into generation 2 once their age reaches the
+ * tenure age. Roots: stacks, registers and root areas (conservative: what
+ * they point at is pinned and stays in place), handles, and the dirty
+ * cards of the generations not collected.
+ *
+ * [INV-PINNED] An object that a conservative root points at does not move
+ * during the collection; its block stays until nothing pins it.
+ * [INV-CARDS] (card.h) holds before and after.
+ */
+#ifndef GYRE_MINOR_H
+#define GYRE_MINOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct minor_result {
+	size_t collected_objects, collected_bytes;
+	/* Copied into an older generation (all copies but gen 1 -> gen 1). */
+	size_t promoted_objects, promoted_bytes;
+	size_t gen2_bytes;       /* of those, bytes copied into generation 2 */
+	size_t pinned_objects;
+	/* Copied (anywhere) or pinned; bytes are the sources' footprints. */
+	size_t survived_objects, survived_bytes;
+	/* Copies take whole slots of their size class: the bytes that adds
+	 * to the survivors' footprint (counted as allocated, so that what a
+	 * sweep frees later never exceeds what was allocated). */
+	size_t growth_bytes;
+};
+
+int minor_init(unsigned workers);
+void minor_shutdown(void);
+
+/* With the world stopped and buffers retired: collects generation 0, and
+ * generation 1 too if `gen` is 1. `tenure_all` sends every survivor to
+ * generation 2 (a full collection runs one first). */
+struct minor_result minor_collect(unsigned gen, bool tenure_all);
+
+/* After a sweep, which may have dropped young objects: recounts what the
+ * nursery and generation 1 hold. World stopped. */
+void minor_recount(void);
+
+/* Test hook: caps each worker's copy stack (0 = no cap), to drive the
+ * overflow path. */
+void minor_set_stack_limit(size_t entries);
+/* Overflow recoveries since init. */
+size_t minor_rescans(void);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * run.h: allocation runs in size-class blocks (generations 1 and 2). An
+ * owned block is allocated through runs of consecutive free slots, found
+ * from its start bits: no lock and no atomic per object. Runs do not set
+ * start bits: their user records what it allocated (the minor collection
+ * uses mark bits, because card scanners read start bits meanwhile).
+ */
+#ifndef GYRE_RUN_H
+#define GYRE_RUN_H
+
+#include "gc/heap.h"
+
+struct run {
+	char *cursor;        /* next free slot of the run */
+	char *limit;         /* end of the run */
+	uint32_t scan;       /* first slot of the block not yet looked at */
+	struct block *block; /* owned block, or NULL */
+};
+
+/* A slot of class c from r, taking blocks of generation gen as needed;
+ * NULL when the heap is at its maximum. The slot's bytes are unspecified.
+ * A block whose free slots are used up is dropped from the run and is on
+ * no list (its user lists it again if slots are freed). */
+char *run_alloc(struct run *r, unsigned gen, unsigned c);
+
+/* Takes back the slot just returned by run_alloc. */
+static inline void run_unalloc(struct run *r, char *slot)
+{
+	GYRE_ASSERT(slot + r->block->obj_size == r->cursor);
+	r->cursor = slot;
+}
+
+/* Returns the run's block to its class list and empties the run. */
+void run_release(struct run *r);
+
+#endif
