@@ -124,7 +124,7 @@ static struct block *take_free_block(void)
 	GYRE_ASSERT(b->state == BLOCK_FREE);
 	b->next = b->gnext = NULL;
 	b->live = 0;
-	b->from = b->pinned = b->parsed = false;
+	b->from = b->pinned = b->stayed = b->parsed = false;
 	memset(b->starts, 0, sizeof(b->starts));
 	return b;
 }
@@ -204,7 +204,7 @@ struct block *heap_take_nursery(void)
 void heap_free_block(struct block *b)
 {
 	b->state = BLOCK_FREE;
-	b->owned = b->from = b->pinned = b->parsed = false;
+	b->owned = b->from = b->pinned = b->stayed = b->parsed = false;
 	memset(b->starts, 0, sizeof(b->starts));
 	memset(block_cards(b), 0, CARDS_PER_BLOCK);
 	pthread_mutex_lock(&heap.lock);

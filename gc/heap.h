@@ -55,13 +55,13 @@ struct block {
 	bool owned;           /* backs an allocation run */
 	/* During a minor collection: the block is being evacuated. */
 	bool from;
-	/* During a minor collection: some objects in it stay in place; the
-	 * mark bits say which. Set by the pin pass (one thread) or under
-	 * minor.c's pin lock. */
+	/* During a minor collection: objects in it stay in place, the mark
+	 * bits say which. `pinned`: conservative roots point at some (set by
+	 * the pin pass, then read-only); `stayed`: some could not be copied
+	 * (set under minor.c's pin lock). */
 	bool pinned;
+	bool stayed;
 	bool parsed;          /* NURSERY: start bits are exact */
-	/* During a minor collection: some cards wait to be scanned (card.h). */
-	bool cards_pending;
 	uint32_t obj_size;    /* sizeclass_size[sizeclass], GRANULE in nursery */
 	uint32_t recip;       /* ceil(2^32 / obj_size): slot = off * recip >> 32 */
 	uint32_t nslots;      /* BLOCK_SIZE / obj_size */
@@ -70,9 +70,11 @@ struct block {
 	struct block *next;   /* on a class list, the free list or the nursery */
 	struct block *gnext;  /* gen 1: on heap.gen1 */
 	/* During a minor collection: the list of blocks with pinned objects,
-	 * and a worker's list of blocks it copied into. */
+	 * a worker's list of blocks it copied into, and a worker's list of
+	 * blocks with pending cards. */
 	struct block *pin_next;
 	struct block *copy_next;
+	struct block *card_next;
 	uint64_t starts[BITMAP_WORDS];          /* [INV-STARTS] */
 	_Atomic uint64_t marks[BITMAP_WORDS];   /* [INV-MARKS-CLEAR] */
 };

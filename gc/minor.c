@@ -45,9 +45,20 @@
 #define CARD_PENDING 2
 #define CHUNK_BLOCKS 32
 #define CHUNK_LARGE 16
+#define RING 8
+
+/* A field waiting in the prefetch ring (see process_slot). */
+struct pending {
+	void **slot;
+	void *holder;
+	unsigned hgen;
+};
 
 struct copier {
 	struct work_stack *w;
+	struct block *pending;             /* blocks with pending cards */
+	struct pending ring[RING];
+	unsigned ring_head, ring_n;
 	struct run to[2][SIZECLASS_COUNT]; /* runs in gen 1 and gen 2 */
 	struct block *blocks;              /* copied into, by copy_next */
 	/* Copies by source and target: [from gen][to gen - 1]; bytes are
@@ -130,13 +141,11 @@ static inline void slot_mark(struct block *b, uint32_t s)
 
 /* ------------------------------------------------------------- pinning */
 
-/* Marks obj as staying in place and lists its block. Caller: the pin pass
- * alone, or a worker holding pin_lock. */
-static void pin_locked(struct block *b, void *obj)
+/* Lists a block that keeps objects in place. Caller: the pin pass alone,
+ * or a worker holding pin_lock. */
+static void list_pinned(struct block *b)
 {
-	slot_mark(b, slot_of(b, obj));
-	if (!b->pinned) {
-		b->pinned = true;
+	if (!b->pinned && !b->stayed) {
 		b->pin_next = mn.pinned;
 		mn.pinned = b;
 	}
@@ -153,8 +162,11 @@ static void pin_word(uintptr_t v, void *ctx)
 	if (b->state == BLOCK_NURSERY)
 		nursery_parse(b);
 	void *obj = heap_find_small(v);
-	if (obj)
-		pin_locked(b, obj);
+	if (obj) {
+		slot_mark(b, slot_of(b, obj));
+		list_pinned(b);
+		b->pinned = true;
+	}
 }
 
 static void pin_range(uintptr_t lo, uintptr_t hi, void *ctx)
@@ -177,40 +189,53 @@ static inline void push(struct copier *c, void *obj)
 		lost(c->w, obj);
 }
 
-/* A slot for `bytes` in generation gen, recorded by its mark bit (start
- * bits are set at release: card scanners read them meanwhile). */
+/* A slot for `bytes` in generation gen; its run records it in the mark
+ * bits (start bits are set at release: card scanners read them
+ * meanwhile). */
 static char *to_alloc(struct copier *c, unsigned gen, size_t bytes)
 {
 	unsigned k = sizeclass_for(bytes);
 	struct run *r = &c->to[gen - 1][k];
-	struct block *before = r->block;
+	if (GYRE_LIKELY((size_t)(r->limit - r->cursor) >= sizeclass_size[k])) {
+		char *slot = r->cursor;
+		r->cursor += sizeclass_size[k];
+		return slot;
+	}
 	char *slot = run_alloc(r, gen, k);
-	if (!slot)
-		return NULL;
 	struct block *b = r->block;
-	if (b != before && !b->copy_next && b != c->blocks) {
+	if (slot && !b->copy_next && b != c->blocks) {
 		b->copy_next = c->blocks ? c->blocks : b;
 		c->blocks = b;
 	}
-	slot_mark(b, block_slot(b, (uintptr_t)slot));
 	return slot;
 }
 
 static void to_unalloc(struct copier *c, unsigned gen, size_t bytes, char *slot)
 {
-	struct run *r = &c->to[gen - 1][sizeclass_for(bytes)];
-	uint32_t s = block_slot(r->block, (uintptr_t)slot);
-	atomic_fetch_and_explicit(&r->block->marks[s / 64], ~(UINT64_C(1) << (s % 64)),
-				  memory_order_relaxed);
-	run_unalloc(r, slot);
+	run_unalloc(&c->to[gen - 1][sizeclass_for(bytes)], slot);
+}
+
+/* Copies the payload: most objects are a few words, for which a call to
+ * memcpy costs more than the copy. Whole words: both objects' slots are
+ * granule-aligned, so the last partial word is inside both. */
+static inline void copy_words(void *dst, const void *src, size_t bytes)
+{
+	if (bytes <= 64) {
+		uint64_t *d = dst;
+		const uint64_t *s = src;
+		for (size_t i = 0; i < (bytes + 7) / 8; i++)
+			d[i] = s[i];
+	} else {
+		memcpy(dst, src, bytes);
+	}
 }
 
 /* The object's new address: its copy, or itself if it stays in place.
  * `b` is its from-space block. */
 static void *evacuate(struct copier *c, struct block *b, void *obj)
 {
-	if (slot_marked(b, slot_of(b, obj)))
-		return obj; /* pinned */
+	if (b->pinned && slot_marked(b, slot_of(b, obj)))
+		return obj; /* pinned by a root */
 	_Atomic uint64_t *hp = (_Atomic uint64_t *)object_header(obj);
 	/* Acquire: pairs with the release of the winning CAS below, so the
 	 * copy's block metadata (formatted before the copy) is visible to
@@ -222,12 +247,13 @@ static void *evacuate(struct copier *c, struct block *b, void *obj)
 		return obj;
 	unsigned age = header_age(h) < HDR_AGE_MAX ? header_age(h) + 1 : HDR_AGE_MAX;
 	unsigned gen = age >= mn.tenure_age ? 2 : 1;
-	size_t bytes = object_size(h);
+	size_t bytes = HEADER_SIZE + (size_t)header_length(h) *
+			gyre__type_size[header_type(h)];
 	char *slot = to_alloc(c, gen, bytes);
 	uint64_t want = slot ? (uintptr_t)(slot + HEADER_SIZE) | HDR_FORWARDED
 			     : h | HDR_STAYS;
 	if (slot) {
-		memcpy(slot + HEADER_SIZE, obj, bytes - HEADER_SIZE);
+		copy_words(slot + HEADER_SIZE, obj, bytes - HEADER_SIZE);
 		*(uint64_t *)slot = header_with_age(h, age);
 	}
 	if (!atomic_compare_exchange_strong_explicit(hp, &h, want,
@@ -242,7 +268,9 @@ static void *evacuate(struct copier *c, struct block *b, void *obj)
 		/* Scanned by the recovery pass, not here: a worker may be
 		 * scanning this block's pinned objects already. */
 		pthread_mutex_lock(&mn.pin_lock);
-		pin_locked(b, obj);
+		slot_mark(b, slot_of(b, obj));
+		list_pinned(b);
+		b->stayed = true;
 		pthread_mutex_unlock(&mn.pin_lock);
 		atomic_store_relaxed(&mn.overflow, true);
 		return obj;
@@ -257,8 +285,33 @@ static void *evacuate(struct copier *c, struct block *b, void *obj)
 	return copy;
 }
 
-/* Updates one field of `holder` (generation hgen) and keeps [INV-CARDS]
- * for it. */
+/* Updates one field of `holder` (generation hgen) whose target is in
+ * from-space, and keeps [INV-CARDS] for it. */
+static void forward_slot(struct copier *c, const struct pending *p)
+{
+	void *v = *p->slot;
+	struct block *b = block_of((uintptr_t)v);
+	v = evacuate(c, b, v);
+	*p->slot = v;
+	if (block_of((uintptr_t)v)->gen < p->hgen)
+		__atomic_fetch_or(card_of(p->holder, p->slot), 1, __ATOMIC_RELAXED);
+}
+
+/* Empties the prefetch ring. */
+static void ring_flush(struct copier *c)
+{
+	while (c->ring_n) {
+		struct pending p = c->ring[c->ring_head];
+		c->ring_head = (c->ring_head + 1) % RING;
+		c->ring_n--;
+		forward_slot(c, &p);
+	}
+}
+
+/* One field of `holder` (generation hgen). A target in from-space is
+ * about to have its header read, a cache miss in a nursery larger than
+ * the cache: its header is prefetched and the field waits in a ring, so
+ * that RING misses are in flight while earlier fields are forwarded. */
 static inline void process_slot(struct copier *c, void **slot, void *holder,
 				unsigned hgen)
 {
@@ -266,13 +319,20 @@ static inline void process_slot(struct copier *c, void **slot, void *holder,
 	if (!v || !heap_contains((uintptr_t)v))
 		return; /* NULL, or a large object: generation 2 */
 	struct block *b = block_of((uintptr_t)v);
-	if (b->from) {
-		v = evacuate(c, b, v);
-		*slot = v;
-		b = block_of((uintptr_t)v);
+	if (!b->from) {
+		if (b->gen < hgen)
+			__atomic_fetch_or(card_of(holder, slot), 1, __ATOMIC_RELAXED);
+		return;
 	}
-	if (b->gen < hgen)
-		__atomic_fetch_or(card_of(holder, slot), 1, __ATOMIC_RELAXED);
+	__builtin_prefetch(object_header(v), 1);
+	if (c->ring_n == RING) {
+		struct pending p = c->ring[c->ring_head];
+		c->ring[c->ring_head] = (struct pending){slot, holder, hgen};
+		c->ring_head = (c->ring_head + 1) % RING;
+		forward_slot(c, &p);
+		return;
+	}
+	c->ring[(c->ring_head + c->ring_n++) % RING] = (struct pending){slot, holder, hgen};
 }
 
 struct field_ctx {
@@ -323,34 +383,42 @@ static void scan_object(struct copier *c, void *obj)
 	scan_fields(c, obj, block_of((uintptr_t)obj)->gen, 0, UINTPTR_MAX);
 }
 
+/* Scans until the stack and the ring are empty. */
 static void drain_local(struct work_stack *w, void *ctx)
 {
 	struct copier *c = ctx;
-	while (w->n) {
-		void *obj = w->items[--w->n];
-		scan_object(c, obj);
-		work_note_pop(&mn.wp, w);
-	}
+	do {
+		while (w->n) {
+			void *obj = w->items[--w->n];
+			scan_object(c, obj);
+			work_note_pop(&mn.wp, w);
+		}
+		ring_flush(c);
+	} while (w->n);
 }
 
 /* --------------------------------------------------------------- cards */
 
-/* Turns a block's dirty cards into pending ones. */
-static void prepare_cards(uint8_t *cards, size_t n, bool *pending)
+static bool cards_clean(const uint8_t *cards, size_t n)
 {
 	for (size_t i = 0; i < n; i += 8) {
-		uint64_t word;
-		size_t k = n - i < 8 ? n - i : 8;
-		word = 0;
-		memcpy(&word, cards + i, k);
-		if (!word)
-			continue;
-		for (size_t j = i; j < i + k; j++)
-			if (cards[j]) {
-				cards[j] = CARD_PENDING;
-				*pending = true;
-			}
+		uint64_t word = 0;
+		memcpy(&word, cards + i, n - i < 8 ? n - i : 8);
+		if (word)
+			return false;
 	}
+	return true;
+}
+
+/* Turns dirty cards into pending ones; true if there were any. */
+static bool prepare_cards(uint8_t *cards, size_t n)
+{
+	if (cards_clean(cards, n))
+		return false;
+	for (size_t j = 0; j < n; j++)
+		if (cards[j])
+			cards[j] = CARD_PENDING;
+	return true;
 }
 
 static void prepare_worker(unsigned id, void *arg)
@@ -360,15 +428,22 @@ static void prepare_worker(unsigned id, void *arg)
 		roots_for_each_stack(0, 1, pin_range, NULL);
 		roots_for_each_area(pin_range, NULL);
 	}
+	/* The card table is dense (two cache lines per block): a block's
+	 * metadata is read only when one of its cards is dirty, so the
+	 * cost of an old generation with clean cards stays small. */
+	struct copier *c = &mn.copiers[id];
+	c->pending = NULL;
 	size_t start;
 	while ((start = atomic_add_relaxed(&mn.next_block, CHUNK_BLOCKS)) < mn.top) {
 		size_t end = start + CHUNK_BLOCKS < mn.top ? start + CHUNK_BLOCKS : mn.top;
 		for (size_t i = start; i < end; i++) {
 			struct block *b = &heap.blocks[i];
-			b->cards_pending = false;
-			if (b->state == BLOCK_SMALL && !b->from)
-				prepare_cards(block_cards(b), CARDS_PER_BLOCK,
-					      &b->cards_pending);
+			if (cards_clean(block_cards(b), CARDS_PER_BLOCK) ||
+			    b->state != BLOCK_SMALL || b->from)
+				continue;
+			prepare_cards(block_cards(b), CARDS_PER_BLOCK);
+			b->card_next = c->pending;
+			c->pending = b;
 		}
 	}
 	while ((start = atomic_add_relaxed(&mn.next_large, CHUNK_LARGE)) < large.count) {
@@ -376,9 +451,7 @@ static void prepare_worker(unsigned id, void *arg)
 							       : large.count;
 		for (size_t i = start; i < end; i++) {
 			struct large *l = large.objs[i];
-			bool pending = false;
-			prepare_cards(l->cards, large_ncards(l), &pending);
-			l->cards_pending = pending;
+			l->cards_pending = prepare_cards(l->cards, large_ncards(l));
 		}
 	}
 }
@@ -437,7 +510,7 @@ static void handle_cb(void **slot, void *ctx)
 	struct copier *c = ctx;
 	void *v = *slot;
 	if (v && heap_contains((uintptr_t)v) && block_of((uintptr_t)v)->from)
-		*slot = evacuate(c, block_of((uintptr_t)v), v);
+		forward_slot(c, &(struct pending){slot, NULL, 0});
 }
 
 static void copy_worker(unsigned id, void *arg)
@@ -450,14 +523,11 @@ static void copy_worker(unsigned id, void *arg)
 			scan_pinned(c, b);
 	if (id == n - 1)
 		roots_for_each_handle(handle_cb, c);
-	size_t start;
-	while ((start = atomic_add_relaxed(&mn.next_block, CHUNK_BLOCKS)) < mn.top) {
-		size_t end = start + CHUNK_BLOCKS < mn.top ? start + CHUNK_BLOCKS : mn.top;
-		for (size_t k = start; k < end; k++)
-			if (heap.blocks[k].cards_pending)
-				scan_block_cards(c, &heap.blocks[k]);
+	for (struct block *b = c->pending; b; b = b->card_next) {
+		scan_block_cards(c, b);
 		drain_local(c->w, c);
 	}
+	size_t start;
 	while ((start = atomic_add_relaxed(&mn.next_large, CHUNK_LARGE)) < large.count) {
 		size_t end = start + CHUNK_LARGE < large.count ? start + CHUNK_LARGE
 							       : large.count;
@@ -469,19 +539,32 @@ static void copy_worker(unsigned id, void *arg)
 	work_drain(&mn.wp, c->w, drain_local, NULL, lost, c);
 }
 
+/* Drains this worker's stack, and the packets it shares (no other worker
+ * is running to take them), alone. */
+static void drain_alone(struct copier *c)
+{
+	do
+		drain_local(c->w, c);
+	while (work_take(&mn.wp, c->w, lost));
+}
+
 /* Overflow recovery, on this thread: scans every copy and pinned object
  * again (already-updated fields are left as they are). */
 static void rescan(struct copier *c)
 {
+	for (unsigned i = 0; i < mn.wp.nstacks; i++)
+		for (unsigned g = 0; g < 2; g++)
+			for (unsigned k = 0; k < SIZECLASS_COUNT; k++)
+				run_record(&mn.copiers[i].to[g][k]);
 	for (struct block *b = mn.pinned; b; b = b->pin_next) {
 		scan_pinned(c, b);
-		drain_local(c->w, c);
+		drain_alone(c);
 	}
 	for (unsigned i = 0; i < mn.wp.nstacks; i++) {
 		struct block *b = mn.copiers[i].blocks;
 		while (b) {
 			scan_pinned(c, b);
-			drain_local(c->w, c);
+			drain_alone(c);
 			b = b->copy_next == b ? NULL : b->copy_next;
 		}
 	}
@@ -526,8 +609,8 @@ static void release_nursery(struct minor_result *r)
 	while (b) {
 		struct block *next = b->next;
 		b->from = false;
-		if (b->pinned) {
-			b->pinned = false;
+		if (b->pinned || b->stayed) {
+			b->pinned = b->stayed = false;
 			b->parsed = true;
 			mn.retained_objects += marks_to_starts(b, true);
 			size_t bytes = unstay(b);
@@ -556,8 +639,8 @@ static void release_gen1(struct minor_result *r)
 			continue;
 		}
 		b->from = false;
-		if (b->pinned) {
-			b->pinned = false;
+		if (b->pinned || b->stayed) {
+			b->pinned = b->stayed = false;
 			b->live = marks_to_starts(b, true);
 			size_t bytes = unstay(b);
 			r->pinned_objects += b->live;
@@ -661,7 +744,6 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all)
 	atomic_store_relaxed(&mn.next_large, 0);
 	workers_run(prepare_worker, NULL);
 
-	atomic_store_relaxed(&mn.next_block, 0);
 	atomic_store_relaxed(&mn.next_large, 0);
 	atomic_store_relaxed(&mn.overflow, false);
 	work_pool_start(&mn.wp);

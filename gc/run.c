@@ -3,8 +3,29 @@
  */
 #include "gc/run.h"
 
+/* Relaxed loads and stores, not read-modify-writes: only the run's owner
+ * touches the marks of an owned block. */
+void run_record(struct run *r)
+{
+	struct block *b = r->block;
+	if (!b || r->cursor == r->start)
+		return;
+	char *base = block_base(b);
+	uint32_t from = (uint32_t)((r->start - base) / b->obj_size);
+	uint32_t to = (uint32_t)((r->cursor - base) / b->obj_size);
+	while (from < to) {
+		uint32_t w = from / 64, lo = from % 64;
+		uint32_t n = to - from < 64 - lo ? to - from : 64 - lo;
+		uint64_t mask = n == 64 ? ~UINT64_C(0) : ((UINT64_C(1) << n) - 1) << lo;
+		atomic_store_relaxed(&b->marks[w], atomic_load_relaxed(&b->marks[w]) | mask);
+		from += n;
+	}
+	r->start = r->cursor;
+}
+
 void run_release(struct run *r)
 {
+	run_record(r);
 	if (r->block)
 		heap_return_block(r->block);
 	*r = (struct run){0};
@@ -14,6 +35,7 @@ void run_release(struct run *r)
  * block has none left (it is then dropped, unowned). */
 static bool run_next(struct run *r)
 {
+	run_record(r);
 	struct block *b = r->block;
 	uint32_t i = r->scan;
 	while (i < b->nslots && bit_test(b->starts, i))
@@ -27,7 +49,7 @@ static bool run_next(struct run *r)
 	while (j < b->nslots && !bit_test(b->starts, j))
 		j++;
 	char *base = block_base(b);
-	r->cursor = base + (size_t)i * b->obj_size;
+	r->start = r->cursor = base + (size_t)i * b->obj_size;
 	r->limit = base + (size_t)j * b->obj_size;
 	r->scan = j;
 	return true;

@@ -1,9 +1,10 @@
 /*
  * run.h: allocation runs in size-class blocks (generations 1 and 2). An
  * owned block is allocated through runs of consecutive free slots, found
- * from its start bits: no lock and no atomic per object. Runs do not set
- * start bits: their user records what it allocated (the minor collection
- * uses mark bits, because card scanners read start bits meanwhile).
+ * from its start bits: no lock and no atomic per object. A finished run
+ * records its slots in the block's mark bits, not its start bits: runs
+ * serve the minor collection, whose card scanners read start bits
+ * meanwhile; it turns the marks into start bits at its end.
  */
 #ifndef GYRE_RUN_H
 #define GYRE_RUN_H
@@ -11,6 +12,7 @@
 #include "gc/heap.h"
 
 struct run {
+	char *start;         /* [start, cursor) is allocated, not yet recorded */
 	char *cursor;        /* next free slot of the run */
 	char *limit;         /* end of the run */
 	uint32_t scan;       /* first slot of the block not yet looked at */
@@ -30,7 +32,11 @@ static inline void run_unalloc(struct run *r, char *slot)
 	r->cursor = slot;
 }
 
-/* Returns the run's block to its class list and empties the run. */
+/* Sets the mark bits of the slots allocated since the last record. */
+void run_record(struct run *r);
+
+/* Records the run's slots, returns its block to its class list and
+ * empties the run. */
 void run_release(struct run *r);
 
 #endif

@@ -121,7 +121,7 @@ static int validate(gyre_config *c)
 	if (c->workers == 0)
 		c->workers = default_workers();
 	if (c->nursery_size == 0)
-		c->nursery_size = 8 * MIB < c->heap_max / 4 ? 8 * MIB : c->heap_max / 4;
+		c->nursery_size = 32 * MIB < c->heap_max / 4 ? 32 * MIB : c->heap_max / 4;
 	if (c->tenure_age == 0)
 		c->tenure_age = 2;
 	if (c->heap_max < 4 * MIB || c->heap_max > 1024 * GIB)

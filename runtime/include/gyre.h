@@ -87,8 +87,9 @@ typedef struct gyre_config {
 	 * threshold 2 of gyre_set_threshold. */
 	unsigned growth_percent;
 	/* GYRE_NURSERY: bytes of nursery buffers handed to threads between
-	 * two generation-0 collections (threshold 0). Default 8 MiB. Range
-	 * 256 KiB .. heap_max / 2. */
+	 * two generation-0 collections (threshold 0). Default 32 MiB (or a
+	 * quarter of heap_max if that is smaller). Range 256 KiB ..
+	 * heap_max / 2. */
 	size_t nursery_size;
 	/* GYRE_TENURE_AGE: an object moves to generation 2 when a collection
 	 * it survives brings its age (collections survived) to this value;
