@@ -61,6 +61,41 @@ static inline bool long_arg(int argc, char **argv, int *k, long lo, long hi,
 	return *argv[*k] != '\0' && *end == '\0' && *out >= lo && *out <= hi;
 }
 
+/* The upper bound, in microseconds, of the histogram bucket that holds
+ * the q-quantile pause (0 when there are none). */
+static inline uint64_t pause_quantile_us(const uint64_t *hist, double q)
+{
+	uint64_t n = 0, seen = 0;
+
+	for (int b = 0; b < MM_PAUSE_BUCKETS; b++)
+		n += hist[b];
+	for (int b = 0; b < MM_PAUSE_BUCKETS; b++) {
+		seen += hist[b];
+		if (n && (double)seen >= q * (double)n)
+			return (uint64_t)2 << b;
+	}
+	return 0;
+}
+
+/* Minor-collection fields (gyre only; null otherwise): count, max, the
+ * bucket bound of the 99th percentile, and the histogram. */
+static inline void print_minor_json(const struct mm_pauses *p)
+{
+	if (!p->minor_known) {
+		printf(",\"minor_count\":null,\"minor_max_us\":null,"
+		       "\"minor_p99_us_le\":null,\"minor_hist\":null");
+		return;
+	}
+	printf(",\"minor_count\":%llu,\"minor_max_us\":%.1f,"
+	       "\"minor_p99_us_le\":%llu,\"minor_hist\":[",
+	       (unsigned long long)p->minor_count, (double)p->minor_max_ns / 1e3,
+	       (unsigned long long)pause_quantile_us(p->minor_histogram, 0.99));
+	for (int b = 0; b < MM_PAUSE_BUCKETS; b++)
+		printf("%s%llu", b ? "," : "",
+		       (unsigned long long)p->minor_histogram[b]);
+	printf("]");
+}
+
 /* The JSON fields that follow a workload's own: peak RSS, collections, and
  * the pauses (null for the malloc managers, which have none). pause_hist
  * bucket i counts pauses in [2^i, 2^(i+1)) microseconds. */
@@ -84,6 +119,7 @@ static inline void print_mm_json(void)
 		printf("%s%llu", b ? "," : "",
 		       (unsigned long long)p.histogram[b]);
 	printf("]");
+	print_minor_json(&p);
 }
 
 /* The same, for people. */
@@ -98,6 +134,11 @@ static inline void print_mm_text(void)
 		printf(", pauses: %llu, total %.1f ms, max %.1f ms",
 		       (unsigned long long)p.count, (double)p.total_ns / 1e6,
 		       (double)p.max_ns / 1e6);
+	if (p.minor_known)
+		printf("; minor: %llu, p99 <= %llu us, max %.2f ms",
+		       (unsigned long long)p.minor_count,
+		       (unsigned long long)pause_quantile_us(p.minor_histogram, 0.99),
+		       (double)p.minor_max_ns / 1e6);
 	printf("\n");
 }
 

@@ -73,6 +73,12 @@ struct mm_pauses {
 	uint64_t total_ns;
 	uint64_t max_ns;
 	uint64_t histogram[MM_PAUSE_BUCKETS];
+	/* The minor (generation 0 and 1) collections among them; only a
+	 * generational collector (gyre) has them. */
+	bool minor_known;
+	uint64_t minor_count;
+	uint64_t minor_max_ns;
+	uint64_t minor_histogram[MM_PAUSE_BUCKETS];
 };
 
 /* Out of memory or a failed manager call: a benchmark cannot go on. */
@@ -238,6 +244,13 @@ static inline void mm_pauses_get(struct mm_pauses *out)
 	out->total_ns = s.pause_total_ns;
 	out->max_ns = s.pause_max_ns;
 	memcpy(out->histogram, s.pause_histogram, sizeof(out->histogram));
+	out->minor_known = true;
+	out->minor_count = s.gen[0].collections + s.gen[1].collections;
+	out->minor_max_ns = s.gen[0].pause_max_ns > s.gen[1].pause_max_ns
+		? s.gen[0].pause_max_ns : s.gen[1].pause_max_ns;
+	for (int b = 0; b < MM_PAUSE_BUCKETS; b++)
+		out->minor_histogram[b] = s.gen[0].pause_histogram[b] +
+		                          s.gen[1].pause_histogram[b];
 }
 
 #define MM_STORE(obj, field, value) GYRE_STORE(obj, field, value)

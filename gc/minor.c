@@ -66,6 +66,8 @@ struct copier {
 	 * in gen 1). */
 	size_t objects[2][2], bytes[2][2];
 	size_t slot_bytes[2];              /* of the copies, by target */
+	/* Keeps the next worker's copier off this one's last cache line. */
+	char pad[64];
 };
 
 static struct {
@@ -199,6 +201,9 @@ static char *to_alloc(struct copier *c, unsigned gen, size_t bytes)
 	if (GYRE_LIKELY((size_t)(r->limit - r->cursor) >= sizeclass_size[k])) {
 		char *slot = r->cursor;
 		r->cursor += sizeclass_size[k];
+		/* To-space is written in address order: fetch a few lines
+		 * ahead for writing, so the copies' stores hit. */
+		__builtin_prefetch(slot + 256, 1);
 		return slot;
 	}
 	char *slot = run_alloc(r, gen, k);
@@ -252,10 +257,11 @@ static void *evacuate(struct copier *c, struct block *b, void *obj)
 	char *slot = to_alloc(c, gen, bytes);
 	uint64_t want = slot ? (uintptr_t)(slot + HEADER_SIZE) | HDR_FORWARDED
 			     : h | HDR_STAYS;
-	if (slot) {
-		copy_words(slot + HEADER_SIZE, obj, bytes - HEADER_SIZE);
-		*(uint64_t *)slot = header_with_age(h, age);
-	}
+	/* Claim first, copy after: the CAS is a full barrier, and issued
+	 * after the copy it would wait for the copy's stores, which miss in
+	 * a fresh to-space line. No other worker reads the copy's contents
+	 * (they only store its address; the winner alone scans it), so the
+	 * copy may be written after the address is published. */
 	if (!atomic_compare_exchange_strong_explicit(hp, &h, want,
 			memory_order_acq_rel, memory_order_acquire)) {
 		/* Another worker moved it, or left it in place, first. */
@@ -275,9 +281,12 @@ static void *evacuate(struct copier *c, struct block *b, void *obj)
 		atomic_store_relaxed(&mn.overflow, true);
 		return obj;
 	}
+	copy_words(slot + HEADER_SIZE, obj, bytes - HEADER_SIZE);
+	*(uint64_t *)slot = header_with_age(h, age);
 	unsigned src = b->gen;
 	c->objects[src][gen - 1]++;
-	c->bytes[src][gen - 1] += src == 0 ? nursery_size_of(h) : b->obj_size;
+	c->bytes[src][gen - 1] += src == 0 ? (bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1)
+					   : b->obj_size;
 	c->slot_bytes[gen - 1] += sizeclass_size[sizeclass_for(bytes)];
 	void *copy = slot + HEADER_SIZE;
 	if (type_get(header_type(h))->kind != TYPE_NOPTR)

@@ -25,6 +25,8 @@ struct sweeper {
 	struct sweep_result r;
 	size_t blocks_freed;
 	size_t large_freed_bytes;
+	/* Keeps the next worker's sweeper off this one's last cache line. */
+	char pad[64];
 };
 
 static struct {

@@ -23,11 +23,16 @@
 #define WORK_PACKET_CAP 256
 #define WORK_SHARE_EVERY 32
 
+/* Workers' stacks sit in one array, and each worker touches its own on
+ * every item: the padding keeps two stacks' fields off a common cache line
+ * (128 bytes apart whatever the array's alignment), or the line would
+ * bounce between cores on every push. */
 struct work_stack {
 	void **items;
 	size_t n, cap;
 	unsigned pops;     /* since the last look at the pool */
 	unsigned id;       /* worker id */
+	char pad[128 - 2 * sizeof(size_t) - sizeof(void **) - 2 * sizeof(unsigned)];
 };
 
 struct work_pool {
