@@ -51,7 +51,8 @@ def table(runs, cases, managers):
     (wall time, or for churn time per operation): above 1 is slower."""
     print(f"\n{'workload':<16}{'manager':<10}{'wall s':>8}{'kops/s':>9}"
           f"{'x gyre':>8}{'p99 us':>9}{'p99.9 us':>10}{'max ms':>9}"
-          f"{'RSS MiB':>9}{'x gyre':>8}{'GCs':>7}{'pause max ms':>14}")
+          f"{'RSS MiB':>9}{'x gyre':>8}{'GCs':>7}{'pause max ms':>14}"
+          f"{'minor p99 ms':>14}{'minor max ms':>14}")
     for case in cases:
         by = {mm: [r for r in runs if r["case"] == case and r["mm"] == mm]
               for mm in managers}
@@ -66,6 +67,7 @@ def table(runs, cases, managers):
             v, rss = median(rs, key), median(rs, "peak_rss_kb")
             ratio = gyre_v / v if churn else v / gyre_v
             pmax = median(rs, "pause_max_us")
+            mp99, mmax = median(rs, "minor_p99_us_le"), median(rs, "minor_max_us")
             print(f"{case:<16}{mm:<10}"
                   f"{fmt(None if churn else v, '.3f', 8)}"
                   f"{fmt(v / 1e3 if churn else None, '.1f', 9)}"
@@ -75,7 +77,9 @@ def table(runs, cases, managers):
                   f"{fmt(median(rs, 'max_us') / 1e3 if churn else None, '.1f', 9)}"
                   f"{rss / 1024:>9.1f}{rss / gyre_rss:>8.2f}"
                   f"{median(rs, 'gc_count'):>7g}"
-                  f"{fmt(pmax / 1e3 if pmax is not None else None, '.1f', 14)}")
+                  f"{fmt(pmax / 1e3 if pmax is not None else None, '.1f', 14)}"
+                  f"{fmt(mp99 / 1e3 if mp99 is not None else None, '.3f', 14)}"
+                  f"{fmt(mmax / 1e3 if mmax is not None else None, '.3f', 14)}")
 
 
 def pause_data(runs, cases, managers, out):
@@ -312,7 +316,8 @@ def main():
     print("\nx gyre: wall time (churn: time per operation) and peak RSS "
           "relative to gyre; above 1 is worse.\nGCs and pause max are "
           "medians; Boehm's pause is a whole collection (GC_EVENT_START to "
-          "END).")
+          "END).\nminor p99: gyre's generation-0 and -1 pauses, upper bound "
+          "of the log2 histogram bucket holding the 99th percentile.")
     plots(runs, cases, managers, plot_dir)
     if len(sys.argv) == 7:
         micro_dir, micro_json = sys.argv[5:7]

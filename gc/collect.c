@@ -48,6 +48,12 @@ static struct {
 	/* The thresholds. Relaxed: each is a number read on its own; a
 	 * change takes effect at the next check. */
 	_Atomic size_t threshold[3];
+	/* threshold[0] follows the minor pauses (pause_target_us set,
+	 * nursery_size not, no gyre_set_threshold). Relaxed: read and
+	 * written under `lock`, and cleared by gyre_set_threshold, after
+	 * which a stale sight only resizes once more. */
+	_Atomic bool adaptive;
+	size_t nursery_min, nursery_max;  /* adaptive bounds; immutable */
 	/* Sum of open gyre_disable calls over all threads. Relaxed: a
 	 * thread's own disable is program-ordered before its allocations;
 	 * other threads' need no ordering (CPython's flag has none). */
@@ -55,6 +61,11 @@ static struct {
 } collector = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 #define DEFAULT_THRESHOLD1 10
+#define MIB ((size_t)1 << 20)
+/* Generation 1 holds at most this fraction of threshold0 (see
+ * minor_collect): a collection of generation 1 then copies no more than
+ * a quarter of a nursery's worth on top of the nursery's survivors. */
+#define GEN1_SHARE 4
 
 int collect_init(void)
 {
@@ -62,7 +73,14 @@ int collect_init(void)
 	atomic_store_relaxed(&collector.allocated, 0);
 	atomic_store_relaxed(&collector.trigger, gyre_cfg.heap_min);
 	atomic_store_relaxed(&collector.young_count, 0);
-	atomic_store_relaxed(&collector.threshold[0], gyre_cfg.nursery_size);
+	collector.nursery_max = 32 * MIB < gyre_cfg.heap_max / 4 ? 32 * MIB
+								  : gyre_cfg.heap_max / 4;
+	collector.nursery_min = MIB < collector.nursery_max ? MIB : collector.nursery_max;
+	atomic_store_relaxed(&collector.adaptive,
+			     gyre_cfg.nursery_size == 0 && gyre_cfg.pause_target_us);
+	atomic_store_relaxed(&collector.threshold[0],
+			     gyre_cfg.nursery_size ? gyre_cfg.nursery_size
+						   : collector.nursery_max);
 	atomic_store_relaxed(&collector.threshold[1], DEFAULT_THRESHOLD1);
 	atomic_store_relaxed(&collector.threshold[2], gyre_cfg.growth_percent);
 	atomic_store_relaxed(&collector.disabled, 0);
@@ -92,6 +110,7 @@ bool collect_enabled(void)
 
 void collect_set_thresholds(const size_t t[3])
 {
+	atomic_store_relaxed(&collector.adaptive, false);
 	for (unsigned i = 0; i < 3; i++)
 		atomic_store_relaxed(&collector.threshold[i], t[i]);
 }
@@ -118,6 +137,24 @@ static void set_trigger(size_t live)
 	atomic_store_relaxed(&collector.allocated, 0);
 }
 
+/* Adaptive nursery: the pause of a generation-0 collection grows with the
+ * bytes that survive it, which grow with the nursery; so the nursery is
+ * scaled by target / pause, damped to [1/2, 2] per step, within bounds. */
+static void resize_nursery(uint64_t minor_ns)
+{
+	if (!atomic_load_relaxed(&collector.adaptive))
+		return;
+	size_t n = atomic_load_relaxed(&collector.threshold[0]);
+	double ratio = gyre_cfg.pause_target_us * 1e3 / (double)(minor_ns ? minor_ns : 1);
+	ratio = ratio < 0.5 ? 0.5 : ratio > 2.0 ? 2.0 : ratio;
+	size_t next = (size_t)((double)n * ratio) & ~(BLOCK_SIZE - 1);
+	if (next < collector.nursery_min)
+		next = collector.nursery_min;
+	if (next > collector.nursery_max)
+		next = collector.nursery_max;
+	atomic_store_relaxed(&collector.threshold[0], next);
+}
+
 /* When each phase of one collection began or ended. */
 struct phase_times {
 	uint64_t start, stopped, minor_start, minored, marked, swept, end;
@@ -132,16 +169,20 @@ static void trace_line(unsigned gen, enum reason why, const struct phase_times *
 {
 	fprintf(stderr,
 		"gyre: gc %llu gen=%u reason=%s pause=%.3fms (stop %.3f minor %.3f "
-		"mark %.3f sweep %.3f) freed=%zuobj promoted=%zuobj/%.1fMiB "
-		"pinned=%zu live=%.1fMiB heap=%.1fMiB workers=%u\n",
+		"[prepare %.3f copy %.3f release %.3f] mark %.3f sweep %.3f) "
+		"freed=%zuobj promoted=%zuobj/%.1fMiB pinned=%zu live=%.1fMiB "
+		"heap=%.1fMiB nursery=%.1fMiB workers=%u\n",
 		(unsigned long long)atomic_load_relaxed(&collector.epoch), gen,
 		reasons[why], (t->end - t->start) / 1e6,
 		(t->stopped - t->start) / 1e6, (t->minored - t->minor_start) / 1e6,
+		mr->prepare_ns / 1e6, mr->copy_ns / 1e6, mr->release_ns / 1e6,
 		(t->marked - t->minored) / 1e6, (t->swept - t->marked) / 1e6,
 		mr->collected_objects + r->freed_objects, mr->promoted_objects,
 		mr->promoted_bytes / 1048576.0, mr->pinned_objects,
 		r->live_bytes / 1048576.0,
-		atomic_load_relaxed(&heap.used) / 1048576.0, workers_count());
+		atomic_load_relaxed(&heap.used) / 1048576.0,
+		atomic_load_relaxed(&collector.threshold[0]) / 1048576.0,
+		workers_count());
 }
 
 /* One collection of generations 0..gen; the caller holds collector.lock
@@ -160,8 +201,11 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	if (gyre_cfg.verify)
 		verify_heap("before collection");
 	t.minor_start = gyre_now_ns();
-	struct minor_result mr = minor_collect(gen >= 1, gen == 2);
+	struct minor_result mr = minor_collect(gen >= 1, gen == 2,
+			atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE);
 	t.minored = t.marked = t.swept = gyre_now_ns();
+	if (gen == 0)
+		resize_nursery(t.minored - t.minor_start);
 	struct sweep_result r = {0};
 	if (gen == 2) {
 		if (gyre_cfg.verify)

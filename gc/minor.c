@@ -66,6 +66,9 @@ struct copier {
 	 * in gen 1). */
 	size_t objects[2][2], bytes[2][2];
 	size_t slot_bytes[2];              /* of the copies, by target */
+	/* Bytes this worker may still copy into generation 1; past it,
+	 * survivors go to generation 2 whatever their age. */
+	size_t gen1_room;
 	/* Keeps the next worker's copier off this one's last cache line. */
 	char pad[64];
 };
@@ -251,9 +254,11 @@ static void *evacuate(struct copier *c, struct block *b, void *obj)
 	if (h & HDR_STAYS)
 		return obj;
 	unsigned age = header_age(h) < HDR_AGE_MAX ? header_age(h) + 1 : HDR_AGE_MAX;
-	unsigned gen = age >= mn.tenure_age ? 2 : 1;
 	size_t bytes = HEADER_SIZE + (size_t)header_length(h) *
 			gyre__type_size[header_type(h)];
+	unsigned gen = age >= mn.tenure_age || c->gen1_room < bytes ? 2 : 1;
+	if (gen == 1)
+		c->gen1_room -= bytes;
 	char *slot = to_alloc(c, gen, bytes);
 	uint64_t want = slot ? (uintptr_t)(slot + HEADER_SIZE) | HDR_FORWARDED
 			     : h | HDR_STAYS;
@@ -727,7 +732,7 @@ void minor_recount(void)
 	}
 }
 
-struct minor_result minor_collect(unsigned gen, bool tenure_all)
+struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max)
 {
 	GYRE_ASSERT(stw_world_stopped() && gen <= 1);
 	struct minor_result r = {0};
@@ -747,11 +752,16 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all)
 		for (unsigned k = 0; k < SIZECLASS_COUNT; k++)
 			heap.classes[0][k].head = NULL;
 	}
+	size_t room = gen1_max > mn.gen1_bytes ? gen1_max - mn.gen1_bytes : 0;
+	for (unsigned i = 0; i < mn.wp.nstacks; i++)
+		mn.copiers[i].gen1_room = room / mn.wp.nstacks;
 
+	uint64_t t0 = gyre_now_ns();
 	mn.top = heap.top;
 	atomic_store_relaxed(&mn.next_block, 0);
 	atomic_store_relaxed(&mn.next_large, 0);
 	workers_run(prepare_worker, NULL);
+	uint64_t t1 = gyre_now_ns();
 
 	atomic_store_relaxed(&mn.next_large, 0);
 	atomic_store_relaxed(&mn.overflow, false);
@@ -763,6 +773,7 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all)
 		rescan(&mn.copiers[0]);
 	}
 	GYRE_ASSERT(cds_lfs_empty(&mn.wp.pool));
+	uint64_t t2 = gyre_now_ns();
 
 	release_copies(&r);
 	if (gen == 1)
@@ -777,5 +788,8 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all)
 				      ? from_objects - r.survived_objects : 0;
 	r.collected_bytes = from_bytes > r.survived_bytes
 				    ? from_bytes - r.survived_bytes : 0;
+	r.prepare_ns = t1 - t0;
+	r.copy_ns = t2 - t1;
+	r.release_ns = gyre_now_ns() - t2;
 	return r;
 }

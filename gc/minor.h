@@ -29,6 +29,9 @@ struct minor_result {
 	 * to the survivors' footprint (counted as allocated, so that what a
 	 * sweep frees later never exceeds what was allocated). */
 	size_t growth_bytes;
+	/* Time in the phases: pinning and card preparation, copying,
+	 * releasing. */
+	uint64_t prepare_ns, copy_ns, release_ns;
 };
 
 int minor_init(unsigned workers);
@@ -36,8 +39,11 @@ void minor_shutdown(void);
 
 /* With the world stopped and buffers retired: collects generation 0, and
  * generation 1 too if `gen` is 1. `tenure_all` sends every survivor to
- * generation 2 (a full collection runs one first). */
-struct minor_result minor_collect(unsigned gen, bool tenure_all);
+ * generation 2 (a full collection runs one first). Generation 1 holds at
+ * most about `gen1_max` bytes afterwards: survivors that do not fit go to
+ * generation 2 whatever their age, so that a collection of generation 1
+ * never copies more than that (the survivor space of other collectors). */
+struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max);
 
 /* After a sweep, which may have dropped young objects: recounts what the
  * nursery and generation 1 hold. World stopped. */

@@ -97,6 +97,7 @@ static int apply_env(gyre_config *c)
 	if (!rc) rc = env_uint("GYRE_GROWTH", &c->growth_percent);
 	if (!rc) rc = env_size("GYRE_NURSERY", &c->nursery_size);
 	if (!rc) rc = env_uint("GYRE_TENURE_AGE", &c->tenure_age);
+	if (!rc) rc = env_uint("GYRE_PAUSE_TARGET", &c->pause_target_us);
 	if (!rc) rc = env_uint("GYRE_WORKERS", &workers);
 	if (!rc) rc = env_flag("GYRE_VERIFY", &c->verify);
 	if (!rc) rc = env_flag("GYRE_TRACE", &c->trace);
@@ -120,8 +121,6 @@ static int validate(gyre_config *c)
 		c->growth_percent = 33;
 	if (c->workers == 0)
 		c->workers = default_workers();
-	if (c->nursery_size == 0)
-		c->nursery_size = 32 * MIB < c->heap_max / 4 ? 32 * MIB : c->heap_max / 4;
 	if (c->tenure_age == 0)
 		c->tenure_age = 2;
 	if (c->heap_max < 4 * MIB || c->heap_max > 1024 * GIB)
@@ -132,8 +131,12 @@ static int validate(gyre_config *c)
 		return out_of_range("growth_percent", c->growth_percent);
 	if (c->workers > 256)
 		return out_of_range("workers", c->workers);
-	if (c->nursery_size < 256 * KIB || c->nursery_size > c->heap_max / 2)
+	if (c->nursery_size &&
+	    (c->nursery_size < 256 * KIB || c->nursery_size > c->heap_max / 2))
 		return out_of_range("nursery_size", c->nursery_size);
+	if (c->pause_target_us && (c->pause_target_us < 100 ||
+				   c->pause_target_us > 1000000))
+		return out_of_range("pause_target_us", c->pause_target_us);
 	if (c->tenure_age > 7)
 		return out_of_range("tenure_age", c->tenure_age);
 	return GYRE_OK;

@@ -87,10 +87,15 @@ typedef struct gyre_config {
 	 * threshold 2 of gyre_set_threshold. */
 	unsigned growth_percent;
 	/* GYRE_NURSERY: bytes of nursery buffers handed to threads between
-	 * two generation-0 collections (threshold 0). Default 32 MiB (or a
-	 * quarter of heap_max if that is smaller). Range 256 KiB ..
-	 * heap_max / 2. */
+	 * two generation-0 collections (threshold 0). Default 32 MiB (at
+	 * most heap_max / 4). Range 256 KiB .. heap_max / 2. */
 	size_t nursery_size;
+	/* GYRE_PAUSE_TARGET: when set, and nursery_size is not, the nursery
+	 * is resized after every generation-0 collection (between 1 MiB and
+	 * the default size) so that those pauses approach this many
+	 * microseconds: shorter pauses, more of them. 0 (default) keeps the
+	 * nursery fixed. Range 100 .. 1000000. */
+	unsigned pause_target_us;
 	/* GYRE_TENURE_AGE: an object moves to generation 2 when a collection
 	 * it survives brings its age (collections survived) to this value;
 	 * until then survivors go to generation 1. 1 sends every survivor
@@ -296,9 +301,11 @@ int64_t gyre_collect(int generation);
 
 /* The automatic triggers (Python's gc.set_threshold, in gyre's units):
  * - threshold0: bytes of nursery handed to threads after which generation
- *   0 is collected (gyre_config.nursery_size);
- * - threshold1: generation-0 collections after which the next one also
- *   collects generation 1 (default 10, as in Python);
+ *   0 is collected (gyre_config.nursery_size; setting it here ends the
+ *   sizing by pause_target_us);
+ * - threshold1: every threshold1-th automatic minor collection also
+ *   collects generation 1, so threshold1 - 1 collections of generation 0
+ *   come between two of generation 1 (default 10, as in Python);
  * - threshold2: growth of generation 2, in percent of what survived its
  *   last collection, after which it is collected (growth_percent).
  * Any thread. Errors: GYRE_ESTATE; GYRE_EINVAL for threshold0 outside

@@ -1,12 +1,12 @@
 /*
  * cases_misuse.c: the misuse cases of the misuse test, one function per
  * bad input that gyre.h's contracts name, grouped by the part of the API
- * they misuse (lifecycle, threads, allocation, types, roots). Each runs in
- * a forked child set up by misuse.c, commits its misuse and returns the
- * status; misuse.c's table pairs it with the function that must name the
- * misuse and the status it must return. Kept apart from the harness so
- * that adding a documented error means adding a case here, its
- * declaration in misuse.h and a line in the table.
+ * they misuse (lifecycle, threads, allocation, collection and thresholds,
+ * types, roots). Each runs in a forked child set up by misuse.c, commits
+ * its misuse and returns the status; misuse.c's table pairs it with the
+ * function that must name the misuse and the status it must return. Kept
+ * apart from the harness so that adding a documented error means adding a
+ * case here, its declaration in misuse.h and a line in the table.
  */
 #include "misuse.h"
 
@@ -83,6 +83,32 @@ int env_heap_min_bad_suffix(void)
 int env_growth_out_of_range(void)
 {
 	return init_with_env("GYRE_GROWTH", "5");
+}
+
+int nursery_too_small(void)
+{
+	return init_with((gyre_config){ .nursery_size = 128 * 1024 });
+}
+
+int nursery_above_half_heap(void)
+{
+	return init_with((gyre_config){ .heap_max = 64 * MIB,
+					.nursery_size = 32 * MIB + 1 });
+}
+
+int tenure_age_too_big(void)
+{
+	return init_with((gyre_config){ .tenure_age = 8 });
+}
+
+int env_nursery_bad_suffix(void)
+{
+	return init_with_env("GYRE_NURSERY", "1Q");
+}
+
+int env_tenure_age_out_of_range(void)
+{
+	return init_with_env("GYRE_TENURE_AGE", "8");
 }
 
 int shutdown_attached(void)
@@ -256,6 +282,87 @@ int enable_other_threads_disable(void)
 	if (gyre_is_enabled() != 0)
 		setup_failed("gyre_is_enabled() is not 0 after gyre_disable");
 	return gyre_enable();
+}
+
+/* ------------------------------------- misuse: collection and thresholds */
+
+int collect_generation_3(void)
+{
+	init_attached();
+	return (int)gyre_collect(3);
+}
+
+int collect_generation_negative(void)
+{
+	init_attached();
+	return (int)gyre_collect(-1);
+}
+
+int set_threshold_uninitialised(void)
+{
+	return gyre_set_threshold(MIB, 10, 33);
+}
+
+int threshold0_too_small(void)
+{
+	init_or_die(NULL);
+	return gyre_set_threshold(256 * 1024 - 1, 10, 33);
+}
+
+int threshold0_above_half_heap(void)
+{
+	init_or_die(&(gyre_config){ .heap_max = 64 * MIB });
+	return gyre_set_threshold(32 * MIB + 1, 10, 33);
+}
+
+int threshold1_zero(void)
+{
+	init_or_die(NULL);
+	return gyre_set_threshold(MIB, 0, 33);
+}
+
+int threshold1_too_big(void)
+{
+	init_or_die(NULL);
+	return gyre_set_threshold(MIB, 1000001, 33);
+}
+
+int threshold2_too_small(void)
+{
+	init_or_die(NULL);
+	return gyre_set_threshold(MIB, 10, 9);
+}
+
+int threshold2_too_big(void)
+{
+	init_or_die(NULL);
+	return gyre_set_threshold(MIB, 10, 10001);
+}
+
+int get_threshold_null(void)
+{
+	init_or_die(NULL);
+	return gyre_get_threshold(NULL);
+}
+
+int get_threshold_uninitialised(void)
+{
+	size_t t[3];
+
+	return gyre_get_threshold(t);
+}
+
+int get_count_null(void)
+{
+	init_or_die(NULL);
+	return gyre_get_count(NULL);
+}
+
+int get_count_uninitialised(void)
+{
+	size_t c[3];
+
+	return gyre_get_count(c);
 }
 
 /* --------------------------------------------------------- misuse: types */

@@ -73,7 +73,8 @@ static void child_enter(int err_fd)
 	static const int sigs[] = { SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE,
 				    SIGSYS };
 	static const char *const vars[] = { "GYRE_HEAP_MAX", "GYRE_HEAP_MIN",
-		"GYRE_GROWTH", "GYRE_WORKERS", "GYRE_VERIFY", "GYRE_TRACE" };
+		"GYRE_GROWTH", "GYRE_NURSERY", "GYRE_TENURE_AGE", "GYRE_WORKERS",
+		"GYRE_VERIFY", "GYRE_TRACE" };
 	struct rlimit no_core = { 0, 0 };
 
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
@@ -241,6 +242,11 @@ int main(void)
 		MISUSE(env_heap_max_banana, "gyre_init", GYRE_EINVAL),
 		MISUSE(env_heap_min_bad_suffix, "gyre_init", GYRE_EINVAL),
 		MISUSE(env_growth_out_of_range, "gyre_init", GYRE_EINVAL),
+		MISUSE(nursery_too_small, "gyre_init", GYRE_EINVAL),
+		MISUSE(nursery_above_half_heap, "gyre_init", GYRE_EINVAL),
+		MISUSE(tenure_age_too_big, "gyre_init", GYRE_EINVAL),
+		MISUSE(env_nursery_bad_suffix, "gyre_init", GYRE_EINVAL),
+		MISUSE(env_tenure_age_out_of_range, "gyre_init", GYRE_EINVAL),
 		MISUSE(shutdown_attached, "gyre_shutdown", GYRE_ESTATE),
 		MISUSE(shutdown_uninitialised, "gyre_shutdown", GYRE_ESTATE),
 		MISUSE(stats_null, "gyre_stats_get", GYRE_EINVAL),
@@ -267,6 +273,22 @@ int main(void)
 		MISUSE(alloc_array_type_unregistered, "gyre_alloc_array",
 		       GYRE_EINVAL),
 		MISUSE(collect_unattached, "gyre_collect", GYRE_ENOTATTACHED),
+		MISUSE(collect_generation_3, "gyre_collect", GYRE_EINVAL),
+		MISUSE(collect_generation_negative, "gyre_collect", GYRE_EINVAL),
+		MISUSE(set_threshold_uninitialised, "gyre_set_threshold",
+		       GYRE_ESTATE),
+		MISUSE(threshold0_too_small, "gyre_set_threshold", GYRE_EINVAL),
+		MISUSE(threshold0_above_half_heap, "gyre_set_threshold",
+		       GYRE_EINVAL),
+		MISUSE(threshold1_zero, "gyre_set_threshold", GYRE_EINVAL),
+		MISUSE(threshold1_too_big, "gyre_set_threshold", GYRE_EINVAL),
+		MISUSE(threshold2_too_small, "gyre_set_threshold", GYRE_EINVAL),
+		MISUSE(threshold2_too_big, "gyre_set_threshold", GYRE_EINVAL),
+		MISUSE(get_threshold_null, "gyre_get_threshold", GYRE_EINVAL),
+		MISUSE(get_threshold_uninitialised, "gyre_get_threshold",
+		       GYRE_ESTATE),
+		MISUSE(get_count_null, "gyre_get_count", GYRE_EINVAL),
+		MISUSE(get_count_uninitialised, "gyre_get_count", GYRE_ESTATE),
 		MISUSE(disable_unattached, "gyre_disable", GYRE_ENOTATTACHED),
 		MISUSE(enable_without_disable, "gyre_enable", GYRE_EUNBALANCED),
 		MISUSE(enable_other_threads_disable, "gyre_enable",
