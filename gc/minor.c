@@ -338,7 +338,9 @@ static inline void process_slot(struct copier *c, void **slot, void *holder,
 			__atomic_fetch_or(card_of(holder, slot), 1, __ATOMIC_RELAXED);
 		return;
 	}
+	/* Both ends of a small object: it may straddle two lines. */
 	__builtin_prefetch(object_header(v), 1);
+	__builtin_prefetch((char *)v + 32, 0);
 	if (c->ring_n == RING) {
 		struct pending p = c->ring[c->ring_head];
 		c->ring[c->ring_head] = (struct pending){slot, holder, hgen};
@@ -392,9 +394,22 @@ static void scan_fields(struct copier *c, void *obj, unsigned hgen,
 	}
 }
 
+/* All of obj's pointer fields: scan_fields without the range tests, for
+ * the common case (copies and pinned objects). */
 static void scan_object(struct copier *c, void *obj)
 {
-	scan_fields(c, obj, block_of((uintptr_t)obj)->gen, 0, UINTPTR_MAX);
+	uint64_t h = *object_header(obj);
+	const struct type *t = type_get(header_type(h));
+	unsigned hgen = block_of((uintptr_t)obj)->gen;
+	if (t->kind != TYPE_OFFSETS) {
+		scan_fields(c, obj, hgen, 0, UINTPTR_MAX);
+		return;
+	}
+	uint32_t n = header_length(h);
+	char *elem = obj;
+	for (uint32_t e = 0; e < n; e++, elem += t->size)
+		for (uint32_t i = 0; i < t->n_ptrs; i++)
+			process_slot(c, (void **)elem + t->word_offsets[i], obj, hgen);
 }
 
 /* Scans until the stack and the ring are empty. */
