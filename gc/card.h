@@ -39,12 +39,4 @@ static inline uint8_t *card_of(const void *holder, const void *slot)
 	       ((s - (uintptr_t)holder) >> CARD_SHIFT);
 }
 
-/* Collector side: workers may dirty the same card at once, so the byte is
- * written atomically; relaxed, because the table is read only after the
- * phase's workers have joined (or by the mutators after the restart). */
-static inline void card_dirty(const void *holder, const void *slot)
-{
-	__atomic_store_n(card_of(holder, slot), 1, __ATOMIC_RELAXED);
-}
-
 #endif

@@ -25,8 +25,10 @@ struct large {
 	uint64_t magic;          /* LARGE_MAGIC: checked in debug builds */
 	uint64_t bytes;          /* header + payload */
 	_Atomic uint64_t mark;   /* 1 when marked [INV-MARKS-CLEAR] */
-	/* During a minor collection: some cards wait to be scanned. */
+	/* During a minor collection: some cards wait to be scanned, and
+	 * the next chunk of them that a worker may claim. */
 	uint64_t cards_pending;
+	_Atomic uint64_t card_cursor;
 	/* Must stay the last field: gyre.h's barrier reads it at obj[-2]. */
 	uint8_t *cards;          /* NULL for pointer-free objects */
 	/* the header word follows, then the payload, then the cards */

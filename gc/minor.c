@@ -45,6 +45,7 @@
 #define CARD_PENDING 2
 #define CHUNK_BLOCKS 32
 #define CHUNK_LARGE 16
+#define CHUNK_CARDS 64
 #define RING 8
 
 /* A field waiting in the prefetch ring (see process_slot). */
@@ -211,7 +212,7 @@ static char *to_alloc(struct copier *c, unsigned gen, size_t bytes)
 	}
 	char *slot = run_alloc(r, gen, k);
 	struct block *b = r->block;
-	if (slot && !b->copy_next && b != c->blocks) {
+	if (slot && !b->copy_next) {
 		b->copy_next = c->blocks ? c->blocks : b;
 		c->blocks = b;
 	}
@@ -256,10 +257,13 @@ static void *evacuate(struct copier *c, struct block *b, void *obj)
 	unsigned age = header_age(h) < HDR_AGE_MAX ? header_age(h) + 1 : HDR_AGE_MAX;
 	size_t bytes = HEADER_SIZE + (size_t)header_length(h) *
 			gyre__type_size[header_type(h)];
-	unsigned gen = age >= mn.tenure_age || c->gen1_room < bytes ? 2 : 1;
-	if (gen == 1)
-		c->gen1_room -= bytes;
+	size_t slot_size = sizeclass_size[sizeclass_for(bytes)];
+	unsigned gen = age >= mn.tenure_age || c->gen1_room < slot_size ? 2 : 1;
 	char *slot = to_alloc(c, gen, bytes);
+	if (!slot && gen == 1) {
+		gen = 2;
+		slot = to_alloc(c, gen, bytes);
+	}
 	uint64_t want = slot ? (uintptr_t)(slot + HEADER_SIZE) | HDR_FORWARDED
 			     : h | HDR_STAYS;
 	/* Claim first, copy after: the CAS is a full barrier, and issued
@@ -283,31 +287,39 @@ static void *evacuate(struct copier *c, struct block *b, void *obj)
 		list_pinned(b);
 		b->stayed = true;
 		pthread_mutex_unlock(&mn.pin_lock);
-		atomic_store_relaxed(&mn.overflow, true);
+		if (type_get(header_type(h))->kind != TYPE_NOPTR)
+			atomic_store_relaxed(&mn.overflow, true);
 		return obj;
 	}
 	copy_words(slot + HEADER_SIZE, obj, bytes - HEADER_SIZE);
 	*(uint64_t *)slot = header_with_age(h, age);
+	if (gen == 1)
+		c->gen1_room -= slot_size;
 	unsigned src = b->gen;
 	c->objects[src][gen - 1]++;
 	c->bytes[src][gen - 1] += src == 0 ? (bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1)
 					   : b->obj_size;
-	c->slot_bytes[gen - 1] += sizeclass_size[sizeclass_for(bytes)];
+	c->slot_bytes[gen - 1] += slot_size;
 	void *copy = slot + HEADER_SIZE;
 	if (type_get(header_type(h))->kind != TYPE_NOPTR)
 		push(c, copy);
 	return copy;
 }
 
-/* Updates one field of `holder` (generation hgen) whose target is in
- * from-space, and keeps [INV-CARDS] for it. */
+/* Updates one field of `holder` (generation hgen) whose target was in
+ * from-space when it entered the ring, and keeps [INV-CARDS] for it. The
+ * target is looked at again: a type that names one field twice puts it in
+ * the ring twice, and the second time it already points to the copy. */
 static void forward_slot(struct copier *c, const struct pending *p)
 {
 	void *v = *p->slot;
 	struct block *b = block_of((uintptr_t)v);
-	v = evacuate(c, b, v);
-	*p->slot = v;
-	if (block_of((uintptr_t)v)->gen < p->hgen)
+	if (b->from) {
+		v = evacuate(c, b, v);
+		*p->slot = v;
+		b = block_of((uintptr_t)v);
+	}
+	if (b->gen < p->hgen)
 		__atomic_fetch_or(card_of(p->holder, p->slot), 1, __ATOMIC_RELAXED);
 }
 
@@ -366,10 +378,17 @@ static void visit(void **slot, void *ctx)
 }
 
 /* Processes obj's pointer fields that lie in [lo, hi). */
+/* Headers are read atomically: an object that stayed in place had its
+ * header swapped (HDR_STAYS) by another worker. */
+static inline uint64_t header_read(const void *obj)
+{
+	return __atomic_load_n(object_header(obj), __ATOMIC_RELAXED);
+}
+
 static void scan_fields(struct copier *c, void *obj, unsigned hgen,
 			uintptr_t lo, uintptr_t hi)
 {
-	uint64_t h = *object_header(obj);
+	uint64_t h = header_read(obj);
 	const struct type *t = type_get(header_type(h));
 	if (t->kind == TYPE_NOPTR)
 		return;
@@ -398,7 +417,7 @@ static void scan_fields(struct copier *c, void *obj, unsigned hgen,
  * the common case (copies and pinned objects). */
 static void scan_object(struct copier *c, void *obj)
 {
-	uint64_t h = *object_header(obj);
+	uint64_t h = header_read(obj);
 	const struct type *t = type_get(header_type(h));
 	unsigned hgen = block_of((uintptr_t)obj)->gen;
 	if (t->kind != TYPE_OFFSETS) {
@@ -481,6 +500,7 @@ static void prepare_worker(unsigned id, void *arg)
 		for (size_t i = start; i < end; i++) {
 			struct large *l = large.objs[i];
 			l->cards_pending = prepare_cards(l->cards, large_ncards(l));
+			atomic_store_relaxed(&l->card_cursor, 0);
 		}
 	}
 }
@@ -511,16 +531,23 @@ static void scan_block_cards(struct copier *c, struct block *b)
 	}
 }
 
+/* A large array (a server's table) can hold most of a minor collection's
+ * roots: every worker takes chunks of its cards in turn. Relaxed: the
+ * cursor only hands out chunk numbers. */
 static void scan_large_cards(struct copier *c, struct large *l)
 {
 	void *obj = large_object(l);
-	size_t n = large_ncards(l);
-	for (size_t k = 0; k < n; k++) {
-		if (!(__atomic_load_n(&l->cards[k], __ATOMIC_RELAXED) & CARD_PENDING) ||
-		    !card_claim(&l->cards[k]))
-			continue;
-		uintptr_t lo = (uintptr_t)obj + k * CARD_SIZE;
-		scan_fields(c, obj, 2, lo, lo + CARD_SIZE);
+	size_t n = large_ncards(l), start;
+	while ((start = atomic_add_relaxed(&l->card_cursor, CHUNK_CARDS)) < n) {
+		size_t end = start + CHUNK_CARDS < n ? start + CHUNK_CARDS : n;
+		for (size_t k = start; k < end; k++) {
+			if (!(__atomic_load_n(&l->cards[k], __ATOMIC_RELAXED) &
+			      CARD_PENDING) || !card_claim(&l->cards[k]))
+				continue;
+			uintptr_t lo = (uintptr_t)obj + k * CARD_SIZE;
+			scan_fields(c, obj, 2, lo, lo + CARD_SIZE);
+		}
+		drain_local(c->w, c);
 	}
 }
 
@@ -556,15 +583,11 @@ static void copy_worker(unsigned id, void *arg)
 		scan_block_cards(c, b);
 		drain_local(c->w, c);
 	}
-	size_t start;
-	while ((start = atomic_add_relaxed(&mn.next_large, CHUNK_LARGE)) < large.count) {
-		size_t end = start + CHUNK_LARGE < large.count ? start + CHUNK_LARGE
-							       : large.count;
-		for (size_t k = start; k < end; k++)
-			if (large.objs[k]->cards_pending)
-				scan_large_cards(c, large.objs[k]);
-		drain_local(c->w, c);
-	}
+	/* Every worker visits every large object with pending cards, and
+	 * they share its cards chunk by chunk. */
+	for (size_t k = 0; k < large.count; k++)
+		if (large.objs[k]->cards_pending)
+			scan_large_cards(c, large.objs[k]);
 	work_drain(&mn.wp, c->w, drain_local, NULL, lost, c);
 }
 
@@ -778,7 +801,6 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 	workers_run(prepare_worker, NULL);
 	uint64_t t1 = gyre_now_ns();
 
-	atomic_store_relaxed(&mn.next_large, 0);
 	atomic_store_relaxed(&mn.overflow, false);
 	work_pool_start(&mn.wp);
 	workers_run(copy_worker, mn.pinned);

@@ -23,11 +23,25 @@ void run_record(struct run *r)
 	r->start = r->cursor;
 }
 
+/* True if the owned block has a free slot the run has not used. */
+static bool has_free_slot(const struct run *r)
+{
+	const struct block *b = r->block;
+	if (r->limit - r->cursor >= (ptrdiff_t)b->obj_size)
+		return true;
+	for (uint32_t i = r->scan; i < b->nslots; i++)
+		if (!bit_test(b->starts, i))
+			return true;
+	return false;
+}
+
 void run_release(struct run *r)
 {
 	run_record(r);
-	if (r->block)
+	if (r->block && has_free_slot(r))
 		heap_return_block(r->block);
+	else if (r->block)
+		r->block->owned = false; /* full: on no list (see run_next) */
 	*r = (struct run){0};
 }
 
