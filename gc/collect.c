@@ -193,6 +193,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	/* Taken here, in the frame that lives through the pause: this
 	 * thread's stack is a root like the others. */
 	context_save(&m->ctx);
+	workers_warm();
 	stw_stop_world(m);
 	t.stopped = gyre_now_ns();
 	alloc_retire_all();

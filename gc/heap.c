@@ -40,9 +40,14 @@ int heap_init(size_t max)
 	munmap((char *)aligned + (nblocks << BLOCK_SHIFT), BLOCK_SIZE - head);
 	heap.blocks = map_noreserve(nblocks * sizeof(struct block));
 	heap.cards = map_noreserve(nblocks * CARDS_PER_BLOCK);
-	if (!heap.blocks || !heap.cards) {
+	heap.space = map_noreserve(nblocks);
+	if (!heap.blocks || !heap.cards || !heap.space) {
 		if (heap.blocks)
 			munmap(heap.blocks, nblocks * sizeof(struct block));
+		if (heap.cards)
+			munmap(heap.cards, nblocks * CARDS_PER_BLOCK);
+		if (heap.space)
+			munmap(heap.space, nblocks);
 		munmap((void *)aligned, nblocks << BLOCK_SHIFT);
 		return GYRE_ENOMEM;
 	}
@@ -68,6 +73,8 @@ void heap_shutdown(void)
 	munmap(heap.base, heap.nblocks << BLOCK_SHIFT);
 	munmap(heap.blocks, heap.nblocks * sizeof(struct block));
 	munmap(heap.cards, heap.nblocks * CARDS_PER_BLOCK);
+	munmap(heap.space, heap.nblocks);
+	heap.space = NULL;
 	for (unsigned g = 0; g < 2; g++)
 		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 			pthread_mutex_destroy(&heap.classes[g][c].lock);
@@ -136,7 +143,7 @@ static struct block *take_small_block(unsigned gen, unsigned c)
 	if (!b)
 		return NULL;
 	b->state = BLOCK_SMALL;
-	b->gen = (uint8_t)gen;
+	block_set_gen(b, gen);
 	b->sizeclass = (uint8_t)c;
 	block_set_size(b, sizeclass_size[c]);
 	if (gen == 1) {
@@ -191,7 +198,7 @@ struct block *heap_take_nursery(void)
 	if (!b)
 		return NULL;
 	b->state = BLOCK_NURSERY;
-	b->gen = 0;
+	block_set_gen(b, 0);
 	b->sizeclass = 0;
 	b->top = 0;
 	block_set_size(b, GRANULE);
@@ -204,7 +211,8 @@ struct block *heap_take_nursery(void)
 void heap_free_block(struct block *b)
 {
 	b->state = BLOCK_FREE;
-	b->owned = b->from = b->pinned = b->stayed = b->parsed = false;
+	block_set_from(b, false);
+	b->owned = b->pinned = b->stayed = b->parsed = false;
 	memset(b->starts, 0, sizeof(b->starts));
 	memset(block_cards(b), 0, CARDS_PER_BLOCK);
 	pthread_mutex_lock(&heap.lock);

@@ -313,13 +313,11 @@ static void *evacuate(struct copier *c, struct block *b, void *obj)
 static void forward_slot(struct copier *c, const struct pending *p)
 {
 	void *v = *p->slot;
-	struct block *b = block_of((uintptr_t)v);
-	if (b->from) {
-		v = evacuate(c, b, v);
+	if (space_of((uintptr_t)v) & SPACE_FROM) {
+		v = evacuate(c, block_of((uintptr_t)v), v);
 		*p->slot = v;
-		b = block_of((uintptr_t)v);
 	}
-	if (b->gen < p->hgen)
+	if ((space_of((uintptr_t)v) & SPACE_GEN_MASK) < p->hgen)
 		__atomic_fetch_or(card_of(p->holder, p->slot), 1, __ATOMIC_RELAXED);
 }
 
@@ -344,9 +342,9 @@ static inline void process_slot(struct copier *c, void **slot, void *holder,
 	void *v = *slot;
 	if (!v || !heap_contains((uintptr_t)v))
 		return; /* NULL, or a large object: generation 2 */
-	struct block *b = block_of((uintptr_t)v);
-	if (!b->from) {
-		if (b->gen < hgen)
+	uint8_t space = space_of((uintptr_t)v);
+	if (!(space & SPACE_FROM)) {
+		if ((space & SPACE_GEN_MASK) < hgen)
 			__atomic_fetch_or(card_of(holder, slot), 1, __ATOMIC_RELAXED);
 		return;
 	}
@@ -660,7 +658,7 @@ static void release_nursery(struct minor_result *r)
 	mn.retained_objects = mn.retained_bytes = 0;
 	while (b) {
 		struct block *next = b->next;
-		b->from = false;
+		block_set_from(b, false);
 		if (b->pinned || b->stayed) {
 			b->pinned = b->stayed = false;
 			b->parsed = true;
@@ -690,7 +688,7 @@ static void release_gen1(struct minor_result *r)
 			pp = &b->gnext;
 			continue;
 		}
-		b->from = false;
+		block_set_from(b, false);
 		if (b->pinned || b->stayed) {
 			b->pinned = b->stayed = false;
 			b->live = marks_to_starts(b, true);
@@ -780,13 +778,13 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 	mn.tenure_age = tenure_all ? 0 : gyre_cfg.tenure_age;
 	mn.pinned = NULL;
 	for (struct block *b = nursery.blocks; b; b = b->next)
-		b->from = true;
+		block_set_from(b, true);
 	if (gen == 1) {
 		from_objects += mn.gen1_objects;
 		from_bytes += mn.gen1_bytes;
 		mn.gen1_objects = mn.gen1_bytes = 0;
 		for (struct block *b = heap.gen1; b; b = b->gnext)
-			b->from = true;
+			block_set_from(b, true);
 		for (unsigned k = 0; k < SIZECLASS_COUNT; k++)
 			heap.classes[0][k].head = NULL;
 	}

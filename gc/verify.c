@@ -97,7 +97,8 @@ static void check_small_block(struct block *b)
 {
 	check_marks_clear(b);
 	if (b->obj_size != sizeclass_size[b->sizeclass] || b->owned ||
-	    (b->gen != 1 && b->gen != 2) || b->from || b->pinned)
+	    (b->gen != 1 && b->gen != 2) || b->from || b->pinned ||
+	    heap.space[block_index(b)] != b->gen)
 		FAIL("block %zu has bad metadata: gen %u, class %u, object size %u, "
 		     "owned %d, from %d, pinned %d", phase, block_index(b), b->gen,
 		     b->sizeclass, b->obj_size, b->owned, b->from, b->pinned);
@@ -116,7 +117,7 @@ static void check_nursery_block(struct block *b)
 {
 	check_marks_clear(b);
 	if (b->gen != 0 || b->obj_size != GRANULE || b->top > BLOCK_SIZE || b->from ||
-	    b->pinned)
+	    b->pinned || heap.space[block_index(b)] != 0)
 		FAIL("nursery block %zu has bad metadata", phase, block_index(b));
 	nursery_parse(b);
 	for (uint32_t s = 0; s < b->nslots; s++) {

@@ -1,28 +1,47 @@
 /*
  * workers.c: the worker pool (see workers.h). A job is published by bumping
- * `generation` under the pool lock; each worker runs every generation once
- * and the last to finish signals the caller. Jobs are rare (a few per
- * collection) and long, so a mutex and two condition variables cost
- * nothing that matters.
+ * `generation`; each worker runs every generation once and the last to
+ * finish tells the caller.
+ *
+ * Handing a job to a sleeping thread costs a wake-up, tens of microseconds
+ * on a virtual machine, several times per collection; that would be most
+ * of a short minor pause. So a worker that finishes a job spins a little
+ * (SPIN_NS) for the next one, since a collection's jobs come back to back,
+ * and workers_warm (called as a collection starts) wakes sleeping workers
+ * to spin (WARM_NS) while the world is being stopped. Past that they sleep
+ * on a condition variable, and so does a caller whose job runs long.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 
+#include "runtime/atomics.h"
 #include "runtime/internal.h"
 #include "runtime/meta.h"
 #include "threads/workers.h"
 
+#define SPIN_NS 200000
+#define WARM_NS 5000000
+
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t work;     /* a new generation, or shutdown */
+	pthread_cond_t work;     /* a new generation, a warm-up, or shutdown */
 	pthread_cond_t done;     /* pending reached 0 */
-	/* Everything below: Sync: `lock`. */
-	unsigned long generation;
-	unsigned pending;        /* helpers still running the current job */
-	worker_fn fn;
+	/* The current job. Release store after fn and arg are written,
+	 * acquire loads by the workers, so they see the job whole. */
+	_Atomic unsigned long generation;
+	/* Helpers still running the current job. Each decrement is a
+	 * release that the caller's acquire load pairs with: the job's
+	 * writes are visible once it reads 0. */
+	_Atomic unsigned pending;
+	/* Bumped by workers_warm. Relaxed: only a hint to spin. */
+	_Atomic unsigned long warm;
+	worker_fn fn;            /* Sync: written before generation */
 	void *arg;
+	/* Workers waiting on `work`, and shutdown. Sync: `lock`. */
+	unsigned sleepers;
 	bool stopping;
-	unsigned count;          /* helpers + the caller */
+	unsigned count;          /* helpers + the caller; immutable */
 	pthread_t *threads;
 } pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -30,26 +49,63 @@ static struct {
 	.done = PTHREAD_COND_INITIALIZER,
 };
 
+static inline void cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
+/* Spins up to ns for *v to differ from seen; true if it did. Yields now
+ * and then, so that a spinner never starves a thread the job waits on. */
+static bool spin_for_change(_Atomic unsigned long *v, unsigned long seen,
+			    uint64_t ns)
+{
+	uint64_t until = gyre_now_ns() + ns;
+	for (unsigned i = 1;; i++) {
+		if (atomic_load_acquire(v) != seen)
+			return true;
+		if (i % 64 == 0) {
+			if (gyre_now_ns() > until)
+				return false;
+			sched_yield();
+		}
+		cpu_relax();
+	}
+}
+
 static void *worker_main(void *idp)
 {
 	unsigned id = (unsigned)(uintptr_t)idp;
-	unsigned long seen = 0;
-	pthread_mutex_lock(&pool.lock);
+	unsigned long seen = 0, warm_seen = 0;
+	uint64_t spin = 0;
 	for (;;) {
-		while (!pool.stopping && pool.generation == seen)
-			pthread_cond_wait(&pool.work, &pool.lock);
-		if (pool.stopping)
-			break;
-		seen = pool.generation;
-		worker_fn fn = pool.fn;
-		void *arg = pool.arg;
-		pthread_mutex_unlock(&pool.lock);
-		fn(id, arg);
-		pthread_mutex_lock(&pool.lock);
-		if (--pool.pending == 0)
+		if (!spin || !spin_for_change(&pool.generation, seen, spin)) {
+			pthread_mutex_lock(&pool.lock);
+			pool.sleepers++;
+			while (!pool.stopping &&
+			       atomic_load_relaxed(&pool.generation) == seen &&
+			       atomic_load_relaxed(&pool.warm) == warm_seen)
+				pthread_cond_wait(&pool.work, &pool.lock);
+			pool.sleepers--;
+			bool stop = pool.stopping;
+			pthread_mutex_unlock(&pool.lock);
+			if (stop)
+				break;
+			if (atomic_load_acquire(&pool.generation) == seen) {
+				warm_seen = atomic_load_relaxed(&pool.warm);
+				spin = WARM_NS;
+				continue;
+			}
+		}
+		seen = atomic_load_acquire(&pool.generation);
+		pool.fn(id, pool.arg);
+		if (atomic_fetch_sub_explicit(&pool.pending, 1,
+					      memory_order_release) == 1) {
+			pthread_mutex_lock(&pool.lock);
 			pthread_cond_signal(&pool.done);
+			pthread_mutex_unlock(&pool.lock);
+		}
+		spin = SPIN_NS;
 	}
-	pthread_mutex_unlock(&pool.lock);
 	return NULL;
 }
 
@@ -58,9 +114,11 @@ int workers_start(unsigned n)
 	GYRE_ASSERT(n >= 1 && pool.count == 0);
 	/* A previous pool (before a shutdown and a new init) left its job
 	 * count behind; new workers start from generation 0. */
-	pool.generation = 0;
-	pool.pending = 0;
+	atomic_store_relaxed(&pool.generation, 0);
+	atomic_store_relaxed(&pool.pending, 0);
+	atomic_store_relaxed(&pool.warm, 0);
 	pool.fn = NULL;
+	pool.sleepers = 0;
 	pool.stopping = false;
 	pool.count = 1;
 	if (n == 1)
@@ -97,18 +155,47 @@ unsigned workers_count(void)
 	return pool.count;
 }
 
-void workers_run(worker_fn fn, void *arg)
+/* Wakes sleeping workers if any. A worker counts itself a sleeper and
+ * tests the generation and warm counters under the lock, so a bump made
+ * before this lock is taken is seen either by its test or by this. */
+static void wake_sleepers(void)
 {
 	pthread_mutex_lock(&pool.lock);
-	pool.fn = fn;
-	pool.arg = arg;
-	pool.pending = pool.count - 1;
-	pool.generation++;
-	pthread_cond_broadcast(&pool.work);
+	if (pool.sleepers)
+		pthread_cond_broadcast(&pool.work);
 	pthread_mutex_unlock(&pool.lock);
+}
+
+void workers_warm(void)
+{
+	if (pool.count == 1)
+		return;
+	atomic_add_relaxed(&pool.warm, 1);
+	wake_sleepers();
+}
+
+void workers_run(worker_fn fn, void *arg)
+{
+	if (pool.count > 1) {
+		pool.fn = fn;
+		pool.arg = arg;
+		atomic_store_relaxed(&pool.pending, pool.count - 1);
+		atomic_store_release(&pool.generation,
+				     atomic_load_relaxed(&pool.generation) + 1);
+		wake_sleepers();
+	}
 	fn(0, arg);
-	pthread_mutex_lock(&pool.lock);
-	while (pool.pending > 0)
-		pthread_cond_wait(&pool.done, &pool.lock);
-	pthread_mutex_unlock(&pool.lock);
+	if (pool.count == 1)
+		return;
+	uint64_t until = gyre_now_ns() + SPIN_NS;
+	for (unsigned i = 1; atomic_load_acquire(&pool.pending) > 0; i++) {
+		if (i % 64 == 0 && gyre_now_ns() > until) {
+			pthread_mutex_lock(&pool.lock);
+			while (atomic_load_acquire(&pool.pending) > 0)
+				pthread_cond_wait(&pool.done, &pool.lock);
+			pthread_mutex_unlock(&pool.lock);
+			break;
+		}
+		cpu_relax();
+	}
 }

@@ -14,6 +14,9 @@ int workers_start(unsigned n);
 void workers_stop(void);
 /* The number of workers, the caller included. */
 unsigned workers_count(void);
+/* A collection is about to start: sleeping workers wake and spin for a
+ * few milliseconds, so that its jobs do not wait for their wake-up. */
+void workers_warm(void);
 /* Runs fn(id, arg) on every worker, id 0 on the caller, and returns when
  * all have returned. Jobs do not overlap: the caller serialises them. */
 void workers_run(worker_fn fn, void *arg);
