@@ -15,7 +15,11 @@
  * waits for that lock does so inside a blocking region, so it never holds
  * up the collection it waits behind.
  */
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "gc/alloc.h"
 #include "gc/collect.h"
@@ -54,6 +58,9 @@ static struct {
 	 * which a stale sight only resizes once more. */
 	_Atomic bool adaptive;
 	size_t nursery_min, nursery_max;  /* adaptive bounds; immutable */
+	/* The machine's available memory fell below free_floor: the next
+	 * automatic collection is of generation 2. Relaxed: a hint. */
+	_Atomic bool low_memory;
 	/* Sum of open gyre_disable calls over all threads. Relaxed: a
 	 * thread's own disable is program-ordered before its allocations;
 	 * other threads' need no ordering (CPython's flag has none). */
@@ -84,6 +91,7 @@ int collect_init(void)
 	atomic_store_relaxed(&collector.threshold[1], DEFAULT_THRESHOLD1);
 	atomic_store_relaxed(&collector.threshold[2], gyre_cfg.growth_percent);
 	atomic_store_relaxed(&collector.disabled, 0);
+	atomic_store_relaxed(&collector.low_memory, false);
 	nursery_init();
 	return GYRE_OK;
 }
@@ -161,8 +169,32 @@ struct phase_times {
 };
 
 static const char *const reasons[] = {"nursery", "gen1", "growth", "full",
-				      "explicit"};
-enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT };
+				      "explicit", "low-memory"};
+enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT, R_LOW_MEMORY };
+
+/* MemAvailable from /proc/meminfo in bytes, or SIZE_MAX if unknown. Read
+ * with plain syscalls into a stack buffer: no allocation. */
+static size_t machine_available(void)
+{
+	char buf[4096];
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return SIZE_MAX;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return SIZE_MAX;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "MemAvailable:");
+	return p ? (size_t)strtoull(p + 13, NULL, 10) * 1024 : SIZE_MAX;
+}
+
+/* After a minor collection, outside the pause. */
+static void check_free_floor(void)
+{
+	if (gyre_cfg.free_floor && machine_available() < gyre_cfg.free_floor)
+		atomic_store_relaxed(&collector.low_memory, true);
+}
 
 static void trace_line(unsigned gen, enum reason why, const struct phase_times *t,
 		       const struct minor_result *mr, const struct sweep_result *r)
@@ -209,6 +241,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		resize_nursery(t.minored - t.minor_start);
 	struct sweep_result r = {0};
 	if (gen == 2) {
+		atomic_store_relaxed(&collector.low_memory, false);
 		if (gyre_cfg.verify)
 			verify_heap("after minor");
 		mark_heap();
@@ -233,6 +266,8 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 			      t.swept - t.marked, &mr, &r);
 	if (gyre_cfg.trace)
 		trace_line(gen, why, &t, &mr, &r);
+	if (gen < 2)
+		check_free_floor();
 	return mr.collected_objects + r.freed_objects;
 }
 
@@ -257,6 +292,10 @@ static int due(enum reason *why)
 	if (atomic_load_relaxed(&collector.allocated) >=
 	    atomic_load_relaxed(&collector.trigger)) {
 		*why = R_GROWTH;
+		return 2;
+	}
+	if (atomic_load_relaxed(&collector.low_memory)) {
+		*why = R_LOW_MEMORY;
 		return 2;
 	}
 	if (atomic_load_relaxed(&nursery.handed) <

@@ -98,6 +98,7 @@ static int apply_env(gyre_config *c)
 	if (!rc) rc = env_size("GYRE_NURSERY", &c->nursery_size);
 	if (!rc) rc = env_uint("GYRE_TENURE_AGE", &c->tenure_age);
 	if (!rc) rc = env_uint("GYRE_PAUSE_TARGET", &c->pause_target_us);
+	if (!rc) rc = env_size("GYRE_FREE_FLOOR", &c->free_floor);
 	if (!rc) rc = env_uint("GYRE_WORKERS", &workers);
 	if (!rc) rc = env_flag("GYRE_VERIFY", &c->verify);
 	if (!rc) rc = env_flag("GYRE_TRACE", &c->trace);

@@ -96,6 +96,11 @@ typedef struct gyre_config {
 	 * microseconds: shorter pauses, more of them. 0 (default) keeps the
 	 * nursery fixed. Range 100 .. 1000000. */
 	unsigned pause_target_us;
+	/* GYRE_FREE_FLOOR: when the machine's available memory (MemAvailable
+	 * in /proc/meminfo, read after each minor collection) is below this
+	 * many bytes, a generation-2 collection starts at the next
+	 * allocation slow path. Default 0: off. */
+	size_t free_floor;
 	/* GYRE_TENURE_AGE: an object moves to generation 2 when a collection
 	 * it survives brings its age (collections survived) to this value;
 	 * until then survivors go to generation 1. 1 sends every survivor

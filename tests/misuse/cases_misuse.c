@@ -111,6 +111,16 @@ int env_tenure_age_out_of_range(void)
 	return init_with_env("GYRE_TENURE_AGE", "8");
 }
 
+int pause_target_too_small(void)
+{
+	return init_with((gyre_config){ .pause_target_us = 99 });
+}
+
+int env_free_floor_banana(void)
+{
+	return init_with_env("GYRE_FREE_FLOOR", "banana");
+}
+
 int shutdown_attached(void)
 {
 	init_attached();

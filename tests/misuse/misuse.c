@@ -74,7 +74,7 @@ static void child_enter(int err_fd)
 				    SIGSYS };
 	static const char *const vars[] = { "GYRE_HEAP_MAX", "GYRE_HEAP_MIN",
 		"GYRE_GROWTH", "GYRE_NURSERY", "GYRE_TENURE_AGE", "GYRE_WORKERS",
-		"GYRE_VERIFY", "GYRE_TRACE" };
+		"GYRE_VERIFY", "GYRE_TRACE", "GYRE_PAUSE_TARGET", "GYRE_FREE_FLOOR" };
 	struct rlimit no_core = { 0, 0 };
 
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
@@ -247,6 +247,8 @@ int main(void)
 		MISUSE(tenure_age_too_big, "gyre_init", GYRE_EINVAL),
 		MISUSE(env_nursery_bad_suffix, "gyre_init", GYRE_EINVAL),
 		MISUSE(env_tenure_age_out_of_range, "gyre_init", GYRE_EINVAL),
+		MISUSE(pause_target_too_small, "gyre_init", GYRE_EINVAL),
+		MISUSE(env_free_floor_banana, "gyre_init", GYRE_EINVAL),
 		MISUSE(shutdown_attached, "gyre_shutdown", GYRE_ESTATE),
 		MISUSE(shutdown_uninitialised, "gyre_shutdown", GYRE_ESTATE),
 		MISUSE(stats_null, "gyre_stats_get", GYRE_EINVAL),

@@ -85,6 +85,8 @@ int nursery_above_half_heap(void);
 int tenure_age_too_big(void);
 int env_nursery_bad_suffix(void);
 int env_tenure_age_out_of_range(void);
+int pause_target_too_small(void);
+int env_free_floor_banana(void);
 int shutdown_attached(void);
 int shutdown_uninitialised(void);
 int stats_null(void);

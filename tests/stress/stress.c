@@ -5,11 +5,14 @@
  * stack, a row of a static array registered with gyre_root_add, and
  * handles. It mutates them without pause, making garbage many times the
  * size of what stays live, and re-verifies every graph after every
- * collection it observes. Threads also hold a graph only in a local across
- * long safepoint loops and (some of them) blocking regions and disabled
- * regions, force collections, and detach and re-attach while others
- * collect. The run ends with a check of gyre's statistics and, on request,
- * of the allocation-to-live ratio and of the peak RSS.
+ * collection it observes. Graphs mix every generation: old graphs get
+ * young subtrees and buffers, young nodes point into old ones, all through
+ * GYRE_STORE. Threads also hold a graph only in a local across long
+ * safepoint loops and (some of them) blocking regions and disabled
+ * regions, force collections of each generation in turn, and detach and
+ * re-attach while others collect. The run ends with a check of gyre's
+ * statistics (every generation collected, objects promoted and pinned)
+ * and, on request, of the allocation-to-live ratio and of the peak RSS.
  *
  * Usage: stress [--threads N] [--seconds S] [--seed X] [--live N]
  *               [--check-ratio] [--max-rss-mb M]
@@ -289,19 +292,24 @@ static void op_disabled(struct mutator *m, int kind, int slot)
 	m->w->t.disabled++;
 }
 
+/* Forces a collection of each generation in turn: minor ones move
+ * objects under every kind of root while other threads mutate. */
 static void op_collect(struct mutator *m)
 {
 	gyre_stats before, after;
+	int gen = (int)(m->w->t.forced % 3);
 	int64_t freed;
 
 	stats_get(&before);
-	freed = gyre_collect(2);
+	freed = gyre_collect(gen);
 	if (freed < 0)
-		fail("gyre_collect returned %lld", (long long)freed);
+		fail("gyre_collect(%d) returned %lld", gen, (long long)freed);
 	stats_get(&after);
-	if (after.collections <= before.collections)
-		fail("gyre_collect returned but the collection count stayed "
-		     "at %llu", (unsigned long long)after.collections);
+	if (after.collections <= before.collections ||
+	    after.gen[gen].collections <= before.gen[gen].collections)
+		fail("gyre_collect(%d) returned but the collection counts stayed "
+		     "at %llu / %llu", gen, (unsigned long long)after.collections,
+		     (unsigned long long)after.gen[gen].collections);
 	m->w->t.forced++;
 }
 
@@ -597,6 +605,14 @@ static void print_summary(const struct tally *t, const gyre_stats *s,
 	printf("stress: peak heap_size %.1f MiB, heap_live after the final "
 	       "collection %.2f MiB, peak RSS %ld MiB\n",
 	       t->heap_size_max / mib, live_after / mib, rss_mb);
+	for (int g = 0; g < 3; g++)
+		printf("stress: gen %d: %llu collections, %llu objects "
+		       "collected, %llu promoted, %llu pinned, pause max %.2f ms\n",
+		       g, (unsigned long long)s->gen[g].collections,
+		       (unsigned long long)s->gen[g].objects_collected,
+		       (unsigned long long)s->gen[g].objects_promoted,
+		       (unsigned long long)s->gen[g].objects_pinned,
+		       s->gen[g].pause_max_ns / 1e6);
 }
 
 /* The end-of-run checks; returns the number that failed. */
@@ -624,6 +640,17 @@ static int check_totals(const struct options *o, const struct tally *t,
 	      "gyre freed more than was allocated");
 	CHECK(s->collections >= t->forced + 1,
 	      "fewer collections than were forced");
+	/* The run must have exercised the generational paths: objects
+	 * moved out of the nursery and generation 1, and some stayed pinned
+	 * (stack roots hold young graphs). */
+	CHECK(t->forced < 3 || (s->gen[0].collections > 0 &&
+				s->gen[1].collections > 0 &&
+				s->gen[2].collections > 0),
+	      "a generation was never collected");
+	CHECK(s->gen[0].objects_promoted + s->gen[1].objects_promoted > 0,
+	      "minor collections promoted nothing");
+	CHECK(s->gen[0].objects_pinned + s->gen[1].objects_pinned +
+	      s->gen[2].objects_pinned > 0, "no collection pinned anything");
 	CHECK(live_after < t->live_bytes_max,
 	      "a collection with no roots left %llu bytes live",
 	      (unsigned long long)live_after);

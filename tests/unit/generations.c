@@ -7,7 +7,8 @@
  * objects a local points at are pinned while their unpinned children move;
  * survivors age into generation 1 and then 2 by tenure_age; the thresholds
  * and counts of gyre_set_threshold / gyre_get_count and the per-generation
- * statistics behave as gyre.h says; gyre_collect returns what it freed.
+ * statistics behave as gyre.h says; the free-memory floor and the pause
+ * target act; gyre_collect returns what it freed.
  *
  * Every test starts a fresh gyre (so that no earlier test's objects share
  * its blocks or cards), and the build runs it with GYRE_VERIFY=1: the
@@ -89,6 +90,20 @@ static int up_thresholds(void **state)
 {
 	(void)state;
 	return up_with(&(gyre_config){.nursery_size = MIB, .growth_percent = 50});
+}
+
+/* Every reading of MemAvailable is below this floor. */
+static int up_free_floor(void **state)
+{
+	(void)state;
+	return up_with(&(gyre_config){.nursery_size = 256 * KIB,
+				      .free_floor = (size_t)1 << 60});
+}
+
+static int up_pause_target(void **state)
+{
+	(void)state;
+	return up_with(&(gyre_config){.pause_target_us = 100});
 }
 
 /* gyre_disable calls of the test thread not matched yet: a test that
@@ -958,6 +973,49 @@ static void test_threshold1_triggers_gen1(void)
 	}
 }
 
+/* Below the free-memory floor, the automatic collection after a minor one
+ * is of generation 2, long before growth would ask for it (heap_min is
+ * 32 MiB; the run allocates 4 MiB). */
+static void test_free_floor_forces_gen2(void)
+{
+	struct auto_run run = {.nodes = 4 * MIB / NODE_BYTES}, *r = &run;
+	harness_in_thread(auto_collections, r);
+	assert_false(r->stats_failed);
+	unsigned minor = 0, full = 0;
+	for (unsigned i = 0; i < r->n; i++) {
+		if (r->gens[i] == 2)
+			full++;
+		else if (!full)
+			minor++;
+	}
+	assert_true(minor >= 1);
+	assert_true(full >= 1);
+}
+
+/* With a pause target, a generation-0 collection that takes longer than
+ * the target shrinks threshold0; gyre_set_threshold ends the resizing. */
+static void test_pause_target_resizes_nursery(void)
+{
+	size_t t[3];
+	assert_int_equal(gyre_get_threshold(t), GYRE_OK);
+	size_t initial = t[0];
+	/* 100,000 survivors take well over 100 us to copy. */
+	struct plant p = {.spot = HANDLE, .value = 1, .length = 100000};
+	plant(&p);
+	collect(0);
+	assert_int_equal(gyre_get_threshold(t), GYRE_OK);
+	assert_true(t[0] < initial);
+	assert_true(t[0] >= MIB);
+	assert_int_equal(gyre_set_threshold(initial, 10, 33), GYRE_OK);
+	struct plant q = {.spot = HANDLE, .value = 2, .length = 100000};
+	plant(&q);
+	collect(0);
+	assert_int_equal(gyre_get_threshold(t), GYRE_OK);
+	assert_int_equal(t[0], initial);
+	gyre_handle_free(p.h);
+	gyre_handle_free(q.h);
+}
+
 /* ------------------------------------------------ 6. per-generation stats */
 
 static void assert_collections(const gyre_stats *before, uint64_t n0, uint64_t n1,
@@ -1116,6 +1174,8 @@ int main(void)
 		TEST(test_thresholds_default),
 		TEST(test_counts_follow_collections),
 		TEST(test_threshold1_triggers_gen1),
+		TEST_WITH(test_free_floor_forces_gen2, up_free_floor),
+		TEST_WITH(test_pause_target_resizes_nursery, up_pause_target),
 		TEST(test_stats_count_collections_by_generation),
 		TEST(test_stats_count_promotions),
 		TEST(test_collect0_returns_dead_nursery_objects),
