@@ -100,6 +100,16 @@ void report_table(const struct report *r)
 		"  pause p50      %12.3f ms  (from histogram)\n"
 		"  pause p99      %12.3f ms  (from histogram)\n",
 		r->pause_ms[0], r->pause_ms[1], r->pause_ms[2], r->pause_ms[3]);
+	for (int g = 0; g < 3; g++) {
+		const gyre_gen_stats *gs = &gc->gen[g];
+		double max_us = (double)gs->pause_max_ns / 1e3;
+		printf("  gen %d          %12" PRIu64 " collections, pause p99 "
+			"%.3f ms, max %.3f ms, %" PRIu64 " objects promoted\n", g,
+			gs->collections,
+			hist_quantile(gs->pause_histogram, GYRE_PAUSE_BUCKETS, 0.99,
+				      max_us) / 1e3, max_us / 1e3,
+			gs->objects_promoted);
+	}
 	printf("  allocated      %12.1f MiB\n  freed          %12.1f MiB\n"
 		"  heap now       %12.1f MiB\n  heap live      %12.1f MiB"
 		"  (after the last collection)\n  heap max       %12.1f MiB\n",
