@@ -2,6 +2,8 @@
  * alloc.c: nursery buffers, the slow path and the large-object path (see
  * alloc.h).
  */
+#include <string.h>
+
 #include "gc/alloc.h"
 #include "gc/collect.h"
 #include "gc/large.h"
@@ -39,6 +41,26 @@ static void buffer_retire(struct alloc_local *a)
 	a->start = a->saved_limit = NULL;
 }
 
+/* Buffers are zeroed a chunk at a time, just ahead of the cursor: the
+ * chunk is still in the cache when objects are bump-allocated into it,
+ * where zeroing a whole block up front would have evicted its start. */
+#define ZERO_CHUNK ((size_t)8 << 10)
+
+/* Zeroes chunks past the limit until `bytes` fit or the block ends;
+ * true if they fit. */
+static bool buffer_extend(struct alloc_local *a, size_t bytes)
+{
+	struct gyre__tlab *t = a->tlab;
+	if (!a->block)
+		return false;
+	char *end = block_base(a->block) + BLOCK_SIZE;
+	while ((size_t)(t->limit - t->cursor) < bytes && t->limit < end) {
+		memset(t->limit, 0, ZERO_CHUNK);
+		t->limit += ZERO_CHUNK;
+	}
+	return (size_t)(t->limit - t->cursor) >= bytes;
+}
+
 static void *bump(struct gyre__tlab *t, size_t bytes, uint64_t header)
 {
 	if ((size_t)(t->limit - t->cursor) < bytes)
@@ -59,8 +81,8 @@ static void *buffer_refill(struct alloc_local *a, size_t bytes, uint64_t header)
 		return NULL;
 	a->block = b;
 	a->start = block_base(b);
-	*a->tlab = (struct gyre__tlab){.cursor = a->start,
-				       .limit = a->start + BLOCK_SIZE};
+	*a->tlab = (struct gyre__tlab){.cursor = a->start, .limit = a->start};
+	buffer_extend(a, bytes);
 	return bump(a->tlab, bytes, header);
 }
 
@@ -77,20 +99,25 @@ static void *try_alloc(struct mutator *m, size_t bytes, uint64_t header,
 	}
 	size_t step = (bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1);
 	struct alloc_local *a = local_of(m);
-	void *obj = bump(a->tlab, step, header);
-	return obj ? obj : buffer_refill(a, step, header);
+	if (buffer_extend(a, step))
+		return bump(a->tlab, step, header);
+	return buffer_refill(a, step, header);
 }
 
 void *alloc_object(struct mutator *m, size_t bytes, uint64_t header,
 		   bool has_pointers)
 {
+	size_t step = (bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1);
 	if (bytes <= SIZECLASS_MAX_SIZE) {
-		void *obj = bump(local_of(m)->tlab,
-				 (bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1), header);
+		void *obj = bump(local_of(m)->tlab, step, header);
 		if (obj)
 			return obj;
 	}
 	safepoint_poll(m);
+	/* The next chunk of the buffer, without the collection checks:
+	 * those come once per buffer, below. */
+	if (bytes <= SIZECLASS_MAX_SIZE && buffer_extend(local_of(m), step))
+		return bump(local_of(m)->tlab, step, header);
 	collect_if_due(m);
 	void *obj = try_alloc(m, bytes, header, has_pointers);
 	if (!obj && collect_for_space(m))

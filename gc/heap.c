@@ -202,9 +202,6 @@ struct block *heap_take_nursery(void)
 	b->sizeclass = 0;
 	b->top = 0;
 	block_set_size(b, GRANULE);
-	/* Freed blocks are dirty, and bump allocation hands out zeroed
-	 * memory without touching it again. */
-	memset(block_base(b), 0, BLOCK_SIZE);
 	return b;
 }
 

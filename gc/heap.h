@@ -127,7 +127,8 @@ struct block *heap_take_block(unsigned gen, unsigned c);
 void heap_return_block(struct block *b);
 /* Puts an unowned SMALL block with free slots on its class list. */
 void heap_list_block(struct block *b);
-/* A zeroed NURSERY block, or NULL at the heap maximum. */
+/* A NURSERY block (its bytes unspecified: the allocator zeroes them as it
+ * goes), or NULL at the heap maximum. */
 struct block *heap_take_nursery(void);
 /* Gives an emptied block back to the free list; clears its cards. */
 void heap_free_block(struct block *b);
