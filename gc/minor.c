@@ -77,7 +77,6 @@ struct copier {
 static struct {
 	struct work_pool wp;
 	struct copier *copiers;
-	unsigned gen;                /* oldest generation collected */
 	unsigned tenure_age;         /* 0: everything goes to gen 2 */
 	/* Blocks with pinned objects, by pin_next. Sync: written by the pin
 	 * pass alone, then under pin_lock (objects that stay in place). */
@@ -748,21 +747,24 @@ static void release_copies(struct minor_result *r)
 
 /* ---------------------------------------------------------------- driver */
 
+static uint32_t count_starts(const struct block *b)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < BITMAP_WORDS; i++)
+		n += (uint32_t)__builtin_popcountll(b->starts[i]);
+	return n;
+}
+
 void minor_recount(void)
 {
 	mn.retained_objects = mn.retained_bytes = 0;
 	for (struct block *b = nursery.blocks; b; b = b->next) {
-		uint32_t n = 0;
-		for (unsigned i = 0; i < BITMAP_WORDS; i++)
-			n += (uint32_t)__builtin_popcountll(b->starts[i]);
-		mn.retained_objects += n;
+		mn.retained_objects += count_starts(b);
 		mn.retained_bytes += unstay(b);
 	}
 	mn.gen1_objects = mn.gen1_bytes = 0;
 	for (struct block *b = heap.gen1; b; b = b->gnext) {
-		uint32_t n = 0;
-		for (unsigned i = 0; i < BITMAP_WORDS; i++)
-			n += (uint32_t)__builtin_popcountll(b->starts[i]);
+		uint32_t n = count_starts(b);
 		mn.gen1_objects += n;
 		mn.gen1_bytes += (size_t)n * b->obj_size;
 	}
@@ -774,7 +776,6 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 	struct minor_result r = {0};
 	size_t from_objects = atomic_load_relaxed(&nursery.objects) + mn.retained_objects;
 	size_t from_bytes = atomic_load_relaxed(&nursery.bytes) + mn.retained_bytes;
-	mn.gen = gen;
 	mn.tenure_age = tenure_all ? 0 : gyre_cfg.tenure_age;
 	mn.pinned = NULL;
 	for (struct block *b = nursery.blocks; b; b = b->next)

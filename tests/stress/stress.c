@@ -292,12 +292,17 @@ static void op_disabled(struct mutator *m, int kind, int slot)
 	m->w->t.disabled++;
 }
 
+/* Forced collections over all threads, to take the generations in turn.
+ * Relaxed: only a counter. */
+static atomic_uint forced_total;
+
 /* Forces a collection of each generation in turn: minor ones move
  * objects under every kind of root while other threads mutate. */
 static void op_collect(struct mutator *m)
 {
 	gyre_stats before, after;
-	int gen = (int)(m->w->t.forced % 3);
+	int gen = (int)(atomic_fetch_add_explicit(&forced_total, 1,
+						  memory_order_relaxed) % 3);
 	int64_t freed;
 
 	stats_get(&before);
