@@ -331,9 +331,10 @@ int gyre_get_count(size_t out[3]);
  * that calls nest: collection is automatic again only when every
  * gyre_disable has been matched by a gyre_enable, on the thread that made it.
  * While disabled, the nursery and the heap grow up to the heap maximum and
- * then allocation fails with GYRE_ENOMEM; gyre_collect still works. A collection already running
- * finishes. Errors: GYRE_ENOTATTACHED; gyre_enable: GYRE_EUNBALANCED when
- * this thread has no gyre_disable to match. */
+ * then allocation fails with GYRE_ENOMEM; gyre_collect still works. A
+ * collection already running finishes. Errors: GYRE_ENOTATTACHED;
+ * gyre_enable: GYRE_EUNBALANCED when this thread has no gyre_disable to
+ * match. */
 int gyre_disable(void);
 int gyre_enable(void);
 /* 1 if automatic collection is on (no thread holds a gyre_disable), 0 if it
