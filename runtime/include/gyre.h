@@ -248,8 +248,10 @@ size_t gyre_length(const void *obj);
  * without scanning the old generation: a plain pointer store into a heap
  * object is a bug that can lose objects. Stores into an object just
  * allocated need it too. `obj`, `array`, `index` and `value` are each
- * evaluated once, and the assignment is type-checked as written. Pointers
- * held in locals, root areas and handles need no barrier. */
+ * evaluated once, and the assignment is type-checked as written. The field
+ * must be one its type declares as a pointer (pointer-free objects, such
+ * as gyre_alloc_bytes buffers, have no cards to mark). Pointers held in
+ * locals, root areas and handles need no barrier. */
 #define GYRE_STORE(obj, field, value)                                        \
 	((void)sizeof((obj)->field = (value)),                               \
 	 gyre__store((obj), offsetof(__typeof__(*(obj)), field),             \
