@@ -6,8 +6,12 @@
  * minor collection reads only the cards of generations older than the one
  * it collects.
  *
+ * A summary byte per block is set with any of its cards, so that a minor
+ * collection reads the cards of only the blocks whose summary is set.
+ *
  * [INV-CARDS] Outside a minor collection, every pointer from an object of
- * generation g to an object of a younger generation lies on a dirty card.
+ * generation g to an object of a younger generation lies on a dirty card,
+ * and the summary byte of a block with a dirty card is set.
  * A minor collection cleans a card only after finding no such pointer on
  * it, and dirties the card of every such pointer it creates.
  */
@@ -16,6 +20,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "gc/heap.h"
 #include "gc/large.h"
@@ -29,6 +34,12 @@ static inline uint8_t *block_cards(const struct block *b)
 	return heap.cards + block_index(b) * CARDS_PER_BLOCK;
 }
 
+static inline void card_clear_block(const struct block *b)
+{
+	memset(block_cards(b), 0, CARDS_PER_BLOCK);
+	heap.card_summary[block_index(b)] = 0;
+}
+
 /* The card byte of `slot`, a field of `holder`. */
 static inline uint8_t *card_of(const void *holder, const void *slot)
 {
@@ -37,6 +48,19 @@ static inline uint8_t *card_of(const void *holder, const void *slot)
 		return heap.cards + ((s - (uintptr_t)heap.base) >> CARD_SHIFT);
 	return large_of(holder)->cards +
 	       ((s - (uintptr_t)holder) >> CARD_SHIFT);
+}
+
+/* Collector side, during a minor collection's copy phase: dirties the
+ * card of `slot`, a field of `holder`, keeping its pending bit, and sets
+ * its block's summary. Relaxed: workers may dirty one card at once (hence
+ * the read-modify-write), and the table is read after they join. */
+static inline void card_dirty(const void *holder, const void *slot)
+{
+	__atomic_fetch_or(card_of(holder, slot), 1, __ATOMIC_RELAXED);
+	uintptr_t s = (uintptr_t)slot;
+	if (heap_contains(s))
+		__atomic_store_n(&heap.card_summary[(s - (uintptr_t)heap.base) >>
+						   BLOCK_SHIFT], 1, __ATOMIC_RELAXED);
 }
 
 #endif

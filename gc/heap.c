@@ -18,6 +18,7 @@ struct heap heap = {.lock = PTHREAD_MUTEX_INITIALIZER};
 GYRE_API uintptr_t gyre__heap_base;
 GYRE_API uintptr_t gyre__heap_bytes;
 GYRE_API uint8_t *gyre__cards;
+GYRE_API uint8_t *gyre__card_summary;
 
 static void *map_noreserve(size_t bytes)
 {
@@ -41,13 +42,16 @@ int heap_init(size_t max)
 	heap.blocks = map_noreserve(nblocks * sizeof(struct block));
 	heap.cards = map_noreserve(nblocks * CARDS_PER_BLOCK);
 	heap.space = map_noreserve(nblocks);
-	if (!heap.blocks || !heap.cards || !heap.space) {
+	heap.card_summary = map_noreserve(nblocks);
+	if (!heap.blocks || !heap.cards || !heap.space || !heap.card_summary) {
 		if (heap.blocks)
 			munmap(heap.blocks, nblocks * sizeof(struct block));
 		if (heap.cards)
 			munmap(heap.cards, nblocks * CARDS_PER_BLOCK);
 		if (heap.space)
 			munmap(heap.space, nblocks);
+		if (heap.card_summary)
+			munmap(heap.card_summary, nblocks);
 		munmap((void *)aligned, nblocks << BLOCK_SHIFT);
 		return GYRE_ENOMEM;
 	}
@@ -65,6 +69,7 @@ int heap_init(size_t max)
 	gyre__heap_base = (uintptr_t)heap.base;
 	gyre__heap_bytes = nblocks << BLOCK_SHIFT;
 	gyre__cards = heap.cards;
+	gyre__card_summary = heap.card_summary;
 	return GYRE_OK;
 }
 
@@ -74,7 +79,10 @@ void heap_shutdown(void)
 	munmap(heap.blocks, heap.nblocks * sizeof(struct block));
 	munmap(heap.cards, heap.nblocks * CARDS_PER_BLOCK);
 	munmap(heap.space, heap.nblocks);
+	munmap(heap.card_summary, heap.nblocks);
 	heap.space = NULL;
+	heap.card_summary = NULL;
+	gyre__card_summary = NULL;
 	for (unsigned g = 0; g < 2; g++)
 		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 			pthread_mutex_destroy(&heap.classes[g][c].lock);
@@ -211,7 +219,7 @@ void heap_free_block(struct block *b)
 	block_set_from(b, false);
 	b->owned = b->pinned = b->stayed = b->parsed = false;
 	memset(b->starts, 0, sizeof(b->starts));
-	memset(block_cards(b), 0, CARDS_PER_BLOCK);
+	card_clear_block(b);
 	pthread_mutex_lock(&heap.lock);
 	b->next = heap.free;
 	heap.free = b;

@@ -34,7 +34,7 @@
 #include "gc/sizeclass.h"
 #include "runtime/atomics.h"
 
-#define BLOCK_SHIFT 16
+#define BLOCK_SHIFT GYRE__BLOCK_SHIFT
 #define BLOCK_SIZE ((size_t)1 << BLOCK_SHIFT)
 #define BLOCK_SLOTS_MAX (BLOCK_SIZE / GRANULE)
 #define BITMAP_WORDS (BLOCK_SLOTS_MAX / 64)
@@ -99,6 +99,8 @@ struct heap {
 	/* Every gen-1 block, linked by gnext. Sync: `lock`. */
 	struct block *gen1;
 	uint8_t *cards;        /* the card table; immutable after init */
+	/* One byte per block: set with any of its cards (card.h). */
+	uint8_t *card_summary;
 	/* One byte per block mirroring its `gen` and `from` (SPACE_*), so
 	 * that the minor collection's test of a field's target reads a
 	 * dense map instead of the target block's metadata, which for old

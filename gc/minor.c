@@ -317,7 +317,7 @@ static void forward_slot(struct copier *c, const struct pending *p)
 		*p->slot = v;
 	}
 	if ((space_of((uintptr_t)v) & SPACE_GEN_MASK) < p->hgen)
-		__atomic_fetch_or(card_of(p->holder, p->slot), 1, __ATOMIC_RELAXED);
+		card_dirty(p->holder, p->slot);
 }
 
 /* Empties the prefetch ring. */
@@ -344,7 +344,7 @@ static inline void process_slot(struct copier *c, void **slot, void *holder,
 	uint8_t space = space_of((uintptr_t)v);
 	if (!(space & SPACE_FROM)) {
 		if ((space & SPACE_GEN_MASK) < hgen)
-			__atomic_fetch_or(card_of(holder, slot), 1, __ATOMIC_RELAXED);
+			card_dirty(holder, slot);
 		return;
 	}
 	/* Both ends of a small object: it may straddle two lines. */
@@ -473,20 +473,27 @@ static void prepare_worker(unsigned id, void *arg)
 		roots_for_each_stack(0, 1, pin_range, NULL);
 		roots_for_each_area(pin_range, NULL);
 	}
-	/* The card table is dense (two cache lines per block): a block's
-	 * metadata is read only when one of its cards is dirty, so the
-	 * cost of an old generation with clean cards stays small. */
+	/* Only blocks whose summary byte is set have dirty cards: the pass
+	 * reads one byte per block, and a block's cards and metadata only
+	 * when it was stored into, so an old generation that is not written
+	 * costs next to nothing. Cards of the nursery and of from-space are
+	 * cleared: the copy dirties again those of objects that stay. */
 	struct copier *c = &mn.copiers[id];
 	c->pending = NULL;
 	size_t start;
 	while ((start = atomic_add_relaxed(&mn.next_block, CHUNK_BLOCKS)) < mn.top) {
 		size_t end = start + CHUNK_BLOCKS < mn.top ? start + CHUNK_BLOCKS : mn.top;
 		for (size_t i = start; i < end; i++) {
-			struct block *b = &heap.blocks[i];
-			if (cards_clean(block_cards(b), CARDS_PER_BLOCK) ||
-			    b->state != BLOCK_SMALL || b->from)
+			if (!heap.card_summary[i])
 				continue;
-			prepare_cards(block_cards(b), CARDS_PER_BLOCK);
+			struct block *b = &heap.blocks[i];
+			if (b->state != BLOCK_SMALL || b->from) {
+				card_clear_block(b);
+				continue;
+			}
+			heap.card_summary[i] = 0;
+			if (!prepare_cards(block_cards(b), CARDS_PER_BLOCK))
+				continue;
 			b->card_next = c->pending;
 			c->pending = b;
 		}

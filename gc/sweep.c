@@ -82,7 +82,7 @@ static void sweep_block(struct sweeper *s, struct block *b)
 	s->r.live_bytes += (size_t)live * b->obj_size;
 	if (live == 0) {
 		b->state = BLOCK_FREE;
-		memset(block_cards(b), 0, CARDS_PER_BLOCK);
+		card_clear_block(b);
 		s->blocks_freed++;
 		list_append(&s->free_head, &s->free_tail, b);
 	} else if (live < b->nslots) {

@@ -96,6 +96,10 @@ static void check_marks_clear(const struct block *b)
 static void check_small_block(struct block *b)
 {
 	check_marks_clear(b);
+	for (size_t k = 0; k < CARDS_PER_BLOCK; k++)
+		if (block_cards(b)[k] && !heap.card_summary[block_index(b)])
+			FAIL("block %zu has a dirty card and a clean summary", phase,
+			     block_index(b));
 	if (b->obj_size != sizeclass_size[b->sizeclass] || b->owned ||
 	    (b->gen != 1 && b->gen != 2) || b->from || b->pinned ||
 	    heap.space[block_index(b)] != b->gen)

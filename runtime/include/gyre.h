@@ -400,6 +400,7 @@ int gyre_stats_get(gyre_stats *out);
 #define GYRE__TYPE_MAX 65536
 #define GYRE__NURSERY_MAX 8192 /* larger objects (header included) are old */
 #define GYRE__CARD_SHIFT 9
+#define GYRE__BLOCK_SHIFT 16
 
 /* The calling thread's nursery buffer: [cursor, limit) is free, zeroed
  * memory. Both are NULL while the thread may not allocate inline
@@ -415,6 +416,7 @@ extern uint32_t gyre__type_size[GYRE__TYPE_MAX];
 extern uintptr_t gyre__heap_base;
 extern uintptr_t gyre__heap_bytes;
 extern uint8_t *gyre__cards;
+extern uint8_t *gyre__card_summary;
 
 /* `fn` (a constant) names the function the slow path calls, so that its
  * errors name what the embedder called: 0 gyre_alloc, 1 gyre_alloc_array,
@@ -447,21 +449,26 @@ static inline void *gyre__alloc_inline(gyre_type type, size_t n, int fn)
 #endif
 
 /* Stores value into the pointer field at byte offset `off` of obj and marks
- * the field's card: the heap's table for objects in the block heap, else
- * the large object's own cards, whose address is the word two before the
- * object (gc/large.h). Threads storing into neighbouring objects write the
- * same card byte, so the mark is an atomic store; relaxed, a plain byte
- * move: collections read cards only with the world stopped, which orders
- * them after every store. */
+ * the field's card: the heap's table (and its one-byte-per-block summary)
+ * for objects in the block heap, else the large object's own cards, whose
+ * address is the word two before the object (gc/large.h). Threads storing
+ * into neighbouring objects write the same byte, so the marks are atomic
+ * stores; relaxed, plain byte moves: collections read cards only with the
+ * world stopped, which orders them after every store. */
 static inline void gyre__store(void *obj, size_t off, void *value)
 {
 	void **slot = (void **)((char *)obj + off);
 	*slot = value;
 	uintptr_t rel = (uintptr_t)slot - gyre__heap_base;
-	uint8_t *card = __builtin_expect(rel < gyre__heap_bytes, 1)
-		? &gyre__cards[rel >> GYRE__CARD_SHIFT]
-		: &((uint8_t **)obj)[-2][off >> GYRE__CARD_SHIFT];
-	__atomic_store_n(card, 1, __ATOMIC_RELAXED);
+	if (__builtin_expect(rel < gyre__heap_bytes, 1)) {
+		__atomic_store_n(&gyre__cards[rel >> GYRE__CARD_SHIFT], 1,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&gyre__card_summary[rel >> GYRE__BLOCK_SHIFT], 1,
+				 __ATOMIC_RELAXED);
+	} else {
+		__atomic_store_n(&((uint8_t **)obj)[-2][off >> GYRE__CARD_SHIFT], 1,
+				 __ATOMIC_RELAXED);
+	}
 }
 
 #ifdef __cplusplus
