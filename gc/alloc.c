@@ -98,10 +98,9 @@ static void *try_alloc(struct mutator *m, size_t bytes, uint64_t header,
 		return obj;
 	}
 	size_t step = (bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1);
-	struct alloc_local *a = local_of(m);
-	if (buffer_extend(a, step))
-		return bump(a->tlab, step, header);
-	return buffer_refill(a, step, header);
+	/* The buffer is full (alloc_object tried to extend it) or was
+	 * retired by a collection: a new one. */
+	return buffer_refill(local_of(m), step, header);
 }
 
 void *alloc_object(struct mutator *m, size_t bytes, uint64_t header,

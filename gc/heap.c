@@ -139,7 +139,7 @@ static struct block *take_free_block(void)
 	GYRE_ASSERT(b->state == BLOCK_FREE);
 	b->next = b->gnext = NULL;
 	b->live = 0;
-	b->from = b->pinned = b->stayed = b->parsed = false;
+	b->pinned = b->stayed = b->parsed = false;
 	memset(b->starts, 0, sizeof(b->starts));
 	return b;
 }

@@ -53,8 +53,6 @@ struct block {
 	uint8_t sizeclass;
 	uint8_t gen;          /* 0 (nursery), 1 or 2 */
 	bool owned;           /* backs an allocation run */
-	/* During a minor collection: the block is being evacuated. */
-	bool from;
 	/* During a minor collection: objects in it stay in place, the mark
 	 * bits say which. `pinned`: conservative roots point at some (set by
 	 * the pin pass, then read-only); `stayed`: some could not be copied
@@ -101,10 +99,12 @@ struct heap {
 	uint8_t *cards;        /* the card table; immutable after init */
 	/* One byte per block: set with any of its cards (card.h). */
 	uint8_t *card_summary;
-	/* One byte per block mirroring its `gen` and `from` (SPACE_*), so
-	 * that the minor collection's test of a field's target reads a
-	 * dense map instead of the target block's metadata, which for old
-	 * targets would be a cache miss per field. Sync: as gen and from. */
+	/* One byte per block: its `gen` and, during a minor collection,
+	 * whether it is being evacuated (SPACE_*). A dense map, so that the
+	 * minor collection's test of a field's target does not read the
+	 * target block's metadata, which for old targets would be a cache
+	 * miss per field. Sync: the block's owner, or the collector with the
+	 * world stopped. */
 	uint8_t *space;
 };
 
@@ -169,10 +169,15 @@ static inline void block_set_gen(struct block *b, unsigned gen)
 	heap.space[block_index(b)] = (uint8_t)gen;
 }
 
+/* During a minor collection: the block is being evacuated. */
 static inline void block_set_from(struct block *b, bool from)
 {
-	b->from = from;
 	heap.space[block_index(b)] = (uint8_t)(b->gen | (from ? SPACE_FROM : 0));
+}
+
+static inline bool block_from(const struct block *b)
+{
+	return heap.space[block_index(b)] & SPACE_FROM;
 }
 
 /* Slot index of an address inside a SMALL block. */

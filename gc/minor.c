@@ -162,7 +162,7 @@ static void pin_word(uintptr_t v, void *ctx)
 	if (!heap_contains(v))
 		return;
 	struct block *b = block_of(v);
-	if (!b->from)
+	if (!block_from(b))
 		return;
 	if (b->state == BLOCK_NURSERY)
 		nursery_parse(b);
@@ -201,20 +201,20 @@ static char *to_alloc(struct copier *c, unsigned gen, size_t bytes)
 {
 	unsigned k = sizeclass_for(bytes);
 	struct run *r = &c->to[gen - 1][k];
-	if (GYRE_LIKELY((size_t)(r->limit - r->cursor) >= sizeclass_size[k])) {
-		char *slot = r->cursor;
-		r->cursor += sizeclass_size[k];
-		/* To-space is written in address order: fetch a few lines
-		 * ahead for writing, so the copies' stores hit. */
-		__builtin_prefetch(slot + 256, 1);
-		return slot;
+	if (GYRE_UNLIKELY((size_t)(r->limit - r->cursor) < sizeclass_size[k])) {
+		if (!run_refill(r, gen, k))
+			return NULL;
+		struct block *b = r->block;
+		if (!b->copy_next) {
+			b->copy_next = c->blocks ? c->blocks : b;
+			c->blocks = b;
+		}
 	}
-	char *slot = run_alloc(r, gen, k);
-	struct block *b = r->block;
-	if (slot && !b->copy_next) {
-		b->copy_next = c->blocks ? c->blocks : b;
-		c->blocks = b;
-	}
+	char *slot = r->cursor;
+	r->cursor += sizeclass_size[k];
+	/* To-space is written in address order: fetch a few lines ahead
+	 * for writing, so the copies' stores hit. */
+	__builtin_prefetch(slot + 256, 1);
 	return slot;
 }
 
@@ -487,7 +487,7 @@ static void prepare_worker(unsigned id, void *arg)
 			if (!heap.card_summary[i])
 				continue;
 			struct block *b = &heap.blocks[i];
-			if (b->state != BLOCK_SMALL || b->from) {
+			if (b->state != BLOCK_SMALL || block_from(b)) {
 				card_clear_block(b);
 				continue;
 			}
@@ -569,7 +569,7 @@ static void handle_cb(void **slot, void *ctx)
 {
 	struct copier *c = ctx;
 	void *v = *slot;
-	if (v && heap_contains((uintptr_t)v) && block_of((uintptr_t)v)->from)
+	if (v && heap_contains((uintptr_t)v) && block_from(block_of((uintptr_t)v)))
 		forward_slot(c, &(struct pending){slot, NULL, 0});
 }
 
@@ -690,7 +690,7 @@ static void release_gen1(struct minor_result *r)
 	struct block **pp = &heap.gen1;
 	while (*pp) {
 		struct block *b = *pp;
-		if (!b->from) {
+		if (!block_from(b)) {
 			pp = &b->gnext;
 			continue;
 		}

@@ -69,18 +69,15 @@ static bool run_next(struct run *r)
 	return true;
 }
 
-char *run_alloc(struct run *r, unsigned gen, unsigned c)
+bool run_refill(struct run *r, unsigned gen, unsigned c)
 {
-	uint32_t size = sizeclass_size[c];
-	while ((size_t)(r->limit - r->cursor) < size) {
+	while ((size_t)(r->limit - r->cursor) < sizeclass_size[c]) {
 		if (!r->block || !run_next(r)) {
 			struct block *b = heap_take_block(gen, c);
 			if (!b)
-				return NULL;
+				return false;
 			*r = (struct run){.block = b};
 		}
 	}
-	char *slot = r->cursor;
-	r->cursor += size;
-	return slot;
+	return true;
 }

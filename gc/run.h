@@ -19,13 +19,14 @@ struct run {
 	struct block *block; /* owned block, or NULL */
 };
 
-/* A slot of class c from r, taking blocks of generation gen as needed;
- * NULL when the heap is at its maximum. The slot's bytes are unspecified.
- * A block whose free slots are used up is dropped from the run and is on
- * no list (its user lists it again if slots are freed). */
-char *run_alloc(struct run *r, unsigned gen, unsigned c);
+/* Makes room in r for a slot of class c (the caller then takes it from
+ * the cursor), taking blocks of generation gen as needed; false when the
+ * heap is at its maximum. A block whose free slots are used up is dropped
+ * from the run and is on no list (its user lists it again if slots are
+ * freed). */
+bool run_refill(struct run *r, unsigned gen, unsigned c);
 
-/* Takes back the slot just returned by run_alloc. */
+/* Takes back the slot just taken from the cursor. */
 static inline void run_unalloc(struct run *r, char *slot)
 {
 	GYRE_ASSERT(slot + r->block->obj_size == r->cursor);

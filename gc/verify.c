@@ -101,11 +101,12 @@ static void check_small_block(struct block *b)
 			FAIL("block %zu has a dirty card and a clean summary", phase,
 			     block_index(b));
 	if (b->obj_size != sizeclass_size[b->sizeclass] || b->owned ||
-	    (b->gen != 1 && b->gen != 2) || b->from || b->pinned ||
+	    (b->gen != 1 && b->gen != 2) || b->pinned ||
 	    heap.space[block_index(b)] != b->gen)
 		FAIL("block %zu has bad metadata: gen %u, class %u, object size %u, "
-		     "owned %d, from %d, pinned %d", phase, block_index(b), b->gen,
-		     b->sizeclass, b->obj_size, b->owned, b->from, b->pinned);
+		     "owned %d, pinned %d, space %#x", phase, block_index(b), b->gen,
+		     b->sizeclass, b->obj_size, b->owned, b->pinned,
+		     heap.space[block_index(b)]);
 	for (uint32_t s = 0; s < b->nslots; s++) {
 		if (!bit_test(b->starts, s))
 			continue;
@@ -120,7 +121,7 @@ static void check_small_block(struct block *b)
 static void check_nursery_block(struct block *b)
 {
 	check_marks_clear(b);
-	if (b->gen != 0 || b->obj_size != GRANULE || b->top > BLOCK_SIZE || b->from ||
+	if (b->gen != 0 || b->obj_size != GRANULE || b->top > BLOCK_SIZE ||
 	    b->pinned || heap.space[block_index(b)] != 0)
 		FAIL("nursery block %zu has bad metadata", phase, block_index(b));
 	nursery_parse(b);
