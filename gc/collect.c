@@ -229,6 +229,16 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	context_save(&m->ctx);
 	workers_warm();
 	stw_stop_world(m);
+	/* [INV-DISABLE] No automatic collection runs while a thread holds a
+	 * gyre_disable. The trigger checked before stopping, but a thread
+	 * may have disabled since; it did so while running, before it parked
+	 * or blocked, and the stop's seq_cst handshake [INV-STW-DEKKER]
+	 * makes that store visible here. So this check, with the world
+	 * stopped, is the one that holds. */
+	if (why != R_EXPLICIT && !collect_enabled()) {
+		stw_start_world();
+		return 0;
+	}
 	t.stopped = gyre_now_ns();
 	alloc_retire_all();
 	if (gyre_cfg.verify || gen == 2)
@@ -263,9 +273,13 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	atomic_store_relaxed(&collector.epoch,
 			     atomic_load_relaxed(&collector.epoch) + 1);
 	t.end = gyre_now_ns();
-	stw_start_world();
+	/* Counted before the world restarts, so a running thread sees the
+	 * count change only across a collection that stopped it or ran
+	 * while it was blocking: comparing gyre_stats.collections before and
+	 * after a stretch of its code tells whether one ran inside it. */
 	stats_note_collection(gen, t.end - t.start, t.marked - t.minored,
 			      t.swept - t.marked, &mr, &r);
+	stw_start_world();
 	if (gyre_cfg.trace)
 		trace_line(gen, why, &t, &mr, &r);
 	if (gen < 2)

@@ -333,8 +333,10 @@ int gyre_get_count(size_t out[3]);
  * that calls nest: collection is automatic again only when every
  * gyre_disable has been matched by a gyre_enable, on the thread that made it.
  * While disabled, the nursery and the heap grow up to the heap maximum and
- * then allocation fails with GYRE_ENOMEM; gyre_collect still works. A
- * collection already running finishes. Errors: GYRE_ENOTATTACHED;
+ * then allocation fails with GYRE_ENOMEM; gyre_collect still works. No
+ * automatic collection runs between a gyre_disable and its gyre_enable, even
+ * one another thread was starting at that moment: it is called off once the
+ * world has stopped. Errors: GYRE_ENOTATTACHED;
  * gyre_enable: GYRE_EUNBALANCED when this thread has no gyre_disable to
  * match. */
 int gyre_disable(void);

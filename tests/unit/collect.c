@@ -2,10 +2,15 @@
  * collect.c: unit tests of collection through the public API: each kind of
  * root keeps what it reaches (at the same address: the collector does not
  * move objects yet), garbage and cycles are freed, every layout is traced,
- * freed memory comes back zeroed, and disable/enable and the statistics
+ * freed memory comes back zeroed, and disable/enable (also against a
+ * thread that collects meanwhile) and the statistics
  * behave as gyre.h says.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -314,6 +319,68 @@ static void test_disable_stops_automatic_collection_only(void **state)
 	assert_true(s2.collections >= s1.collections + 2);
 }
 
+static uint64_t collections(void)
+{
+	gyre_stats s;
+	assert_int_equal(gyre_stats_get(&s), GYRE_OK);
+	return s.collections;
+}
+
+static atomic_bool churn_stop;
+
+/* Allocates until told to stop: with a small threshold 0 it starts a
+ * generation-0 collection every few thousand allocations. */
+static void *churn(void *arg)
+{
+	(void)arg;
+	if (gyre_thread_attach() != GYRE_OK)
+		return NULL;
+	while (!atomic_load_explicit(&churn_stop, memory_order_relaxed))
+		gyre_alloc_bytes(64);
+	gyre_thread_detach();
+	return NULL;
+}
+
+static void pause_blocking(long ns)
+{
+	struct timespec ts = {0, ns};
+	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
+	nanosleep(&ts, NULL);
+	assert_int_equal(gyre_blocking_end(), GYRE_OK);
+}
+
+/* [INV-DISABLE] with another thread collecting all the time: while this
+ * thread holds a gyre_disable, and sits in blocking regions (where a
+ * collection need not wait for it), none runs, not even one the other
+ * thread decided on just before the disable. */
+static void test_no_collection_runs_while_disabled(void **state)
+{
+	(void)state;
+	size_t old[3];
+	pthread_t t;
+	int inside = 0;
+	assert_int_equal(gyre_get_threshold(old), GYRE_OK);
+	assert_int_equal(gyre_set_threshold(256 << 10, old[1], old[2]), GYRE_OK);
+	atomic_store(&churn_stop, false);
+	assert_int_equal(pthread_create(&t, NULL, churn, NULL), 0);
+	uint64_t start = collections();
+	for (int i = 0; i < 1000; i++) {
+		pause_blocking(20000);   /* enabled: the churner collects */
+		assert_int_equal(gyre_disable(), GYRE_OK);
+		uint64_t before = collections();
+		pause_blocking(20000);
+		inside += collections() != before;
+		assert_int_equal(gyre_enable(), GYRE_OK);
+	}
+	atomic_store(&churn_stop, true);
+	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
+	pthread_join(t, NULL);
+	assert_int_equal(gyre_blocking_end(), GYRE_OK);
+	assert_int_equal(gyre_set_threshold(old[0], old[1], old[2]), GYRE_OK);
+	assert_int_equal(inside, 0);
+	assert_true(collections() - start > 50);
+}
+
 static void test_stats_add_up(void **state)
 {
 	(void)state;
@@ -347,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_large_objects),
 		cmocka_unit_test(test_reused_memory_is_zeroed),
 		cmocka_unit_test(test_disable_stops_automatic_collection_only),
+		cmocka_unit_test(test_no_collection_runs_while_disabled),
 		cmocka_unit_test(test_stats_add_up),
 	};
 	return cmocka_run_group_tests(tests, setup, harness_down);
