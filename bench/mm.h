@@ -25,6 +25,9 @@
  *   (mm_alloc_ptrs); pointer-free byte buffers (mm_alloc_bytes,
  *   mm_alloc_doubles); mm_free and mm_free_tree, which only the malloc
  *   variants do anything for: the collectors reclaim what is dropped;
+ * - critical sections: mm_disable/mm_enable turn automatic collection off
+ *   and on (no-ops for malloc); MM_EXPLICIT_FREE is 1 where mm_free frees,
+ *   so code that walks a structure only to free it can skip the walk;
  * - observation: mm_gc_count and mm_pauses_get (pause count, total, max and
  *   a log2 histogram in microseconds, for the two collectors).
  *
@@ -162,14 +165,17 @@ static inline mm_type mm_type_register(const char *name, size_t size,
 	return t;
 }
 
-static inline void mm_init(void)
+/* Starts gyre with `config` (NULL: the defaults). */
+static inline void mm_init_gyre(const gyre_config *config)
 {
 	static const size_t ptrs[] = { offsetof(node, left),
 	                               offsetof(node, right) };
 
-	mm_check(gyre_init(NULL), "gyre_init");
+	mm_check(gyre_init(config), "gyre_init");
 	mm_node_type = mm_type_register("node", sizeof(node), ptrs, 2);
 }
+
+static inline void mm_init(void) { mm_init_gyre(NULL); }
 
 static inline void mm_shutdown(void) { mm_check(gyre_shutdown(), "gyre_shutdown"); }
 
@@ -221,8 +227,12 @@ static inline void *mm_alloc_bytes(size_t n)
 	return p;
 }
 
+#define MM_EXPLICIT_FREE 0
 static inline void mm_free(void *p) { (void)p; }
 static inline void mm_free_tree(node *tree) { (void)tree; }
+
+static inline void mm_disable(void) { mm_check(gyre_disable(), "gyre_disable"); }
+static inline void mm_enable(void) { mm_check(gyre_enable(), "gyre_enable"); }
 
 static inline uint64_t mm_gc_count(void)
 {
@@ -333,8 +343,13 @@ static inline void *mm_alloc_bytes(size_t n)
 	return p;
 }
 
+#define MM_EXPLICIT_FREE 0
 static inline void mm_free(void *p) { (void)p; }
 static inline void mm_free_tree(node *tree) { (void)tree; }
+
+/* Boehm's disable count is global, like gyre's. */
+static inline void mm_disable(void) { GC_disable(); }
+static inline void mm_enable(void) { GC_enable(); }
 
 static inline uint64_t mm_gc_count(void) { return GC_get_gc_no(); }
 
@@ -405,6 +420,7 @@ static inline void *mm_alloc_bytes(size_t n)
 	return p;
 }
 
+#define MM_EXPLICIT_FREE 1
 static inline void mm_free(void *p) { free(p); }
 
 /* The explicit-free baseline pays for walking each dropped tree. */
@@ -416,6 +432,9 @@ static inline void mm_free_tree(node *tree)
 	mm_free_tree(tree->right);
 	free(tree);
 }
+
+static inline void mm_disable(void) {}
+static inline void mm_enable(void) {}
 
 static inline uint64_t mm_gc_count(void) { return 0; }
 
