@@ -1,10 +1,9 @@
 /*
  * collect.c: unit tests of collection through the public API: each kind of
- * root keeps what it reaches (at the same address: the collector does not
- * move objects yet), garbage and cycles are freed, every layout is traced,
- * freed memory comes back zeroed, and disable/enable (also against a
- * thread that collects meanwhile) and the statistics
- * behave as gyre.h says.
+ * root keeps what it reaches (a stack root at the same address: what a stack
+ * points at is pinned), garbage and cycles are freed, every layout is traced,
+ * freed memory comes back zeroed, and disable/enable (also against a thread
+ * that collects meanwhile) and the statistics behave as gyre.h says.
  */
 #include <pthread.h>
 #include <stdatomic.h>
