@@ -138,16 +138,27 @@ static void unlink_entry(struct shard_refs *r, struct entry *e)
 	atomic_fetch_sub_explicit(&entries, 1, memory_order_relaxed);
 }
 
+/* Takes the lock of hash's shard and returns the shard's heap part (read
+ * under the lock: a collection may have moved it) and the entry under
+ * key[0..len), or NULL in *found. The caller unlocks. */
+static struct shard_refs *lock_and_find(uint64_t hash, const char *key,
+                                        size_t len, struct entry **found)
+{
+	struct shard_refs *r;
+
+	MM_MUTEX_LOCK(&shard_of(hash)->lock);
+	r = refs_of(hash);
+	*found = lookup(r, hash, key, len);
+	return r;
+}
+
 bool cache_get(const char *key, size_t len, struct buf *out)
 {
 	uint64_t hash = hash_key(key, len);
 	struct shard *s = shard_of(hash);
-	struct shard_refs *r;
 	struct entry *e;
+	struct shard_refs *r = lock_and_find(hash, key, len, &e);
 
-	MM_MUTEX_LOCK(&s->lock);
-	r = refs_of(hash);
-	e = lookup(r, hash, key, len);
 	if (e != NULL) {
 		json_write(e->doc, out);
 		lru_unlink(e);
@@ -173,9 +184,7 @@ bool cache_put(const char *key, size_t len, struct jv *doc)
 	fresh->key_len = (uint32_t)len;
 	fresh->hash = hash;
 
-	MM_MUTEX_LOCK(&s->lock);
-	r = refs_of(hash);
-	found = lookup(r, hash, key, len);
+	r = lock_and_find(hash, key, len, &found);
 	if (found != NULL) {
 		old_doc = found->doc;
 		MM_STORE(found, doc, doc);
@@ -212,12 +221,9 @@ bool cache_delete(const char *key, size_t len)
 {
 	uint64_t hash = hash_key(key, len);
 	struct shard *s = shard_of(hash);
-	struct shard_refs *r;
 	struct entry *e;
+	struct shard_refs *r = lock_and_find(hash, key, len, &e);
 
-	MM_MUTEX_LOCK(&s->lock);
-	r = refs_of(hash);
-	e = lookup(r, hash, key, len);
 	if (e != NULL)
 		unlink_entry(r, e);
 	MM_MUTEX_UNLOCK(&s->lock);
