@@ -278,7 +278,7 @@ static inline const char *mm_name(void) { return "boehm"; }
 
 /* Pause accounting from Boehm's collection events. Sync: the callback runs
  * with Boehm's allocation lock held, so collections update these one at a
- * time; they are read after the workload's threads are joined. */
+ * time, and mm_pauses_get copies them under the same lock. */
 static struct mm_pauses mm_boehm_pauses = { .known = true };
 static uint64_t mm_boehm_start_ns;
 
@@ -353,7 +353,16 @@ static inline void mm_enable(void) { GC_enable(); }
 
 static inline uint64_t mm_gc_count(void) { return GC_get_gc_no(); }
 
-static inline void mm_pauses_get(struct mm_pauses *out) { *out = mm_boehm_pauses; }
+static void *GC_CALLBACK mm_boehm_copy_pauses(void *out)
+{
+	*(struct mm_pauses *)out = mm_boehm_pauses;
+	return NULL;
+}
+
+static inline void mm_pauses_get(struct mm_pauses *out)
+{
+	GC_call_with_alloc_lock(mm_boehm_copy_pauses, out);
+}
 
 #define MM_STORE(obj, field, value) ((void)((obj)->field = (value)))
 #define MM_STORE_AT(array, index, value) ((void)((array)[index] = (value)))

@@ -344,11 +344,14 @@ bool collect_for_space(struct mutator *m)
 	if (!collect_enabled())
 		return false;
 	uint64_t seen = lock_collector(m);
+	/* Disabled while we waited: no need to stop the world only for
+	 * collect_run to call the collection off [INV-DISABLE]. */
+	bool enabled = collect_enabled();
 	/* One that ran while we waited freed what it could: retry first. */
-	if (atomic_load_relaxed(&collector.epoch) == seen)
+	if (enabled && atomic_load_relaxed(&collector.epoch) == seen)
 		collect_run(m, 2, R_FULL);
 	pthread_mutex_unlock(&collector.lock);
-	return true;
+	return enabled;
 }
 
 uint64_t collect_explicit(struct mutator *m, unsigned gen)

@@ -479,7 +479,10 @@ GYRE_API int gyre_get_count(size_t out[3])
 GYRE_API int gyre_disable(void)
 {
 	int rc;
-	struct mutator *m = attached("gyre_disable", &rc);
+	/* Not from a blocking region: a collection may be running while the
+	 * thread is in one, and [INV-DISABLE] promises none runs after
+	 * gyre_disable returns. */
+	struct mutator *m = heap_user("gyre_disable", &rc);
 	if (!m)
 		return rc;
 	m->disable_depth++;

@@ -17,8 +17,10 @@ static size_t capacity;
 static size_t bucket_mask;
 /* Entries in the whole cache, and evictions so far. Relaxed atomics: each
  * shard's structure is ordered by its lock, and these only decide when to
- * evict (two writers may both evict at the edge, leaving the cache an
- * entry or two under capacity) and feed /stats. */
+ * evict and feed /stats. A PUT over capacity evicts from its own shard
+ * only (it holds that lock alone), and not the entry it just added: when
+ * that shard holds nothing else, the cache stays one over capacity, so it
+ * holds at most capacity + CACHE_SHARDS - 1 entries. */
 static _Atomic uint64_t entries;
 static _Atomic uint64_t evictions;
 /* The heap part: a pointer array of CACHE_SHARDS struct shard_refs *, the

@@ -336,7 +336,8 @@ int gyre_get_count(size_t out[3]);
  * then allocation fails with GYRE_ENOMEM; gyre_collect still works. No
  * automatic collection runs between a gyre_disable and its gyre_enable, even
  * one another thread was starting at that moment: it is called off once the
- * world has stopped. Errors: GYRE_ENOTATTACHED;
+ * world has stopped. Errors: GYRE_ENOTATTACHED; gyre_disable: GYRE_EBLOCKING
+ * inside a blocking region (a collection may be running then);
  * gyre_enable: GYRE_EUNBALANCED when this thread has no gyre_disable to
  * match. */
 int gyre_disable(void);

@@ -262,6 +262,14 @@ int disable_unattached(void)
 	return gyre_disable();
 }
 
+int disable_blocking(void)
+{
+	init_attached();
+	if (gyre_blocking_begin() != GYRE_OK)
+		setup_failed("gyre_blocking_begin");
+	return gyre_disable();
+}
+
 int enable_without_disable(void)
 {
 	init_attached();

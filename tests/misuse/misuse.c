@@ -292,6 +292,7 @@ int main(void)
 		MISUSE(get_count_null, "gyre_get_count", GYRE_EINVAL),
 		MISUSE(get_count_uninitialised, "gyre_get_count", GYRE_ESTATE),
 		MISUSE(disable_unattached, "gyre_disable", GYRE_ENOTATTACHED),
+		MISUSE(disable_blocking, "gyre_disable", GYRE_EBLOCKING),
 		MISUSE(enable_without_disable, "gyre_enable", GYRE_EUNBALANCED),
 		MISUSE(enable_other_threads_disable, "gyre_enable",
 		       GYRE_EUNBALANCED),

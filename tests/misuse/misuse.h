@@ -110,6 +110,7 @@ int alloc_type_unregistered(void);
 int alloc_array_type_unregistered(void);
 int collect_unattached(void);
 int disable_unattached(void);
+int disable_blocking(void);
 int enable_without_disable(void);
 int enable_other_threads_disable(void);
 /* generations: collection and thresholds */
