@@ -122,6 +122,13 @@ static void lru_push_front(struct shard_refs *r, struct entry *e)
 	MM_STORE(s, lru_next, e);
 }
 
+/* Makes e its shard's most recently used entry. */
+static void lru_touch(struct shard_refs *r, struct entry *e)
+{
+	lru_unlink(e);
+	lru_push_front(r, e);
+}
+
 /* Takes e out of its bucket's chain and the LRU ring. */
 static void unlink_entry(struct shard_refs *r, struct entry *e)
 {
@@ -163,8 +170,7 @@ bool cache_get(const char *key, size_t len, struct buf *out)
 
 	if (e != NULL) {
 		json_write(e->doc, out);
-		lru_unlink(e);
-		lru_push_front(r, e);
+		lru_touch(r, e);
 	}
 	MM_MUTEX_UNLOCK(&s->lock);
 	return e != NULL;
@@ -190,8 +196,7 @@ bool cache_put(const char *key, size_t len, struct jv *doc)
 	if (found != NULL) {
 		old_doc = found->doc;
 		MM_STORE(found, doc, doc);
-		lru_unlink(found);
-		lru_push_front(r, found);
+		lru_touch(r, found);
 	} else {
 		b = bucket_of(hash);
 		MM_STORE(fresh, next, r->buckets[b]);

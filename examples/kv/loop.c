@@ -24,7 +24,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -56,14 +55,6 @@ struct conn {
 /* epoll data for the two descriptors that are not connections. */
 static char listen_tag, stop_tag;
 
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void die(const char *what)
 {
 	fprintf(stderr, "kvserver: %s: %s\n", what, strerror(errno));
@@ -83,7 +74,7 @@ static size_t out_pending(const struct conn *c)
 	return c->out.len - c->out_sent;
 }
 
-static void conn_close(struct loop *l, struct conn *c)
+static void conn_close(struct conn *c)
 {
 	close(c->fd);   /* also removes it from the epoll set */
 	c->prev->next = c->next;
@@ -91,7 +82,6 @@ static void conn_close(struct loop *l, struct conn *c)
 	buf_free(&c->in);
 	buf_free(&c->out);
 	free(c);
-	(void)l;
 }
 
 static void accept_all(struct loop *l)
@@ -178,7 +168,7 @@ static bool read_some(struct loop *l, struct conn *c)
 		return true;
 	if (c->in.len > 0 && !c->closing)
 		counter_inc(l, C_BAD);   /* cut off mid-request */
-	conn_close(l, c);
+	conn_close(c);
 	return false;
 }
 
@@ -200,7 +190,7 @@ static bool write_some(struct loop *l, struct conn *c)
 		}
 		if (n < 0 && (err == EAGAIN || err == EINTR))
 			break;
-		conn_close(l, c);
+		conn_close(c);
 		return false;
 	}
 	if (out_pending(c) == 0) {
@@ -250,7 +240,7 @@ static void sweep(struct loop *l)
 		next = c->next;
 		if (c->draining) {
 			if (l->now_ns - c->since_ns > DRAIN_NS)
-				conn_close(l, c);
+				conn_close(c);
 		} else if (c->in.len > 0 && !c->closing &&
 		           l->now_ns - c->since_ns > timeout) {
 			refuse(l, c, 408);
@@ -258,7 +248,7 @@ static void sweep(struct loop *l)
 				rewatch(l, c);
 		} else if (l->now_ns - c->active_ns > 10 * timeout) {
 			counter_inc(l, C_SLOW);
-			conn_close(l, c);
+			conn_close(c);
 		}
 	}
 	l->swept_ns = l->now_ns;
@@ -290,7 +280,7 @@ static void *loop_main(void *arg)
 			sweep(l);
 	}
 	while (l->conns->next != l->conns)
-		conn_close(l, l->conns->next);
+		conn_close(l->conns->next);
 	mm_thread_detach();
 	return NULL;
 }

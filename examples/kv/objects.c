@@ -1,6 +1,8 @@
 /*
- * objects.c: registration of kvserver's object types, and the explicit frees
- * that only the malloc/free builds perform (MM_EXPLICIT_FREE).
+ * objects.c: the memory manager's start, its pause figures and kvserver's
+ * object types (see objects.h on why they live in one file), and the
+ * explicit frees that only the malloc/free builds perform
+ * (MM_EXPLICIT_FREE).
  */
 #include "objects.h"
 

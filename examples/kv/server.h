@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "measure.h"   /* now_ns, pause_quantile_us (bench/) */
 #include "objects.h"
 
 struct options {
@@ -63,8 +64,6 @@ static inline void counter_inc(struct loop *l, enum counter c)
 	                                           memory_order_relaxed) + 1,
 	                      memory_order_relaxed);
 }
-
-uint64_t now_ns(void);
 
 /* loop.c: binds the listeners (port 0 picks one; srv->opt.port is set to
  * it), then starts the loops, which attach to the memory manager. */

@@ -35,20 +35,11 @@ static void read_rss(uint64_t *rss_kb, uint64_t *peak_kb)
 	fclose(f);
 }
 
-/* The upper edge, in ms, of the bucket holding the p-th percentile of a
- * log2 microsecond histogram (bucket i: [2^i, 2^(i+1)) us). */
+/* The upper edge, in ms, of the log2 histogram bucket that holds the p-th
+ * percentile. */
 static double percentile_ms(const uint64_t *hist, double p)
 {
-	uint64_t total = 0, seen = 0;
-
-	for (int b = 0; b < MM_PAUSE_BUCKETS; b++)
-		total += hist[b];
-	for (int b = 0; b < MM_PAUSE_BUCKETS; b++) {
-		seen += hist[b];
-		if (total > 0 && (double)seen >= p / 100.0 * (double)total)
-			return (double)(2ull << b) / 1000.0;
-	}
-	return 0;
+	return (double)pause_quantile_us(hist, p / 100.0) / 1000.0;
 }
 
 static void write_gc(struct buf *out)
