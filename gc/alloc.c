@@ -136,6 +136,7 @@ int alloc_attach(struct mutator *m)
 		return GYRE_ENOMEM;
 	a->tlab = &gyre__tlab;
 	*a->tlab = (struct gyre__tlab){0};
+	satb_attach(&a->satb);
 	m->heap_local = a;
 	return GYRE_OK;
 }
@@ -145,6 +146,7 @@ void alloc_detach(struct mutator *m)
 	struct alloc_local *a = local_of(m);
 	/* The block stays in the nursery: its objects may be live. */
 	buffer_retire(a);
+	satb_detach(&a->satb);
 	meta_free(a);
 	m->heap_local = NULL;
 }

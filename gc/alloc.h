@@ -10,6 +10,7 @@
 #define GYRE_ALLOC_H
 
 #include "gc/heap.h"
+#include "gc/satb.h"
 #include "threads/mutator.h"
 
 /* gc/'s per-thread state, behind mutator.heap_local. Sync: the owner, or
@@ -21,6 +22,7 @@ struct alloc_local {
 	/* The buffer's limit while the thread is in a blocking region (the
 	 * inline path sees a full buffer then); NULL outside one. */
 	char *saved_limit;
+	struct satb_local satb;  /* the barrier's log (satb.h) */
 };
 
 int alloc_attach(struct mutator *m);

@@ -1,10 +1,12 @@
 /*
  * collect.c: the collection driver. collect_run reads like the phase
- * diagram of this stop-the-world generational collector:
+ * diagram of every pause:
  *
- *   stop the world -> retire nursery buffers -> [verify]
+ *   stop the world -> retire nursery buffers -> [drain the barrier's log]
+ *   -> [verify] -> [end a concurrent cycle: remark (parallel), sweep gen 2]
  *   -> minor collection: copy nursery (and gen 1) survivors (parallel)
- *   -> generation 2 only: mark (parallel) -> sweep (parallel)
+ *   -> generation 2: start a concurrent cycle, or mark (parallel) and
+ *      sweep (parallel) now
  *   -> [verify] -> counters and triggers -> restart
  *
  * A generation-2 collection first runs a minor one that sends every
@@ -12,6 +14,14 @@
  * in the oldest generation; marking then sees the young objects that
  * stayed pinned as the only ones outside it. (Aging them normally instead
  * was measured: no change on GCBench.)
+ *
+ * A generation-2 collection that a trigger asks for is concurrent (unless
+ * stw_mark): its pause ends after that minor collection and the roots'
+ * scan (mark_old_start), the collector thread (marker.c) traces while the
+ * program runs, and asks for the remark, a second pause that finishes the
+ * marking and sweeps generation 2 (R_REMARK). A collection that must free
+ * all it can (gyre_collect(2), a full heap) ends a cycle in progress and
+ * then collects with the world stopped, in the same pause.
  *
  * Only one collection runs at a time (collector.lock); a thread that
  * waits for that lock does so inside a blocking region, so it never holds
@@ -26,9 +36,11 @@
 #include "gc/alloc.h"
 #include "gc/collect.h"
 #include "gc/large.h"
+#include "gc/marker.h"
 #include "gc/mark.h"
 #include "gc/minor.h"
 #include "gc/nursery.h"
+#include "gc/satb.h"
 #include "gc/sweep.h"
 #include "gc/verify.h"
 #include "runtime/config.h"
@@ -165,14 +177,17 @@ static void resize_nursery(uint64_t minor_ns)
 	atomic_store_relaxed(&collector.threshold[0], next);
 }
 
-/* When each phase of one collection began or ended. */
+/* When one collection began, stopped the world and ended, and the time
+ * its phases took. */
 struct phase_times {
-	uint64_t start, stopped, minor_start, minored, marked, swept, end;
+	uint64_t start, stopped, end;
+	uint64_t minor_ns, mark_ns, sweep_ns;
 };
 
 static const char *const reasons[] = {"nursery", "gen1", "growth", "full",
-				      "explicit", "low-memory"};
-enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT, R_LOW_MEMORY };
+				      "explicit", "low-memory", "remark"};
+enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT, R_LOW_MEMORY,
+	      R_REMARK };
 
 /* MemAvailable from /proc/meminfo in bytes, or SIZE_MAX if unknown. Read
  * with plain syscalls into a stack buffer: no allocation. */
@@ -198,19 +213,21 @@ static void check_free_floor(void)
 		atomic_store_relaxed(&collector.low_memory, true);
 }
 
-static void trace_line(unsigned gen, enum reason why, const struct phase_times *t,
-		       const struct minor_result *mr, const struct sweep_result *r)
+static void trace_line(unsigned gen, enum reason why, bool started,
+		       const struct phase_times *t, const struct minor_result *mr,
+		       const struct sweep_result *r)
 {
 	fprintf(stderr,
-		"gyre: gc %llu gen=%u reason=%s pause=%.3fms (stop %.3f minor %.3f "
+		"gyre: gc %llu gen=%u reason=%s%s pause=%.3fms (stop %.3f minor %.3f "
 		"[prepare %.3f copy %.3f release %.3f] mark %.3f sweep %.3f) "
 		"freed=%zuobj promoted=%zuobj/%.1fMiB pinned=%zu live=%.1fMiB "
 		"heap=%.1fMiB nursery=%.1fMiB workers=%u\n",
 		(unsigned long long)atomic_load_relaxed(&collector.epoch), gen,
-		reasons[why], (t->end - t->start) / 1e6,
-		(t->stopped - t->start) / 1e6, (t->minored - t->minor_start) / 1e6,
+		reasons[why], started ? " (cycle started)" : "",
+		(t->end - t->start) / 1e6,
+		(t->stopped - t->start) / 1e6, t->minor_ns / 1e6,
 		mr->prepare_ns / 1e6, mr->copy_ns / 1e6, mr->release_ns / 1e6,
-		(t->marked - t->minored) / 1e6, (t->swept - t->marked) / 1e6,
+		t->mark_ns / 1e6, t->sweep_ns / 1e6,
 		mr->collected_objects + r->freed_objects, mr->promoted_objects,
 		mr->promoted_bytes / 1048576.0, mr->pinned_objects,
 		r->live_bytes / 1048576.0,
@@ -219,8 +236,34 @@ static void trace_line(unsigned gen, enum reason why, const struct phase_times *
 		workers_count());
 }
 
-/* One collection of generations 0..gen; the caller holds collector.lock
- * and is RUNNING. Returns the objects freed. */
+static void add_sweep(struct sweep_result *to, const struct sweep_result *r)
+{
+	to->freed_bytes += r->freed_bytes;
+	to->freed_objects += r->freed_objects;
+	to->live_bytes = r->live_bytes;
+	to->live_objects = r->live_objects;
+}
+
+/* World stopped, the log drained: the remark and sweep that end a
+ * concurrent cycle. */
+static void end_cycle(struct phase_times *t, struct sweep_result *r)
+{
+	uint64_t t0 = gyre_now_ns();
+	mark_old_finish();
+	if (gyre_cfg.verify)
+		verify_old_marks("remark");
+	satb_stop();
+	uint64_t t1 = gyre_now_ns();
+	struct sweep_result sr = sweep_heap(true);
+	add_sweep(r, &sr);
+	set_trigger(sr.live_bytes);
+	t->mark_ns += t1 - t0;
+	t->sweep_ns += gyre_now_ns() - t1;
+}
+
+/* One collection of generations 0..gen (R_REMARK: the end of a
+ * concurrent cycle, no minor collection); the caller holds
+ * collector.lock and is RUNNING. Returns the objects freed. */
 static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 {
 	struct phase_times t = {.start = gyre_now_ns()};
@@ -241,47 +284,70 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	}
 	t.stopped = gyre_now_ns();
 	alloc_retire_all();
+	bool cycle = mark_old_active();
+	/* [INV-SATB] Before the minor collection moves or frees the young
+	 * objects some entries name. */
+	if (cycle)
+		satb_drain_all(mark_old_shade);
 	if (gyre_cfg.verify || gen == 2)
 		large_prepare();
 	if (gyre_cfg.verify)
 		verify_heap("before collection");
-	t.minor_start = gyre_now_ns();
-	struct minor_result mr = minor_collect(gen >= 1, gen == 2,
-			atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE);
-	t.minored = t.marked = t.swept = gyre_now_ns();
-	if (gen == 0)
-		resize_nursery(t.minored - t.minor_start);
 	struct sweep_result r = {0};
-	if (gen == 2) {
+	struct minor_result mr = {0};
+	if (cycle && gen == 2)
+		end_cycle(&t, &r);
+	bool start = gen == 2 && !gyre_cfg.stw_mark &&
+		     (why == R_GROWTH || why == R_LOW_MEMORY);
+	if (why != R_REMARK) {
+		uint64_t t0 = gyre_now_ns();
+		mr = minor_collect(gen >= 1, gen == 2,
+				   atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE);
+		t.minor_ns = gyre_now_ns() - t0;
+		if (gen == 0)
+			resize_nursery(t.minor_ns);
+		atomic_store_relaxed(&collector.young_count,
+				     gen == 0 ? atomic_load_relaxed(&collector.young_count) + 1 : 0);
+	}
+	if (gen == 2 && why != R_REMARK) {
 		atomic_store_relaxed(&collector.low_memory, false);
 		if (gyre_cfg.verify)
 			verify_heap("after minor");
+	}
+	if (start) {
+		mark_old_start();
+	} else if (gen == 2 && why != R_REMARK) {
+		uint64_t t0 = gyre_now_ns();
 		mark_heap();
-		t.marked = gyre_now_ns();
-		r = sweep_heap();
+		uint64_t t1 = gyre_now_ns();
+		struct sweep_result sr = sweep_heap(false);
+		add_sweep(&r, &sr);
 		heap_prune_gen1();
 		minor_recount();
-		t.swept = gyre_now_ns();
-		set_trigger(r.live_bytes);
-	} else {
+		set_trigger(sr.live_bytes);
+		t.mark_ns += t1 - t0;
+		t.sweep_ns += gyre_now_ns() - t1;
+	} else if (gen < 2) {
 		collect_note_alloc(mr.gen2_bytes);
 	}
-	atomic_store_relaxed(&collector.young_count,
-			     gen == 0 ? atomic_load_relaxed(&collector.young_count) + 1 : 0);
 	if (gyre_cfg.verify)
 		verify_heap("after collection");
 	atomic_store_relaxed(&collector.epoch,
 			     atomic_load_relaxed(&collector.epoch) + 1);
 	t.end = gyre_now_ns();
-	/* Counted before the world restarts, so a running thread sees the
-	 * count change only across a collection that stopped it or ran
-	 * while it was blocking: comparing gyre_stats.collections before and
-	 * after a stretch of its code tells whether one ran inside it. */
-	stats_note_collection(gen, t.end - t.start, t.marked - t.minored,
-			      t.swept - t.marked, &mr, &r);
+	/* The pause that starts a cycle collects generations 0 and 1; the
+	 * remark counts as the collection of generation 2. Counted before
+	 * the world restarts, so a running thread sees the count change only
+	 * across a collection that stopped it or ran while it was blocking:
+	 * comparing gyre_stats.collections before and after a stretch of its
+	 * code tells whether one ran inside it. */
+	unsigned counted = start ? 1 : gen;
+	stats_note_collection(counted, t.end - t.start, t.mark_ns, t.sweep_ns, &mr, &r);
 	stw_start_world();
+	if (start)
+		marker_wake();
 	if (gyre_cfg.trace)
-		trace_line(gen, why, &t, &mr, &r);
+		trace_line(counted, why, start, &t, &mr, &r);
 	if (gen < 2)
 		check_free_floor();
 	return mr.collected_objects + r.freed_objects;
@@ -305,12 +371,15 @@ static int due(enum reason *why)
 {
 	if (!collect_enabled())
 		return -1;
-	if (atomic_load_relaxed(&collector.allocated) >=
-	    atomic_load_relaxed(&collector.trigger)) {
+	/* A concurrent cycle in progress is the collection of generation 2
+	 * that these triggers would ask for. */
+	bool cycle = mark_old_active();
+	if (!cycle && atomic_load_relaxed(&collector.allocated) >=
+		      atomic_load_relaxed(&collector.trigger)) {
 		*why = R_GROWTH;
 		return 2;
 	}
-	if (atomic_load_relaxed(&collector.low_memory)) {
+	if (!cycle && atomic_load_relaxed(&collector.low_memory)) {
 		*why = R_LOW_MEMORY;
 		return 2;
 	}
@@ -360,4 +429,25 @@ uint64_t collect_explicit(struct mutator *m, unsigned gen)
 	uint64_t freed = collect_run(m, gen, R_EXPLICIT);
 	pthread_mutex_unlock(&collector.lock);
 	return freed;
+}
+
+bool collect_remark(struct mutator *m)
+{
+	lock_collector(m);
+	if (mark_old_active())
+		collect_run(m, 2, R_REMARK);
+	bool over = !mark_old_active();
+	pthread_mutex_unlock(&collector.lock);
+	return over;
+}
+
+bool collect_start_cycle(struct mutator *m)
+{
+	lock_collector(m);
+	bool start = !mark_old_active() && !gyre_cfg.stw_mark && collect_enabled();
+	if (start)
+		collect_run(m, 2, R_GROWTH);
+	start = start && mark_old_active();
+	pthread_mutex_unlock(&collector.lock);
+	return start;
 }

@@ -11,6 +11,7 @@
 #ifndef GYRE_COLLECT_H
 #define GYRE_COLLECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,15 @@ void collect_if_due(struct mutator *m);
 /* The heap is full: collects everything if automatic collection is
  * enabled. True if a collection ran (so a retry may succeed). */
 bool collect_for_space(struct mutator *m);
+/* The collector thread (`m`): no grey object is left, so the remark ends
+ * the concurrent cycle. True if the cycle is over (this call or another
+ * collection ended it), false if it was called off: automatic collection
+ * is disabled. */
+bool collect_remark(struct mutator *m);
+/* Starts a concurrent cycle now, as the growth trigger would (unless one
+ * is running, automatic collection is disabled or stw_mark is set: then
+ * nothing happens); true if it started one. For tests. */
+bool collect_start_cycle(struct mutator *m);
 /* gyre_collect(gen): always collects; returns the objects freed. */
 uint64_t collect_explicit(struct mutator *m, unsigned gen);
 

@@ -9,6 +9,7 @@
 #include "gc/card.h"
 #include "gc/heap.h"
 #include "gc/large.h"
+#include "gc/satb.h"
 #include "runtime/meta.h"
 
 struct large_space large = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -48,6 +49,11 @@ void *large_alloc(size_t bytes, uint64_t header, bool has_pointers)
 		l->cards = (uint8_t *)(l + 1) + bytes;
 	void *obj = large_object(l);
 	*object_header(obj) = header;
+	/* Allocated black while generation 2 is being marked: the cycle
+	 * frees only what was unreachable when it began. The flag cannot
+	 * change before this thread's next safepoint. */
+	if (satb_active())
+		atomic_store_relaxed(&l->mark, 1);
 	if (!set_append(l))
 		goto fail_append;
 	return obj;

@@ -1,6 +1,8 @@
 /*
  * mark.c: parallel marking (see mark.h). Work moves between the workers'
- * mark stacks through the shared pool of work.h.
+ * mark stacks through the shared pool of work.h. A concurrent cycle marks
+ * only generation 2 (`old_only`): its grey objects wait on the collector
+ * thread's stack between pauses, and the remark hands them to the workers.
  *
  * If a mark stack cannot grow (memory exhausted inside a pause), the object
  * stays marked but unscanned and the overflow flag is raised; the heap is
@@ -10,9 +12,12 @@
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/mark.h"
+#include "gc/nursery.h"
 #include "gc/roots.h"
+#include "gc/satb.h"
 #include "gc/type.h"
 #include "gc/work.h"
+#include "runtime/meta.h"
 #include "threads/stw.h"
 #include "threads/workers.h"
 
@@ -24,6 +29,16 @@ static struct {
 	 * workers_run returns, which orders it. */
 	_Atomic bool overflow;
 	size_t rescans;          /* overflow recoveries; collector only */
+	/* A concurrent cycle is marking: only generation 2 and large
+	 * objects are marked; young ones are neither marked nor traced
+	 * (the cycle's first pause scanned all of them). Sync: written with
+	 * the world stopped. */
+	bool old_only;
+	/* The cycle's grey objects, and the objects of tracer types, which
+	 * are scanned only with the world stopped (gyre.h's promise to
+	 * tracers). Sync: the collector thread while the world runs, the
+	 * pause's initiator while it is stopped. */
+	struct work_stack cstack, deferred;
 } mk;
 
 int mark_init(unsigned workers)
@@ -35,6 +50,10 @@ int mark_init(unsigned workers)
 void mark_shutdown(void)
 {
 	work_pool_shutdown(&mk.wp);
+	meta_free(mk.cstack.items);
+	meta_free(mk.deferred.items);
+	mk.cstack = mk.deferred = (struct work_stack){0};
+	mk.old_only = false;
 }
 
 void mark_set_stack_limit(size_t entries)
@@ -89,15 +108,45 @@ bool mark_is_object(uintptr_t p)
 	return large_find(p) == (void *)p;
 }
 
+/* True if obj (the start of an object) is one a concurrent cycle marks:
+ * in a generation-2 block, or large. */
+static inline bool old_target(const void *obj)
+{
+	uintptr_t p = (uintptr_t)obj;
+	return !heap_contains(p) || (space_of(p) & SPACE_GEN_MASK) == 2;
+}
+
+/* For checks while the world may run: large_find needs the set sorted
+ * with the world stopped, so a large object is known by its magic (read
+ * only where an object could be: an aligned user-space address). */
+static bool valid_old_target(const void *obj)
+{
+	uintptr_t p = (uintptr_t)obj;
+	if (heap_contains(p))
+		return block_of(p)->state == BLOCK_SMALL && heap_is_small_object(p);
+	return p % sizeof(void *) == 0 && p >> 47 == 0 && p > 4096 &&
+	       large_of(obj)->magic == LARGE_MAGIC;
+}
+
 /* `holder` is the object whose field holds obj, or NULL for a handle. */
 static void mark_field(struct work_stack *w, void *obj, void *holder)
 {
-	if (GYRE_DEBUG && !mark_is_object((uintptr_t)obj))
+	if (mk.old_only && !old_target(obj))
+		return;
+	if (GYRE_DEBUG && !(mk.old_only ? valid_old_target(obj)
+					: mark_is_object((uintptr_t)obj)))
 		gyre_fatal("%s %p holds %p, which is not a gyre object",
 			   holder ? "a pointer field of object" : "handle",
 			   holder ? holder : obj, obj);
 	if (set_mark(obj))
 		push(w, obj);
+}
+
+/* A pointer field, read while a mutator may store into it (GYRE_STORE's
+ * store is atomic too). Relaxed: see gyre__store. */
+static inline void *load_field(void **slot)
+{
+	return __atomic_load_n(slot, __ATOMIC_RELAXED);
 }
 
 struct trace_ctx {
@@ -108,8 +157,21 @@ struct trace_ctx {
 static void visit(void **slot, void *ctx)
 {
 	struct trace_ctx *c = ctx;
-	if (*slot)
-		mark_field(c->w, *slot, c->holder);
+	void *v = load_field(slot);
+	if (v)
+		mark_field(c->w, v, c->holder);
+}
+
+static void scan_fields(struct work_stack *w, void *obj, const struct type *t,
+			uint32_t n)
+{
+	char *elem = obj;
+	for (uint32_t e = 0; e < n; e++, elem += t->size)
+		for (uint32_t i = 0; i < t->n_ptrs; i++) {
+			void *v = load_field((void **)elem + t->word_offsets[i]);
+			if (v)
+				mark_field(w, v, obj);
+		}
 }
 
 static void scan_object(struct work_stack *w, void *obj)
@@ -119,12 +181,7 @@ static void scan_object(struct work_stack *w, void *obj)
 	uint32_t n = header_length(h);
 	char *elem = obj;
 	if (t->kind == TYPE_OFFSETS) {
-		for (uint32_t e = 0; e < n; e++, elem += t->size)
-			for (uint32_t i = 0; i < t->n_ptrs; i++) {
-				void *v = ((void **)elem)[t->word_offsets[i]];
-				if (v)
-					mark_field(w, v, obj);
-			}
+		scan_fields(w, obj, t, n);
 	} else if (t->kind == TYPE_TRACE) {
 		struct trace_ctx c = {w, obj};
 		for (uint32_t e = 0; e < n; e++, elem += t->size)
@@ -138,7 +195,7 @@ static void mark_word(struct work_stack *w, uintptr_t v)
 	void *obj = heap_find_small(v);
 	if (!obj && !heap_contains(v))
 		obj = large_find(v);
-	if (obj && set_mark(obj))
+	if (obj && (!mk.old_only || old_target(obj)) && set_mark(obj))
 		push(w, obj);
 }
 
@@ -189,11 +246,12 @@ static void drain_local(struct work_stack *w, void *ctx)
 	}
 }
 
-static void mark_worker(unsigned id, void *arg)
+/* `roots` (non-NULL) asks for the roots to be scanned first. */
+static void mark_worker(unsigned id, void *roots)
 {
-	(void)arg;
 	struct work_stack *w = &mk.wp.stacks[id];
-	scan_roots(w);
+	if (roots)
+		scan_roots(w);
 	work_drain(&mk.wp, w, drain_local, NULL, lost, NULL);
 }
 
@@ -228,13 +286,129 @@ static void rescan_heap(struct work_stack *w)
 		}
 }
 
+static void finish(void);
+
 void mark_heap(void)
 {
 	GYRE_ASSERT(stw_world_stopped());
 	GYRE_ASSERT(mk.wp.nstacks == workers_count());
+	GYRE_ASSERT(!mk.old_only);
 	work_pool_start(&mk.wp);
 	atomic_store_relaxed(&mk.overflow, false);
+	workers_run(mark_worker, &mk);
+	finish();
+}
+
+/* ------------------------------------------- the concurrent cycle (gen 2) */
+
+/* Every object of a young block (its start bits) as a root. */
+static void scan_young_block(struct work_stack *w, struct block *b)
+{
+	char *base = block_base(b);
+	for (uint32_t s = 0; s < b->nslots; s++)
+		if (bit_test(b->starts, s))
+			scan_object(w, object_from_slot(base + (size_t)s * b->obj_size));
+}
+
+void mark_old_start(void)
+{
+	GYRE_ASSERT(stw_world_stopped() && !mk.old_only && !mk.cstack.n &&
+		    !mk.deferred.n);
+	mk.old_only = true;
+	atomic_store_relaxed(&mk.overflow, false);
+	struct work_stack *w = &mk.cstack;
+	roots_for_each_stack(0, 1, scan_range, w);
+	roots_for_each_area(scan_range, w);
+	roots_for_each_handle(scan_handle, w);
+	/* The minor collection before this tenured every survivor, so the
+	 * young objects left are the pinned ones: all are scanned, those
+	 * that nothing points at any more too (a blocking thread may have
+	 * changed its stack since the pin pass read it). */
+	for (struct block *b = nursery.blocks; b; b = b->next)
+		scan_young_block(w, b);
+	for (struct block *b = heap.gen1; b; b = b->gnext)
+		scan_young_block(w, b);
+	satb_start();
+}
+
+/* Scans an old object while the world runs. Tracer types wait for the
+ * remark: gyre.h promises tracers a stopped world. */
+static void scan_object_concurrent(struct work_stack *w, void *obj)
+{
+	uint64_t h = *object_header(obj);
+	const struct type *t = type_get(header_type(h));
+	if (t->kind == TYPE_OFFSETS)
+		scan_fields(w, obj, t, header_length(h));
+	else if (t->kind == TYPE_TRACE && !work_push(&mk.wp, &mk.deferred, obj))
+		lost(w, obj);
+}
+
+bool mark_old_step(unsigned budget)
+{
+	struct work_stack *w = &mk.cstack;
+	GYRE_ASSERT(mk.old_only);
+	while (w->n && budget--) {
+		void *obj = w->items[--w->n];
+		if (w->n)
+			__builtin_prefetch(object_header(w->items[w->n - 1]));
+		scan_object_concurrent(w, obj);
+	}
+	return w->n == 0;
+}
+
+void mark_old_shade(void *obj)
+{
+	GYRE_ASSERT(mk.old_only);
+	if (!old_target(obj))
+		return;
+	if (GYRE_DEBUG && !valid_old_target(obj))
+		gyre_fatal("GYRE_STORE overwrote %p, which is not a gyre object: a "
+			   "pointer field must hold NULL or an object before a "
+			   "store too", obj);
+	if (set_mark(obj))
+		push(&mk.cstack, obj);
+}
+
+void mark_old_shade_lost(void *obj)
+{
+	if (!old_target(obj))
+		return;
+	if (GYRE_DEBUG && !valid_old_target(obj))
+		gyre_fatal("GYRE_STORE overwrote %p, which is not a gyre object: a "
+			   "pointer field must hold NULL or an object before a "
+			   "store too", obj);
+	if (set_mark(obj))
+		lost(NULL, obj);
+}
+
+static void move_to(struct work_stack *from, struct work_stack *to)
+{
+	while (from->n) {
+		void *obj = from->items[--from->n];
+		if (!work_push(&mk.wp, to, obj))
+			lost(to, obj);
+	}
+}
+
+void mark_old_finish(void)
+{
+	GYRE_ASSERT(stw_world_stopped() && mk.old_only);
+	work_pool_start(&mk.wp);
+	move_to(&mk.cstack, &mk.wp.stacks[0]);
+	move_to(&mk.deferred, &mk.wp.stacks[0]);
 	workers_run(mark_worker, NULL);
+	finish();
+	mk.old_only = false;
+}
+
+bool mark_old_active(void)
+{
+	return mk.old_only;
+}
+
+/* After the parallel phase: recovers from overflow. */
+static void finish(void)
+{
 	while (atomic_load_relaxed(&mk.overflow)) {
 		atomic_store_relaxed(&mk.overflow, false);
 		mk.rescans++;

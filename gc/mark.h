@@ -19,6 +19,32 @@ void mark_shutdown(void);
 /* With the world stopped and runs retired: marks everything reachable. */
 void mark_heap(void);
 
+/* The concurrent cycle of generation 2 (DESIGN.md, "The old generation"):
+ * snapshot at the beginning. Only generation-2 and large objects are
+ * marked; young objects are the minor collections' business.
+ *
+ * World stopped, right after a minor collection that tenured every
+ * survivor: starts a cycle. What roots and the remaining (pinned) young
+ * objects point at in generation 2 turns grey, and the barrier starts
+ * logging (satb.h). */
+void mark_old_start(void);
+/* True from mark_old_start to mark_old_finish. The world stopped, or the
+ * collector thread. */
+bool mark_old_active(void);
+/* The collector thread, world running: scans up to `budget` grey objects;
+ * true when none is left. */
+bool mark_old_step(unsigned budget);
+/* A logged pointer (satb.h): if it names an old object not yet marked, it
+ * turns grey. The collector thread, or the world stopped. */
+void mark_old_shade(void *obj);
+/* The same from a mutator that has no log buffer (no memory): the object
+ * is marked and left for the remark's rescan. Any RUNNING thread. */
+void mark_old_shade_lost(void *obj);
+/* World stopped, log drained: traces what is still grey, in parallel.
+ * [INV-MARKED-OLD] On return every generation-2 or large object that was
+ * reachable when the cycle began, or was allocated since, is marked. */
+void mark_old_finish(void);
+
 /* True if `p` is the payload start of a live small or large object (needs
  * large_prepare). For checks. */
 bool mark_is_object(uintptr_t p);

@@ -31,6 +31,7 @@
 #include "gc/card.h"
 #include "gc/heap.h"
 #include "gc/large.h"
+#include "gc/mark.h"
 #include "gc/minor.h"
 #include "gc/nursery.h"
 #include "gc/roots.h"
@@ -629,15 +630,20 @@ static void rescan(struct copier *c)
 /* ------------------------------------------------------------- release */
 
 /* Start bits := mark bits (the objects that stay, or the copies, plus the
- * objects already there), marks cleared; returns the objects marked. */
+ * objects already there); returns the objects that are new to the start
+ * bits (or, replacing, all marked). Marks are cleared, except in a
+ * generation-2 block while a concurrent cycle marks: there they are that
+ * cycle's, and keep the copies black (allocated marked). */
 static uint32_t marks_to_starts(struct block *b, bool replace)
 {
 	uint32_t n = 0;
+	bool keep = b->gen == 2 && mark_old_active();
 	for (unsigned i = 0; i < BITMAP_WORDS; i++) {
 		uint64_t m = atomic_load_relaxed(&b->marks[i]);
-		n += (uint32_t)__builtin_popcountll(m);
+		n += (uint32_t)__builtin_popcountll(replace ? m : m & ~b->starts[i]);
 		b->starts[i] = replace ? m : b->starts[i] | m;
-		atomic_store_relaxed(&b->marks[i], 0);
+		if (!keep)
+			atomic_store_relaxed(&b->marks[i], 0);
 	}
 	return n;
 }

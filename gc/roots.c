@@ -180,7 +180,7 @@ void roots_for_each_stack(unsigned id, unsigned n,
 	unsigned i = 0;
 	struct mutator *m;
 	mutator_for_each(m) {
-		if (i++ % n != id)
+		if (m->internal || i++ % n != id)
 			continue;
 		fn((uintptr_t)m->ctx.regs, (uintptr_t)(m->ctx.regs + CONTEXT_REGS), ctx);
 		fn((uintptr_t)m->ctx.sp, (uintptr_t)m->stack_hi, ctx);

@@ -35,6 +35,7 @@ static struct {
 	_Atomic size_t next_block;
 	_Atomic size_t next_large;
 	size_t top;               /* blocks to sweep: [0, top) */
+	bool old_only;            /* generation 2 and large objects only */
 	struct sweeper *sweepers; /* one per worker; allocated at init */
 	unsigned nsweepers;
 } sw;
@@ -137,11 +138,13 @@ static void sweep_worker(unsigned id, void *arg)
 	size_t start;
 	while ((start = atomic_add_relaxed(&sw.next_block, CHUNK_BLOCKS)) < sw.top) {
 		size_t end = start + CHUNK_BLOCKS < sw.top ? start + CHUNK_BLOCKS : sw.top;
-		for (size_t i = start; i < end; i++)
-			if (heap.blocks[i].state == BLOCK_SMALL)
-				sweep_block(s, &heap.blocks[i]);
-			else if (heap.blocks[i].state == BLOCK_NURSERY)
-				sweep_nursery_block(s, &heap.blocks[i]);
+		for (size_t i = start; i < end; i++) {
+			struct block *b = &heap.blocks[i];
+			if (b->state == BLOCK_SMALL && (!sw.old_only || b->gen == 2))
+				sweep_block(s, b);
+			else if (b->state == BLOCK_NURSERY && !sw.old_only)
+				sweep_nursery_block(s, b);
+		}
 	}
 	while ((start = atomic_add_relaxed(&sw.next_large, CHUNK_LARGE)) < large.count) {
 		size_t end = start + CHUNK_LARGE < large.count ? start + CHUNK_LARGE
@@ -180,12 +183,13 @@ static void compact_large_set(void)
 	large.count = n;
 }
 
-struct sweep_result sweep_heap(void)
+struct sweep_result sweep_heap(bool old_only)
 {
 	GYRE_ASSERT(stw_world_stopped());
-	/* Every SMALL block is re-listed by the sweep; nothing is owned
-	 * because the minor collection released its runs. */
-	for (unsigned g = 0; g < 2; g++)
+	/* Every SMALL block swept is re-listed by the sweep; nothing is
+	 * owned because the minor collection released its runs. */
+	sw.old_only = old_only;
+	for (unsigned g = old_only ? 1 : 0; g < 2; g++)
 		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 			heap.classes[g][c].head = NULL;
 	GYRE_ASSERT(sw.nsweepers == workers_count());

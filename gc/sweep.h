@@ -7,6 +7,7 @@
 #ifndef GYRE_SWEEP_H
 #define GYRE_SWEEP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct sweep_result {
@@ -20,7 +21,9 @@ int sweep_init(unsigned workers);
 void sweep_shutdown(void);
 
 /* With the world stopped, after mark_heap: frees every unmarked object and
- * clears every mark [INV-MARKS-CLEAR]. */
-struct sweep_result sweep_heap(void);
+ * clears every mark [INV-MARKS-CLEAR]. `old_only` (after mark_old_finish)
+ * sweeps generation 2 and large objects only: young blocks carry no marks
+ * then, and their objects are the minor collections' to free. */
+struct sweep_result sweep_heap(bool old_only);
 
 #endif

@@ -7,7 +7,9 @@
  * - every pointer field holds NULL or the start of an allocated object, so
  *   no live object points at a freed one (a lost object);
  * - [INV-CARDS] every pointer to a younger generation lies on a dirty card;
- * - [INV-MARKS-CLEAR] no mark bit is set;
+ * - [INV-MARKS-CLEAR] no mark bit is set, except while a concurrent cycle
+ *   marks generation 2: then its blocks' marks are a subset of their start
+ *   bits, and large objects may be marked;
  * - list membership: class lists hold SMALL unowned blocks of their
  *   generation and class, heap.gen1 holds exactly the gen-1 blocks, the
  *   nursery list exactly the NURSERY blocks, the free list FREE blocks,
@@ -20,6 +22,7 @@
 #include "gc/large.h"
 #include "gc/mark.h"
 #include "gc/nursery.h"
+#include "gc/roots.h"
 #include "gc/type.h"
 #include "gc/verify.h"
 #include "threads/stw.h"
@@ -88,9 +91,13 @@ static size_t check_object(void *obj, unsigned gen)
 
 static void check_marks_clear(const struct block *b)
 {
-	for (unsigned i = 0; i < BITMAP_WORDS; i++)
-		if (atomic_load_relaxed(&b->marks[i]))
-			FAIL("block %zu has mark bits set", phase, block_index(b));
+	bool cycle = b->gen == 2 && b->state == BLOCK_SMALL && mark_old_active();
+	for (unsigned i = 0; i < BITMAP_WORDS; i++) {
+		uint64_t m = atomic_load_relaxed(&b->marks[i]);
+		if (cycle ? (m & ~b->starts[i]) != 0 : m != 0)
+			FAIL("block %zu has mark bits set%s", phase, block_index(b),
+			     cycle ? " on slots that hold no object" : "");
+	}
 }
 
 static void check_small_block(struct block *b)
@@ -192,7 +199,8 @@ static size_t check_large(void)
 	size_t bytes = 0;
 	for (size_t i = 0; i < large.count; i++) {
 		struct large *l = large.objs[i];
-		if (l->magic != LARGE_MAGIC || atomic_load_relaxed(&l->mark))
+		if (l->magic != LARGE_MAGIC ||
+		    (atomic_load_relaxed(&l->mark) && !mark_old_active()))
 			FAIL("large object record %p is corrupt or marked", phase, (void *)l);
 		if (i && large.objs[i - 1] >= l)
 			FAIL("large-object set is not sorted", phase);
@@ -243,4 +251,81 @@ void verify_heap(const char *when)
 	if (used != blocks * BLOCK_SIZE + large_bytes)
 		FAIL("heap.used is %zu but blocks and large objects hold %zu", phase,
 		     used, blocks * BLOCK_SIZE + large_bytes);
+}
+
+/* ------------------------------------------------ [INV-MARKED-OLD] check */
+
+static bool old_marked(void *obj)
+{
+	uintptr_t p = (uintptr_t)obj;
+	if (!heap_contains(p))
+		return atomic_load_relaxed(&large_of(obj)->mark) != 0;
+	struct block *b = block_of(p);
+	uint32_t s = block_slot(b, p - HEADER_SIZE);
+	return atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1;
+}
+
+static bool is_old(uintptr_t p)
+{
+	return !heap_contains(p) || block_of(p)->gen == 2;
+}
+
+static void check_old_target(void **slot, void *holder)
+{
+	void *v = *slot;
+	if (v && is_old((uintptr_t)v) && !old_marked(v))
+		FAIL("object %p (gen %u) points at %p, an unmarked gen-2 object, "
+		     "after marking", phase, holder, heap_gen_of((uintptr_t)holder), v);
+}
+
+static void old_visit(void **slot, void *holder)
+{
+	check_old_target(slot, holder);
+}
+
+static void check_old_targets(void *obj)
+{
+	uint64_t h = *object_header(obj);
+	const struct type *t = type_get(header_type(h));
+	char *elem = obj;
+	for (uint32_t e = 0; e < header_length(h); e++, elem += t->size) {
+		if (t->kind == TYPE_OFFSETS)
+			for (uint32_t i = 0; i < t->n_ptrs; i++)
+				check_old_target((void **)elem + t->word_offsets[i], obj);
+		else if (t->kind == TYPE_TRACE)
+			t->trace(elem, old_visit, obj);
+	}
+}
+
+static void check_handle(void **slot, void *ctx)
+{
+	check_old_target(slot, ctx);
+}
+
+void verify_old_marks(const char *when)
+{
+	GYRE_ASSERT(stw_world_stopped());
+	phase = when;
+	for (struct block *b = nursery.blocks; b; b = b->next)
+		nursery_parse(b);
+	for (size_t i = 0; i < heap.top; i++) {
+		struct block *b = &heap.blocks[i];
+		if (b->state == BLOCK_FREE)
+			continue;
+		char *base = block_base(b);
+		/* Young objects all count as roots: the cycle does not
+		 * collect them. */
+		for (uint32_t s = 0; s < b->nslots; s++)
+			if (bit_test(b->starts, s) &&
+			    (b->gen != 2 || atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1))
+				check_old_targets(object_from_slot(base + (size_t)s * b->obj_size));
+	}
+	for (size_t i = 0; i < large.count; i++)
+		if (atomic_load_relaxed(&large.objs[i]->mark))
+			check_old_targets(large_object(large.objs[i]));
+	/* Handles only: a stack may hold, in a slot its thread has not
+	 * written since the cycle began, a stale pointer to an object that
+	 * was already dead then. Such a word keeps nothing alive that the
+	 * program can reach, so the cycle rightly frees its target. */
+	roots_for_each_handle(check_handle, NULL);
 }

@@ -9,4 +9,10 @@
 /* `when` names the phase boundary, for the message. Needs large_prepare. */
 void verify_heap(const char *when);
 
+/* After mark_old_finish, before the sweep: [INV-MARKED-OLD] as far as the
+ * heap shows it now: every generation-2 or large object that a handle, a
+ * young object or a marked object points at is marked. Needs
+ * large_prepare. */
+void verify_old_marks(const char *when);
+
 #endif

@@ -17,8 +17,10 @@
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/mark.h"
+#include "gc/marker.h"
 #include "gc/minor.h"
 #include "gc/roots.h"
+#include "gc/satb.h"
 #include "gc/sweep.h"
 #include "gc/type.h"
 #include "runtime/config.h"
@@ -123,7 +125,11 @@ static int init_parts(const gyre_config *c)
 		goto fail_key;
 	collect_init();
 	stats_reset();
+	if (!c->stw_mark && marker_start())
+		goto fail_marker;
 	return GYRE_OK;
+fail_marker:
+	pthread_key_delete(exit_guard);
 fail_key:
 	workers_stop();
 fail_workers:
@@ -162,15 +168,14 @@ GYRE_API int gyre_shutdown(void)
 	int rc = need_init("gyre_shutdown");
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&registry_lock);
-	bool busy = !cds_list_empty(&registry);
-	pthread_mutex_unlock(&registry_lock);
-	if (busy)
+	if (mutator_any_external())
 		return gyre_misuse(GYRE_ESTATE, "gyre_shutdown",
 				   "threads are still attached");
 	atomic_store_relaxed(&initialized, false);
+	marker_stop();
 	pthread_key_delete(exit_guard);
 	workers_stop();
+	satb_shutdown();
 	sweep_shutdown();
 	minor_shutdown();
 	mark_shutdown();

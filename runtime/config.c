@@ -100,6 +100,7 @@ static int apply_env(gyre_config *c)
 	if (!rc) rc = env_uint("GYRE_PAUSE_TARGET", &c->pause_target_us);
 	if (!rc) rc = env_size("GYRE_FREE_FLOOR", &c->free_floor);
 	if (!rc) rc = env_uint("GYRE_WORKERS", &workers);
+	if (!rc) rc = env_flag("GYRE_STW_MARK", &c->stw_mark);
 	if (!rc) rc = env_flag("GYRE_VERIFY", &c->verify);
 	if (!rc) rc = env_flag("GYRE_TRACE", &c->trace);
 	c->workers = workers;
@@ -148,6 +149,7 @@ int config_resolve(const gyre_config *in, gyre_config *out)
 	gyre_config c = {0};
 	if (in)
 		c = *in;
+	c.stw_mark = c.stw_mark != 0;
 	c.verify = c.verify != 0;
 	c.trace = c.trace != 0;
 	int rc = apply_env(&c);

@@ -55,3 +55,14 @@ void mutator_unregister(struct mutator *m)
 	pthread_mutex_unlock(&registry_lock);
 	mutator_self = NULL;
 }
+
+bool mutator_any_external(void)
+{
+	bool any = false;
+	struct mutator *m;
+	pthread_mutex_lock(&registry_lock);
+	mutator_for_each(m)
+		any |= !m->internal;
+	pthread_mutex_unlock(&registry_lock);
+	return any;
+}

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <urcu/list.h>
 
 #include "runtime/atomics.h"
@@ -32,6 +33,11 @@ struct mutator {
 	struct context ctx;
 	/* Highest address of the thread's stack. Immutable after attach. */
 	void *stack_hi;
+	/* One of gyre's own threads (the collector thread): it stops for
+	 * collections like any other, but holds no roots, so its stack is not
+	 * scanned, and it does not count as the embedder's. Immutable after
+	 * attach. */
+	bool internal;
 	/* gyre_disable calls not yet matched on this thread. Owner only. */
 	int disable_depth;
 	/* gc/'s allocator state for this thread. Sync: owner, or the
@@ -57,6 +63,9 @@ static inline struct mutator *mutator_current(void)
 int mutator_register(struct mutator *m);
 /* Removes the calling thread; its stack is no longer scanned. */
 void mutator_unregister(struct mutator *m);
+
+/* True if a thread of the embedder's is attached. Takes registry_lock. */
+bool mutator_any_external(void);
 
 /* The registry. Sync: registry_lock; held by the collection initiator for
  * the whole stop-the-world pause, so no thread attaches or detaches then. */

@@ -109,6 +109,11 @@ typedef struct gyre_config {
 	/* GYRE_WORKERS: threads that mark and sweep in parallel, the collecting
 	 * thread included. Default: online CPUs. Range 1 .. 256. */
 	unsigned workers;
+	/* GYRE_STW_MARK=1: mark generation 2 with the world stopped, as one
+	 * long pause. Default 0: a collector thread marks it while the
+	 * program runs, between two short pauses (a generation-1 collection
+	 * that starts the cycle, and a remark that ends it with the sweep). */
+	int stw_mark;
 	/* GYRE_VERIFY=1: check the whole heap before and after every
 	 * collection, aborting with a message on the first inconsistency. */
 	int verify;
@@ -250,7 +255,10 @@ size_t gyre_length(const void *obj);
  * allocated need it too. `obj`, `array`, `index` and `value` are each
  * evaluated once, and the assignment is type-checked as written. The field
  * must be one its type declares as a pointer (pointer-free objects, such
- * as gyre_alloc_bytes buffers, have no cards to mark). Pointers held in
+ * as gyre_alloc_bytes buffers, have no cards to mark), and must hold NULL
+ * or a gyre object before the store as well as after: while generation 2
+ * is marked concurrently, the barrier hands the value it replaces to the
+ * collector. Pointers held in
  * locals, root areas and handles need no barrier. */
 #define GYRE_STORE(obj, field, value)                                        \
 	((void)sizeof((obj)->field = (value)),                               \
@@ -421,6 +429,20 @@ extern uintptr_t gyre__heap_bytes;
 extern uint8_t *gyre__cards;
 extern uint8_t *gyre__card_summary;
 
+/* While generation 2 is being marked concurrently (gyre__marking is 1),
+ * GYRE_STORE logs the value it overwrites into the thread's buffer
+ * [cursor, limit) (a snapshot-at-the-beginning barrier); a full or absent
+ * buffer goes through gyre__satb_record. gyre__marking changes only with
+ * the world stopped, so a relaxed load sees the current cycle. */
+struct gyre__satb {
+	void **cursor;
+	void **limit;
+};
+extern __thread struct gyre__satb gyre__satb
+	__attribute__((tls_model("initial-exec")));
+extern uint8_t gyre__marking;
+void gyre__satb_record(void *old);
+
 /* `fn` (a constant) names the function the slow path calls, so that its
  * errors name what the embedder called: 0 gyre_alloc, 1 gyre_alloc_array,
  * 2 gyre_alloc_bytes. */
@@ -457,11 +479,22 @@ static inline void *gyre__alloc_inline(gyre_type type, size_t n, int fn)
  * address is the word two before the object (gc/large.h). Threads storing
  * into neighbouring objects write the same byte, so the marks are atomic
  * stores; relaxed, plain byte moves: collections read cards only with the
- * world stopped, which orders them after every store. */
+ * world stopped, which orders them after every store. The field itself is
+ * loaded and stored atomically (relaxed: plain moves) because the collector
+ * thread may read it meanwhile; it needs no order, since what it misses by
+ * reading the new value the log below hands it. */
 static inline void gyre__store(void *obj, size_t off, void *value)
 {
 	void **slot = (void **)((char *)obj + off);
-	*slot = value;
+	if (__builtin_expect(__atomic_load_n(&gyre__marking, __ATOMIC_RELAXED), 0)) {
+		void *old = __atomic_load_n(slot, __ATOMIC_RELAXED);
+		struct gyre__satb *q = &gyre__satb;
+		if (old && q->cursor != q->limit)
+			*q->cursor++ = old;
+		else if (old)
+			gyre__satb_record(old);
+	}
+	__atomic_store_n(slot, value, __ATOMIC_RELAXED);
 	uintptr_t rel = (uintptr_t)slot - gyre__heap_base;
 	if (__builtin_expect(rel < gyre__heap_bytes, 1)) {
 		__atomic_store_n(&gyre__cards[rel >> GYRE__CARD_SHIFT], 1,

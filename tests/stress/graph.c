@@ -153,12 +153,15 @@ static void node_set_ext(struct node *n, struct vec *v)
 }
 
 /* Appends a fresh leaf. The slot is stored before `count` covers it, so the
- * tracer never sees a poisoned slot as live. */
+ * tracer never sees a poisoned slot as live. The poison goes first, with a
+ * plain store: a slot that GYRE_STORE writes must hold NULL or an object,
+ * since the barrier hands what it replaces to a concurrent marking. */
 static void vec_push(struct graph_ctx *c, struct vec *v)
 {
 	uint64_t i = v->f.count;
 	struct node *leaf = node_new(c, tag2(v->f.id, i));
 
+	v->items[i] = NULL;
 	GYRE_STORE(v, items[i], leaf);
 	v->f.item_id[i] = leaf->f.id;
 	v->f.count = i + 1;

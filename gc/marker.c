@@ -1,0 +1,145 @@
+/*
+ * marker.c: the collector thread (see marker.h). It is attached like a
+ * mutator, so that every pause stops it, but `internal`: it holds no
+ * roots. Between two safepoint polls it works on whole units only (a
+ * batch of grey objects, one log buffer), so a pause never finds it
+ * holding an object that is not on the grey stack or in a buffer.
+ */
+#include <time.h>
+
+#include "gc/collect.h"
+#include "gc/mark.h"
+#include "gc/marker.h"
+#include "gc/satb.h"
+#include "threads/safepoint.h"
+
+/* Grey objects scanned between two safepoint polls: small enough that a
+ * pause waits for the collector thread no longer than for a mutator
+ * between two allocations, large enough that the poll costs nothing. */
+#define STEP_OBJECTS 256
+/* How long to wait before asking again for a remark that was called off
+ * because automatic collection was disabled (or, held, before looking
+ * again). */
+#define DISABLED_RETRY_NS 1000000
+
+static struct {
+	pthread_t thread;
+	bool running;             /* gyre_init and gyre_shutdown only */
+	pthread_mutex_t lock;     /* guards pending and quit, with wake */
+	pthread_cond_t wake;
+	bool pending;             /* a cycle started since the last look */
+	/* Relaxed reads in the cycle loop; written under `lock`. */
+	_Atomic bool quit;
+	/* marker_hold. Relaxed: a test hook, polled. */
+	_Atomic bool held;
+	bool attach_done;         /* attach_rc is known; under `lock` */
+	int attach_rc;            /* the thread's mutator_register result */
+	struct mutator self;
+} mt = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static void sleep_blocking(struct mutator *m, long ns)
+{
+	safepoint_enter_blocking(m);
+	nanosleep(&(struct timespec){.tv_nsec = ns}, NULL);
+	safepoint_leave_blocking(m);
+}
+
+/* Traces until the cycle ends: by this thread's remark, or by a pause
+ * another thread ran (gyre_collect(2), a full heap). */
+static void trace_cycle(struct mutator *m)
+{
+	while (!atomic_load_relaxed(&mt.quit)) {
+		safepoint_poll(m);
+		if (!mark_old_active())
+			return;
+		if (atomic_load_relaxed(&mt.held)) {
+			sleep_blocking(m, DISABLED_RETRY_NS);
+			continue;
+		}
+		if (satb_drain_full(mark_old_shade))
+			continue;
+		if (!mark_old_step(STEP_OBJECTS))
+			continue;
+		if (!collect_remark(m))
+			sleep_blocking(m, DISABLED_RETRY_NS);
+	}
+}
+
+/* Waits, blocking, for a cycle or for the order to quit; true to quit. */
+static bool wait_for_work(struct mutator *m)
+{
+	safepoint_enter_blocking(m);
+	pthread_mutex_lock(&mt.lock);
+	while (!mt.pending && !atomic_load_relaxed(&mt.quit))
+		pthread_cond_wait(&mt.wake, &mt.lock);
+	mt.pending = false;
+	bool quit = atomic_load_relaxed(&mt.quit);
+	pthread_mutex_unlock(&mt.lock);
+	safepoint_leave_blocking(m);
+	return quit;
+}
+
+static void *marker_main(void *arg)
+{
+	(void)arg;
+	struct mutator *m = &mt.self;
+	int rc = mutator_register(m);
+	pthread_mutex_lock(&mt.lock);
+	mt.attach_rc = rc;
+	mt.attach_done = true;
+	pthread_cond_broadcast(&mt.wake);
+	pthread_mutex_unlock(&mt.lock);
+	if (rc)
+		return NULL;
+	while (!wait_for_work(m))
+		trace_cycle(m);
+	mutator_unregister(m);
+	return NULL;
+}
+
+int marker_start(void)
+{
+	mt.self = (struct mutator){.internal = true};
+	mt.pending = false;
+	mt.attach_done = false;
+	atomic_store_relaxed(&mt.quit, false);
+	atomic_store_relaxed(&mt.held, false);
+	if (pthread_create(&mt.thread, NULL, marker_main, NULL))
+		return GYRE_ENOMEM;
+	pthread_mutex_lock(&mt.lock);
+	while (!mt.attach_done)
+		pthread_cond_wait(&mt.wake, &mt.lock);
+	int rc = mt.attach_rc;
+	pthread_mutex_unlock(&mt.lock);
+	if (rc) {
+		pthread_join(mt.thread, NULL);
+		return GYRE_ENOMEM;
+	}
+	mt.running = true;
+	return GYRE_OK;
+}
+
+void marker_stop(void)
+{
+	if (!mt.running)
+		return;
+	pthread_mutex_lock(&mt.lock);
+	atomic_store_relaxed(&mt.quit, true);
+	pthread_cond_broadcast(&mt.wake);
+	pthread_mutex_unlock(&mt.lock);
+	pthread_join(mt.thread, NULL);
+	mt.running = false;
+}
+
+void marker_wake(void)
+{
+	pthread_mutex_lock(&mt.lock);
+	mt.pending = true;
+	pthread_cond_broadcast(&mt.wake);
+	pthread_mutex_unlock(&mt.lock);
+}
+
+void marker_hold(bool hold)
+{
+	atomic_store_relaxed(&mt.held, hold);
+}
