@@ -480,9 +480,12 @@ static inline void *gyre__alloc_inline(gyre_type type, size_t n, int fn)
  * into neighbouring objects write the same byte, so the marks are atomic
  * stores; relaxed, plain byte moves: collections read cards only with the
  * world stopped, which orders them after every store. The field itself is
- * loaded and stored atomically (relaxed: plain moves) because the collector
- * thread may read it meanwhile; it needs no order, since what it misses by
- * reading the new value the log below hands it. */
+ * loaded and stored atomically because the collector thread may read it
+ * meanwhile: the store is a release (a plain move on x86), paired with the
+ * collector's acquire load, so that what this thread wrote before (the
+ * metadata of the block a new object lives in) is visible to the collector
+ * when it follows the pointer. What the collector misses by reading the
+ * new value rather than the old, the log below hands it. */
 static inline void gyre__store(void *obj, size_t off, void *value)
 {
 	void **slot = (void **)((char *)obj + off);
@@ -494,7 +497,7 @@ static inline void gyre__store(void *obj, size_t off, void *value)
 		else if (old)
 			gyre__satb_record(old);
 	}
-	__atomic_store_n(slot, value, __ATOMIC_RELAXED);
+	__atomic_store_n(slot, value, __ATOMIC_RELEASE);
 	uintptr_t rel = (uintptr_t)slot - gyre__heap_base;
 	if (__builtin_expect(rel < gyre__heap_bytes, 1)) {
 		__atomic_store_n(&gyre__cards[rel >> GYRE__CARD_SHIFT], 1,
