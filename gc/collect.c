@@ -434,7 +434,9 @@ uint64_t collect_explicit(struct mutator *m, unsigned gen)
 bool collect_remark(struct mutator *m)
 {
 	lock_collector(m);
-	if (mark_old_active())
+	/* Disabled: no need to stop the world only for collect_run to call
+	 * the remark off [INV-DISABLE]. */
+	if (mark_old_active() && collect_enabled())
 		collect_run(m, 2, R_REMARK);
 	bool over = !mark_old_active();
 	pthread_mutex_unlock(&collector.lock);
