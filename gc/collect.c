@@ -75,6 +75,9 @@ static struct {
 	/* The machine's available memory fell below free_floor: the next
 	 * automatic collection is of generation 2. Relaxed: a hint. */
 	_Atomic bool low_memory;
+	/* When the concurrent cycle in progress started (for the trace).
+	 * Sync: under `lock`. */
+	uint64_t cycle_start_ns;
 	/* Sum of open gyre_disable calls over all threads. Relaxed: a
 	 * thread's own disable is program-ordered before its allocations;
 	 * other threads' need no ordering (CPython's flag has none). */
@@ -185,9 +188,12 @@ struct phase_times {
 };
 
 static const char *const reasons[] = {"nursery", "gen1", "growth", "full",
-				      "explicit", "low-memory", "remark"};
+				      "explicit", "low-memory", "remark", "pace"};
+/* R_REMARK ends a cycle when the collector thread has traced everything;
+ * R_PACE ends it earlier, with the rest of the tracing in the pause, when
+ * the program allocates faster than the collector thread marks. */
 enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT, R_LOW_MEMORY,
-	      R_REMARK };
+	      R_REMARK, R_PACE };
 
 /* MemAvailable from /proc/meminfo in bytes, or SIZE_MAX if unknown. Read
  * with plain syscalls into a stack buffer: no allocation. */
@@ -213,17 +219,23 @@ static void check_free_floor(void)
 		atomic_store_relaxed(&collector.low_memory, true);
 }
 
-static void trace_line(unsigned gen, enum reason why, bool started,
+static void trace_line(unsigned gen, enum reason why, bool started, bool ended,
 		       const struct phase_times *t, const struct minor_result *mr,
 		       const struct sweep_result *r)
 {
+	char cycle[64] = "";
+	if (started)
+		snprintf(cycle, sizeof(cycle), " (cycle started)");
+	else if (ended)
+		snprintf(cycle, sizeof(cycle), " (cycle ended, %.1fms after its start)",
+			 (t->start - collector.cycle_start_ns) / 1e6);
 	fprintf(stderr,
 		"gyre: gc %llu gen=%u reason=%s%s pause=%.3fms (stop %.3f minor %.3f "
 		"[prepare %.3f copy %.3f release %.3f] mark %.3f sweep %.3f) "
 		"freed=%zuobj promoted=%zuobj/%.1fMiB pinned=%zu live=%.1fMiB "
 		"heap=%.1fMiB nursery=%.1fMiB workers=%u\n",
 		(unsigned long long)atomic_load_relaxed(&collector.epoch), gen,
-		reasons[why], started ? " (cycle started)" : "",
+		reasons[why], cycle,
 		(t->end - t->start) / 1e6,
 		(t->stopped - t->start) / 1e6, t->minor_ns / 1e6,
 		mr->prepare_ns / 1e6, mr->copy_ns / 1e6, mr->release_ns / 1e6,
@@ -261,7 +273,7 @@ static void end_cycle(struct phase_times *t, struct sweep_result *r)
 	t->sweep_ns += gyre_now_ns() - t1;
 }
 
-/* One collection of generations 0..gen (R_REMARK: the end of a
+/* One collection of generations 0..gen (R_REMARK, R_PACE: the end of a
  * concurrent cycle, no minor collection); the caller holds
  * collector.lock and is RUNNING. Returns the objects freed. */
 static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
@@ -299,7 +311,8 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		end_cycle(&t, &r);
 	bool start = gen == 2 && !gyre_cfg.stw_mark &&
 		     (why == R_GROWTH || why == R_LOW_MEMORY);
-	if (why != R_REMARK) {
+	bool end_only = why == R_REMARK || why == R_PACE;
+	if (!end_only) {
 		uint64_t t0 = gyre_now_ns();
 		mr = minor_collect(gen >= 1, gen == 2,
 				   atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE);
@@ -309,14 +322,19 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		atomic_store_relaxed(&collector.young_count,
 				     gen == 0 ? atomic_load_relaxed(&collector.young_count) + 1 : 0);
 	}
-	if (gen == 2 && why != R_REMARK) {
+	if (gen == 2 && !end_only) {
 		atomic_store_relaxed(&collector.low_memory, false);
 		if (gyre_cfg.verify)
 			verify_heap("after minor");
 	}
 	if (start) {
 		mark_old_start();
-	} else if (gen == 2 && why != R_REMARK) {
+		/* From here `allocated` counts what the cycle allocates black:
+		 * a whole trigger's worth of it means the collector thread
+		 * falls behind, and the next trigger ends the cycle (due). */
+		atomic_store_relaxed(&collector.allocated, 0);
+		collector.cycle_start_ns = gyre_now_ns();
+	} else if (gen == 2 && !end_only) {
 		uint64_t t0 = gyre_now_ns();
 		mark_heap();
 		uint64_t t1 = gyre_now_ns();
@@ -347,7 +365,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	if (start)
 		marker_wake();
 	if (gyre_cfg.trace)
-		trace_line(counted, why, start, &t, &mr, &r);
+		trace_line(counted, why, start, cycle && gen == 2, &t, &mr, &r);
 	if (gen < 2)
 		check_free_floor();
 	return mr.collected_objects + r.freed_objects;
@@ -372,11 +390,14 @@ static int due(enum reason *why)
 	if (!collect_enabled())
 		return -1;
 	/* A concurrent cycle in progress is the collection of generation 2
-	 * that these triggers would ask for. */
+	 * that these triggers would ask for; but once it has allocated a
+	 * trigger's worth, the collector thread is falling behind, and this
+	 * pause ends the cycle (the rest of the marking then runs on every
+	 * worker): the heap grows by at most two triggers' worth. */
 	bool cycle = mark_old_active();
-	if (!cycle && atomic_load_relaxed(&collector.allocated) >=
-		      atomic_load_relaxed(&collector.trigger)) {
-		*why = R_GROWTH;
+	if (atomic_load_relaxed(&collector.allocated) >=
+	    atomic_load_relaxed(&collector.trigger)) {
+		*why = cycle ? R_PACE : R_GROWTH;
 		return 2;
 	}
 	if (!cycle && atomic_load_relaxed(&collector.low_memory)) {
