@@ -261,6 +261,7 @@ static void add_sweep(struct sweep_result *to, const struct sweep_result *r)
 static void end_cycle(struct phase_times *t, struct sweep_result *r)
 {
 	uint64_t t0 = gyre_now_ns();
+	atomic_store_relaxed(&collector.low_memory, false);
 	mark_old_finish();
 	if (gyre_cfg.verify)
 		verify_old_marks("remark");
@@ -295,7 +296,11 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		return 0;
 	}
 	t.stopped = gyre_now_ns();
-	alloc_retire_all();
+	bool end_only = why == R_REMARK || why == R_PACE;
+	/* Ending a cycle moves nothing: threads keep their nursery buffers,
+	 * unless the verifier is to parse the nursery. */
+	if (!end_only || gyre_cfg.verify)
+		alloc_retire_all();
 	bool cycle = mark_old_active();
 	/* [INV-SATB] Before the minor collection moves or frees the young
 	 * objects some entries name. */
@@ -311,7 +316,6 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		end_cycle(&t, &r);
 	bool start = gen == 2 && !gyre_cfg.stw_mark &&
 		     (why == R_GROWTH || why == R_LOW_MEMORY);
-	bool end_only = why == R_REMARK || why == R_PACE;
 	if (!end_only) {
 		uint64_t t0 = gyre_now_ns();
 		mr = minor_collect(gen >= 1, gen == 2,
@@ -328,7 +332,9 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 			verify_heap("after minor");
 	}
 	if (start) {
+		uint64_t t0 = gyre_now_ns();
 		mark_old_start();
+		t.mark_ns += gyre_now_ns() - t0;
 		/* From here `allocated` counts what the cycle allocates black:
 		 * a whole trigger's worth of it means the collector thread
 		 * falls behind, and the next trigger ends the cycle (due). */
@@ -396,7 +402,8 @@ static int due(enum reason *why)
 	 * worker): the heap grows by at most two triggers' worth. */
 	bool cycle = mark_old_active();
 	if (atomic_load_relaxed(&collector.allocated) >=
-	    atomic_load_relaxed(&collector.trigger)) {
+	    atomic_load_relaxed(&collector.trigger) ||
+	    (cycle && satb_backlogged())) {
 		*why = cycle ? R_PACE : R_GROWTH;
 		return 2;
 	}
@@ -452,16 +459,29 @@ uint64_t collect_explicit(struct mutator *m, unsigned gen)
 	return freed;
 }
 
-bool collect_remark(struct mutator *m)
+bool collect_remark(struct mutator *m, uint64_t cycle)
 {
 	lock_collector(m);
+	/* While it waited for the lock, other pauses may have ended that
+	 * cycle and started the next, whose marking has only begun. */
+	bool ours = mark_old_active() && mark_old_cycle() == cycle;
 	/* Disabled: no need to stop the world only for collect_run to call
 	 * the remark off [INV-DISABLE]. */
-	if (mark_old_active() && collect_enabled())
+	if (ours && collect_enabled())
 		collect_run(m, 2, R_REMARK);
-	bool over = !mark_old_active();
+	bool over = !mark_old_active() || mark_old_cycle() != cycle;
 	pthread_mutex_unlock(&collector.lock);
 	return over;
+}
+
+void collect_end_cycle_early(struct mutator *m)
+{
+	if (!collect_enabled())
+		return;
+	lock_collector(m);
+	if (mark_old_active() && satb_backlogged())
+		collect_run(m, 2, R_PACE);
+	pthread_mutex_unlock(&collector.lock);
 }
 
 bool collect_start_cycle(struct mutator *m)

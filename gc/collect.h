@@ -28,11 +28,15 @@ void collect_if_due(struct mutator *m);
 /* The heap is full: collects everything if automatic collection is
  * enabled. True if a collection ran (so a retry may succeed). */
 bool collect_for_space(struct mutator *m);
-/* The collector thread (`m`): no grey object is left, so the remark ends
- * the concurrent cycle. True if the cycle is over (this call or another
- * collection ended it), false if it was called off: automatic collection
- * is disabled. */
-bool collect_remark(struct mutator *m);
+/* The collector thread (`m`): no grey object of cycle `cycle`
+ * (mark_old_cycle) is left, so the remark ends it. True if that cycle is
+ * over (this call or another collection ended it), false if the remark
+ * was called off: automatic collection is disabled. */
+bool collect_remark(struct mutator *m, uint64_t cycle);
+/* A thread whose log hand-off found the collector thread far behind
+ * (satb_backlogged): ends the cycle in a pause (R_PACE), if automatic
+ * collection is enabled. Moves no object. */
+void collect_end_cycle_early(struct mutator *m);
 /* Starts a concurrent cycle now, as the growth trigger would (unless one
  * is running, automatic collection is disabled or stw_mark is set: then
  * nothing happens); true if it started one. For tests. */

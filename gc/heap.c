@@ -216,7 +216,9 @@ struct block *heap_take_nursery(void)
 void heap_free_block(struct block *b)
 {
 	b->state = BLOCK_FREE;
-	block_set_from(b, false);
+	/* Space 0: a stale pointer into a free block must not look old to
+	 * the collector thread (mark.c's old_target). */
+	block_set_gen(b, 0);
 	b->owned = b->pinned = b->stayed = b->parsed = false;
 	memset(b->starts, 0, sizeof(b->starts));
 	card_clear_block(b);

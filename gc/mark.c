@@ -39,7 +39,21 @@ static struct {
 	 * tracers). Sync: the collector thread while the world runs, the
 	 * pause's initiator while it is stopped. */
 	struct work_stack cstack, deferred;
+	/* Grey objects with more than PARTIAL_FIELDS pointer fields, which
+	 * the collector thread scans a chunk at a time, so that a pause never
+	 * waits for it to scan a whole large array: `next` is the first
+	 * element not scanned yet. Sync: as cstack. */
+	struct partial {
+		void *obj;
+		uint32_t next;
+	} *partials;
+	size_t npartials, partials_cap;
+	/* Cycles started since init. Sync: written with the world stopped,
+	 * read by the collector thread and by pauses. */
+	uint64_t cycle;
 } mk;
+
+#define PARTIAL_FIELDS 1024
 
 int mark_init(unsigned workers)
 {
@@ -52,7 +66,10 @@ void mark_shutdown(void)
 	work_pool_shutdown(&mk.wp);
 	meta_free(mk.cstack.items);
 	meta_free(mk.deferred.items);
+	meta_free(mk.partials);
 	mk.cstack = mk.deferred = (struct work_stack){0};
+	mk.partials = NULL;
+	mk.npartials = mk.partials_cap = 0;
 	mk.old_only = false;
 }
 
@@ -164,11 +181,12 @@ static void visit(void **slot, void *ctx)
 		mark_field(c->w, v, c->holder);
 }
 
+/* The pointer fields of elements [from, to) of obj. */
 static void scan_fields(struct work_stack *w, void *obj, const struct type *t,
-			uint32_t n)
+			uint32_t from, uint32_t to)
 {
-	char *elem = obj;
-	for (uint32_t e = 0; e < n; e++, elem += t->size)
+	char *elem = (char *)obj + (size_t)from * t->size;
+	for (uint32_t e = from; e < to; e++, elem += t->size)
 		for (uint32_t i = 0; i < t->n_ptrs; i++) {
 			void *v = load_field((void **)elem + t->word_offsets[i]);
 			if (v)
@@ -183,7 +201,7 @@ static void scan_object(struct work_stack *w, void *obj)
 	uint32_t n = header_length(h);
 	char *elem = obj;
 	if (t->kind == TYPE_OFFSETS) {
-		scan_fields(w, obj, t, n);
+		scan_fields(w, obj, t, 0, n);
 	} else if (t->kind == TYPE_TRACE) {
 		struct trace_ctx c = {w, obj};
 		for (uint32_t e = 0; e < n; e++, elem += t->size)
@@ -330,32 +348,108 @@ void mark_old_start(void)
 		scan_young_block(w, b);
 	for (struct block *b = heap.gen1; b; b = b->gnext)
 		scan_young_block(w, b);
+	mk.cycle++;
 	satb_start();
 }
 
-/* Scans an old object while the world runs. Tracer types wait for the
- * remark: gyre.h promises tracers a stopped world. */
-static void scan_object_concurrent(struct work_stack *w, void *obj)
+uint64_t mark_old_cycle(void)
+{
+	return mk.cycle;
+}
+
+static bool partial_push(void *obj)
+{
+	if (mk.npartials == mk.partials_cap) {
+		size_t cap = mk.partials_cap ? 2 * mk.partials_cap : 16;
+		struct partial *p = meta_realloc(mk.partials, cap * sizeof(*p));
+		if (!p)
+			return false;
+		mk.partials = p;
+		mk.partials_cap = cap;
+	}
+	mk.partials[mk.npartials++] = (struct partial){obj, 0};
+	return true;
+}
+
+/* Scans the next chunk of the newest partial object; returns the fields
+ * scanned. */
+static size_t scan_partial(struct work_stack *w)
+{
+	struct partial *p = &mk.partials[mk.npartials - 1];
+	uint64_t h = *object_header(p->obj);
+	const struct type *t = type_get(header_type(h));
+	uint32_t n = header_length(h);
+	uint32_t per = PARTIAL_FIELDS / t->n_ptrs ? PARTIAL_FIELDS / t->n_ptrs : 1;
+	uint32_t from = p->next, to = n - from > per ? from + per : n;
+	void *obj = p->obj;
+	if (to == n)
+		mk.npartials--;
+	else
+		p->next = to;
+	scan_fields(w, obj, t, from, to);
+	return (size_t)(to - from) * t->n_ptrs;
+}
+
+/* Scans an old object while the world runs; returns its cost in fields
+ * (at least 1). Tracer types wait for the remark: gyre.h promises tracers
+ * a stopped world. Objects with many fields become partial ones. */
+static size_t scan_object_concurrent(struct work_stack *w, void *obj)
 {
 	uint64_t h = *object_header(obj);
 	const struct type *t = type_get(header_type(h));
-	if (t->kind == TYPE_OFFSETS)
-		scan_fields(w, obj, t, header_length(h));
-	else if (t->kind == TYPE_TRACE && !work_push(&mk.wp, &mk.deferred, obj))
+	if (t->kind == TYPE_OFFSETS) {
+		size_t fields = (size_t)header_length(h) * t->n_ptrs;
+		if (fields > PARTIAL_FIELDS && partial_push(obj))
+			return 1;
+		scan_fields(w, obj, t, 0, header_length(h));
+		return fields + 1;
+	}
+	if (t->kind == TYPE_TRACE && !work_push(&mk.wp, &mk.deferred, obj))
 		lost(w, obj);
+	return 1;
 }
 
-bool mark_old_step(unsigned budget)
+/* Like drain_local, objects pass through a prefetch ring; the ring is
+ * empty again when this returns, so a pause finds every grey object on
+ * the stack or among the partial ones. */
+bool mark_old_step(size_t budget)
 {
 	struct work_stack *w = &mk.cstack;
 	GYRE_ASSERT(mk.old_only);
-	while (w->n && budget--) {
-		void *obj = w->items[--w->n];
-		if (w->n)
-			__builtin_prefetch(object_header(w->items[w->n - 1]));
-		scan_object_concurrent(w, obj);
+	void *ring[PREFETCH_DIST];
+	unsigned head = 0, n = 0;
+	for (;;) {
+		while (n < PREFETCH_DIST && w->n && budget) {
+			void *obj = w->items[--w->n];
+			__builtin_prefetch(object_header(obj));
+			ring[(head + n++) % PREFETCH_DIST] = obj;
+		}
+		size_t cost;
+		if (n) {
+			void *obj = ring[head];
+			head = (head + 1) % PREFETCH_DIST;
+			n--;
+			cost = scan_object_concurrent(w, obj);
+		} else if (budget && mk.npartials) {
+			cost = scan_partial(w);
+		} else {
+			break;
+		}
+		budget -= cost < budget ? cost : budget;
 	}
-	return w->n == 0;
+	return !w->n && !mk.npartials;
+}
+
+bool mark_old_wanted(void *obj)
+{
+	if (!old_target(obj))
+		return false;
+	uintptr_t p = (uintptr_t)obj;
+	if (!heap_contains(p))
+		return !atomic_load_relaxed(&large_of(obj)->mark);
+	struct block *b = block_of(p);
+	uint32_t slot = block_slot(b, p - HEADER_SIZE);
+	return !(atomic_load_relaxed(&b->marks[slot / 64]) >> (slot % 64) & 1);
 }
 
 void mark_old_shade(void *obj)
@@ -398,6 +492,10 @@ void mark_old_finish(void)
 	work_pool_start(&mk.wp);
 	move_to(&mk.cstack, &mk.wp.stacks[0]);
 	move_to(&mk.deferred, &mk.wp.stacks[0]);
+	/* Scanned again whole: fields scanned twice are harmless. */
+	for (; mk.npartials; mk.npartials--)
+		if (!work_push(&mk.wp, &mk.wp.stacks[0], mk.partials[mk.npartials - 1].obj))
+			lost(NULL, mk.partials[mk.npartials - 1].obj);
 	workers_run(mark_worker, NULL);
 	finish();
 	mk.old_only = false;

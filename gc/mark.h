@@ -31,9 +31,16 @@ void mark_old_start(void);
 /* True from mark_old_start to mark_old_finish. The world stopped, or the
  * collector thread. */
 bool mark_old_active(void);
-/* The collector thread, world running: scans up to `budget` grey objects;
- * true when none is left. */
-bool mark_old_step(unsigned budget);
+/* Cycles started since init: tells one cycle from the next. */
+uint64_t mark_old_cycle(void);
+/* The collector thread, world running: scans grey objects worth about
+ * `budget` pointer fields (large arrays a chunk at a time); true when
+ * none is left. */
+bool mark_old_step(size_t budget);
+/* True if a logged pointer still matters to the cycle: an old object not
+ * marked yet. Any thread that read obj from a field (acquire) since the
+ * last pause. */
+bool mark_old_wanted(void *obj);
 /* A logged pointer (satb.h): if it names an old object not yet marked, it
  * turns grey. The collector thread, or the world stopped. */
 void mark_old_shade(void *obj);

@@ -13,10 +13,11 @@
 #include "gc/satb.h"
 #include "threads/safepoint.h"
 
-/* Grey objects scanned between two safepoint polls: small enough that a
- * pause waits for the collector thread no longer than for a mutator
- * between two allocations, large enough that the poll costs nothing. */
-#define STEP_OBJECTS 256
+/* Pointer fields scanned between two safepoint polls (large arrays are
+ * scanned in chunks): a few microseconds, so that a pause waits for the
+ * collector thread about as long as for a mutator between two
+ * allocations, and the poll costs nothing. */
+#define STEP_FIELDS 2048
 /* How long to wait before asking again for a remark that was called off
  * because automatic collection was disabled (or, held, before looking
  * again). */
@@ -48,19 +49,21 @@ static void sleep_blocking(struct mutator *m, long ns)
  * another thread ran (gyre_collect(2), a full heap). */
 static void trace_cycle(struct mutator *m)
 {
+	uint64_t cycle = mark_old_cycle();
 	while (!atomic_load_relaxed(&mt.quit)) {
 		safepoint_poll(m);
-		if (!mark_old_active())
+		if (!mark_old_active() || mark_old_cycle() != cycle)
 			return;
 		if (atomic_load_relaxed(&mt.held)) {
 			sleep_blocking(m, DISABLED_RETRY_NS);
 			continue;
 		}
-		if (satb_drain_full(mark_old_shade))
+		/* One log buffer, then a step of tracing: neither starves
+		 * the other. */
+		bool drained = satb_drain_full(mark_old_shade);
+		if (!mark_old_step(STEP_FIELDS) || drained)
 			continue;
-		if (!mark_old_step(STEP_OBJECTS))
-			continue;
-		if (!collect_remark(m))
+		if (!collect_remark(m, cycle))
 			sleep_blocking(m, DISABLED_RETRY_NS);
 	}
 }

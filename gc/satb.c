@@ -4,6 +4,7 @@
  * is never held across a safepoint.
  */
 #include "gc/alloc.h"
+#include "gc/collect.h"
 #include "gc/mark.h"
 #include "gc/satb.h"
 #include "runtime/meta.h"
@@ -14,9 +15,15 @@ GYRE_API __thread struct gyre__satb gyre__satb
 /* Sync: written with the world stopped; read relaxed (gyre.h). */
 GYRE_API uint8_t gyre__marking;
 
+/* Full buffers on the shared list past which the storing threads stop
+ * logging ahead of the collector thread and end the cycle instead (4 MiB
+ * of log). */
+#define BACKLOG_MAX 1024
+
 static struct {
-	pthread_mutex_t lock;    /* guards full and spare */
+	pthread_mutex_t lock;    /* guards full, nfull and spare */
 	struct satb_buf *full;   /* logged buffers waiting to be drained */
+	size_t nfull;
 	struct satb_buf *spare;  /* empty buffers */
 	/* Relaxed: a count for tests and the trace. */
 	_Atomic size_t fallbacks;
@@ -26,31 +33,51 @@ static struct satb_buf *pop(struct satb_buf **list)
 {
 	pthread_mutex_lock(&sq.lock);
 	struct satb_buf *b = *list;
-	if (b)
+	if (b) {
 		*list = b->next;
+		sq.nfull -= list == &sq.full;
+	}
 	pthread_mutex_unlock(&sq.lock);
 	return b;
 }
 
-static void push(struct satb_buf **list, struct satb_buf *b)
+/* Returns the number of full buffers afterwards. */
+static size_t push(struct satb_buf **list, struct satb_buf *b)
 {
 	pthread_mutex_lock(&sq.lock);
 	b->next = *list;
 	*list = b;
+	sq.nfull += list == &sq.full;
+	size_t nfull = sq.nfull;
 	pthread_mutex_unlock(&sq.lock);
+	return nfull;
 }
 
-/* The thread's buffer leaves it: to the full list if it logged anything. */
-static void hand_off(struct satb_local *s)
+/* The thread's buffer leaves it: to the full list if it logged anything.
+ * Returns the number of full buffers. */
+static size_t hand_off(struct satb_local *s)
 {
 	struct satb_buf *b = s->buf;
 	if (!b)
-		return;
+		return 0;
 	b->n = (size_t)(s->tls->cursor - b->entries);
 	GYRE_ASSERT(b->n <= SATB_ENTRIES);
-	push(b->n ? &sq.full : &sq.spare, b);
 	s->buf = NULL;
 	*s->tls = (struct gyre__satb){0};
+	return push(b->n ? &sq.full : &sq.spare, b);
+}
+
+/* Drops the entries the collector no longer needs (young objects, old ones
+ * already marked), on the thread that logged them: a program that keeps
+ * overwriting the same fields then logs little. Valid between two pauses,
+ * which is when the entries were logged. Returns the entries kept. */
+static size_t filter(struct satb_buf *b, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (mark_old_wanted(b->entries[i]))
+			b->entries[k++] = b->entries[i];
+	return k;
 }
 
 GYRE_API void gyre__satb_record(void *old)
@@ -61,7 +88,19 @@ GYRE_API void gyre__satb_record(void *old)
 			   "collector cannot see the pointer it overwrites",
 			   m ? "inside a blocking region" : "not attached");
 	struct satb_local *s = &((struct alloc_local *)m->heap_local)->satb;
-	hand_off(s);
+	if (s->buf) {
+		size_t k = filter(s->buf, (size_t)(s->tls->cursor - s->buf->entries));
+		if (k < SATB_ENTRIES / 2) {
+			s->buf->entries[k] = old;
+			s->tls->cursor = s->buf->entries + k + 1;
+			return;
+		}
+		s->tls->cursor = s->buf->entries + k;
+	}
+	if (hand_off(s) > BACKLOG_MAX)
+		/* The collector thread cannot keep up with this log: the
+		 * rest of the marking happens in a pause. */
+		collect_end_cycle_early(m);
 	struct satb_buf *b = pop(&sq.spare);
 	if (!b)
 		b = meta_alloc(sizeof(*b));
@@ -133,6 +172,14 @@ void satb_drain_all(void (*shade)(void *obj))
 		shade_all(b, shade);
 		push(&sq.spare, b);
 	}
+}
+
+bool satb_backlogged(void)
+{
+	pthread_mutex_lock(&sq.lock);
+	bool backlogged = sq.nfull > BACKLOG_MAX;
+	pthread_mutex_unlock(&sq.lock);
+	return backlogged;
 }
 
 bool satb_drain_full(void (*shade)(void *obj))

@@ -61,6 +61,10 @@ void satb_drain_all(void (*shade)(void *obj));
  * safepoint. */
 bool satb_drain_full(void (*shade)(void *obj));
 
+/* True if the full buffers waiting for the collector thread are past the
+ * backlog limit. Any thread. */
+bool satb_backlogged(void);
+
 /* Buffers the barrier could not get for want of memory, since init: the
  * entry was shaded by the storing thread instead (mark.h's lost path). */
 size_t satb_fallbacks(void);

@@ -83,6 +83,8 @@ static void sweep_block(struct sweeper *s, struct block *b)
 	s->r.live_bytes += (size_t)live * b->obj_size;
 	if (live == 0) {
 		b->state = BLOCK_FREE;
+		/* As heap_free_block: a free block does not look old. */
+		block_set_gen(b, 0);
 		card_clear_block(b);
 		s->blocks_freed++;
 		list_append(&s->free_head, &s->free_tail, b);

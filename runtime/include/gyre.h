@@ -178,6 +178,11 @@ typedef uint32_t gyre_type;
  * or a pointer returned by a gyre allocation. A tracer must not allocate,
  * block, or call gyre; it runs with the world stopped, on any thread. */
 typedef void (*gyre_visit_fn)(void **slot, void *ctx);
+/* While generation 2 is marked concurrently, gyre sees an object of a
+ * tracer type only as its tracer shows it at the end of the marking. So a
+ * slot may leave the tracer's view (a count shrinks, a union changes
+ * member) only after it has been set to NULL with GYRE_STORE while still
+ * visited: the barrier then hands its old value to the collector. */
 typedef void (*gyre_trace_fn)(void *obj, gyre_visit_fn visit, void *ctx);
 
 /* Describes a type. Exactly one layout is given:
@@ -252,7 +257,10 @@ size_t gyre_length(const void *obj);
  * that a minor collection finds pointers from old objects to young ones
  * without scanning the old generation: a plain pointer store into a heap
  * object is a bug that can lose objects. Stores into an object just
- * allocated need it too. `obj`, `array`, `index` and `value` are each
+ * allocated need it too. Rarely, it is a safepoint that runs a pause: when
+ * the collector thread falls far behind a program's stores while it marks
+ * generation 2, the storing thread ends that marking itself (no object
+ * moves in that pause). `obj`, `array`, `index` and `value` are each
  * evaluated once, and the assignment is type-checked as written. The field
  * must be one its type declares as a pointer (pointer-free objects, such
  * as gyre_alloc_bytes buffers, have no cards to mark), and must hold NULL
@@ -481,16 +489,17 @@ static inline void *gyre__alloc_inline(gyre_type type, size_t n, int fn)
  * stores; relaxed, plain byte moves: collections read cards only with the
  * world stopped, which orders them after every store. The field itself is
  * loaded and stored atomically because the collector thread may read it
- * meanwhile: the store is a release (a plain move on x86), paired with the
- * collector's acquire load, so that what this thread wrote before (the
- * metadata of the block a new object lives in) is visible to the collector
- * when it follows the pointer. What the collector misses by reading the
- * new value rather than the old, the log below hands it. */
+ * meanwhile: the store is a release and the loads acquires (plain moves
+ * on x86), so that a chain of stores and loads carries the metadata of
+ * the block the stored object lives in, written by the thread that took
+ * the block, to whoever follows the pointer; the collector reads that
+ * metadata to tell old objects from young. What the collector misses by
+ * reading the new value rather than the old, the log below hands it. */
 static inline void gyre__store(void *obj, size_t off, void *value)
 {
 	void **slot = (void **)((char *)obj + off);
 	if (__builtin_expect(__atomic_load_n(&gyre__marking, __ATOMIC_RELAXED), 0)) {
-		void *old = __atomic_load_n(slot, __ATOMIC_RELAXED);
+		void *old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 		struct gyre__satb *q = &gyre__satb;
 		if (old && q->cursor != q->limit)
 			*q->cursor++ = old;
