@@ -97,10 +97,16 @@ GYRE_API void gyre__satb_record(void *old)
 		}
 		s->tls->cursor = s->buf->entries + k;
 	}
-	if (hand_off(s) > BACKLOG_MAX)
+	if (hand_off(s) > BACKLOG_MAX) {
 		/* The collector thread cannot keep up with this log: the
-		 * rest of the marking happens in a pause. */
+		 * rest of the marking happens in a pause. If that ended the
+		 * cycle, `old` is not logged: the store has not happened, so
+		 * the pause saw `old` in its field, and a later cycle must
+		 * not shade an object that may be freed by then. */
 		collect_end_cycle_early(m);
+		if (!satb_active())
+			return;
+	}
 	struct satb_buf *b = pop(&sq.spare);
 	if (!b)
 		b = meta_alloc(sizeof(*b));

@@ -5,8 +5,12 @@
  * (also the full buffers of a thread that exits in the middle of it); the
  * cycle frees what was garbage when it began; what is allocated or
  * promoted while it runs survives it (and the next cycle frees it once
- * dropped); a capped mark stack is recovered from at the remark;
+ * dropped); a capped mark stack is recovered from at the remark; a large
+ * array, scanned a chunk at a time, keeps every node it holds, also those
+ * moved out of its last chunks while it is scanned;
  * gyre_collect(2) ends a cycle and collects everything in the same pause;
+ * a log the collector thread cannot drain ends the cycle on the storing
+ * thread, in a pause;
  * gyre_disable holds the remark off; stw_mark (config or
  * GYRE_STW_MARK) runs no cycle; and, in checked builds, a GYRE_STORE that
  * overwrites junk during a cycle is caught when the log is drained.
@@ -26,7 +30,9 @@
  * GYRE_VERIFY=1, so the remark also checks that every generation-2 object
  * a young object, a marked object or a handle points at is marked.
  */
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,6 +45,7 @@
 #include "gc/mark.h"
 #include "gc/marker.h"
 #include "gc/object.h"
+#include "gc/satb.h"
 #include "gc/sizeclass.h"
 #include "runtime/atomics.h"
 #include "runtime/config.h"
@@ -853,6 +860,173 @@ static void test_mark_stack_overflow_during_cycle_recovers(void)
 	assert_int_equal(gyre_handle_free(s.h), GYRE_OK);
 }
 
+/* A large old array whose grey scan the collector thread splits into
+ * chunks (mark.c's partial objects, PARTIAL_FIELDS pointers at a time,
+ * with safepoint polls between them): LARGE_SLOTS slots, each holding an
+ * old node valued large_value(slot). In the middle of the cycle a helper
+ * thread moves the nodes of the array's last MOVED_LATE slots into young
+ * holders (made in the middle of the cycle, so the cycle never looks into
+ * them) and clears those slots with GYRE_STORE_AT. At the snapshot these
+ * nodes were reachable only through the array's last chunks: the log has
+ * to keep them, and every node left in the array has to be reached by
+ * the chunk that holds it. The first half moves before the collector
+ * thread has scanned anything (held); the second half once it has begun
+ * on the array (its slot 0 node is marked) and is going through the
+ * chunks while the helper moves. A chunk skipped, or scanned with the
+ * wrong bounds, leaves nodes white: the remark's verifier aborts (the
+ * array is marked and points at them), and without the verifier the
+ * sweep frees them, which the counts below see. */
+#define LARGE_SLOTS 200000   /* 1.6 MB: a large object, 196 chunks */
+#define HOLDERS 4
+#define HOLDER_SLOTS 1000    /* 8000 bytes: young */
+#define MOVED_LATE (HOLDERS * HOLDER_SLOTS)
+
+static uint64_t large_value(unsigned slot)
+{
+	return 0x1a000000 + (uint64_t)slot;
+}
+
+static void plant_large(void *arg)
+{
+	gyre_handle *h = arg;
+	void **array = gyre_alloc_array(GYRE_TYPE_PTR, LARGE_SLOTS);
+	assert_non_null(array);
+	for (unsigned i = 0; i < LARGE_SLOTS; i++)
+		GYRE_STORE_AT(array, i, node_new(large_value(i), NULL, NULL));
+	*h = gyre_handle_new(array);
+}
+
+struct late_move {
+	gyre_handle array;     /* the old array */
+	gyre_handle holders;   /* out: a young array of HOLDERS young arrays */
+	unsigned unmarked;     /* moved nodes not marked yet when they moved */
+	unsigned unmarked_late; /* of them, in the second half */
+	bool scan_seen;        /* the collector thread had begun on the array */
+	bool timed_out;
+};
+
+/* The i-th node moved, from slot LARGE_SLOTS - 1 - i, goes to
+ * holder i / HOLDER_SLOTS at i % HOLDER_SLOTS. */
+static void move_late(void *arg)
+{
+	struct late_move *m = arg;
+	void **array = gyre_handle_get(m->array);
+	void **outer = gyre_alloc_array(GYRE_TYPE_PTR, HOLDERS);
+	m->holders = gyre_handle_new(outer);
+	for (unsigned k = 0; k < HOLDERS; k++)
+		GYRE_STORE_AT(outer, k, gyre_alloc_array(GYRE_TYPE_PTR, HOLDER_SLOTS));
+	const void *first = array[0];
+	uint64_t cycle = mark_old_cycle();
+	for (unsigned i = 0; i < MOVED_LATE; i++) {
+		if (i == MOVED_LATE / 2) {
+			/* Let the collector thread go, and wait until it is
+			 * inside the array. */
+			marker_hold(false);
+			uint64_t deadline = now_ms() + WAIT_MS;
+			while (!(m->scan_seen = old_marked(first)) &&
+			       mark_old_active() && mark_old_cycle() == cycle) {
+				gyre_safepoint();
+				if (now_ms() > deadline) {
+					m->timed_out = true;
+					return;
+				}
+			}
+		}
+		if (i % 256 == 0)
+			gyre_safepoint();
+		unsigned slot = LARGE_SLOTS - 1 - i;
+		void *n = array[slot];
+		bool unmarked = !old_marked(n);
+		m->unmarked += unmarked;
+		m->unmarked_late += unmarked && i >= MOVED_LATE / 2;
+		void **holder = outer[i / HOLDER_SLOTS];
+		GYRE_STORE_AT(holder, i % HOLDER_SLOTS, n);
+		GYRE_STORE_AT(array, slot, NULL);
+	}
+}
+
+struct large_seen {
+	gyre_handle array, holders;
+	unsigned intact;      /* nodes with their values, old and not freed */
+	unsigned cleared;     /* NULL slots of the array */
+	unsigned array_gen;
+};
+
+static bool large_node_ok(const struct node *n, unsigned slot)
+{
+	return n && not_freed(n) && heap_gen_of((uintptr_t)n) == 2 &&
+	       n->value == large_value(slot) && !n->left && !n->right;
+}
+
+static void look_large(void *arg)
+{
+	struct large_seen *s = arg;
+	void **array = gyre_handle_get(s->array);
+	void **outer = gyre_handle_get(s->holders);
+	s->intact = s->cleared = 0;
+	s->array_gen = heap_gen_of((uintptr_t)array);
+	for (unsigned slot = 0; slot < LARGE_SLOTS; slot++) {
+		s->cleared += array[slot] == NULL;
+		if (slot < LARGE_SLOTS - MOVED_LATE)
+			s->intact += large_node_ok(array[slot], slot);
+	}
+	for (unsigned i = 0; i < MOVED_LATE; i++) {
+		void **holder = outer[i / HOLDER_SLOTS];
+		s->intact += large_node_ok(holder[i % HOLDER_SLOTS],
+					   LARGE_SLOTS - 1 - i);
+	}
+}
+
+static void test_large_array_scanned_in_chunks_keeps_all(void)
+{
+	struct late_move m = {0};
+	harness_in_thread(plant_large, &m.array);
+	assert_non_null(m.array);
+	collect(2);
+
+	marker_hold(true);
+	gyre_stats s0 = stats();
+	start_cycle();
+	/* The array is large, so not moved, and grey (a handle holds it). */
+	void **array = gyre_handle_get(m.array);
+	assert_false(heap_contains((uintptr_t)array));
+	assert_true(old_marked(array));
+	assert_false(old_marked(array[0]));
+	assert_false(old_marked(array[LARGE_SLOTS - 1]));
+	array = NULL;
+
+	harness_in_thread(move_late, &m);
+	marker_hold(false);
+	assert_false(m.timed_out);
+	assert_non_null(m.holders);
+	/* The first half moved before any tracing; when the second half
+	 * moved, the collector thread had begun on the array (or was done
+	 * already: then it passed unseen). */
+	assert_true(m.unmarked >= MOVED_LATE / 2);
+	wait_for_remark(s0.gen[2].collections);
+	print_message("      chunked scan: %u of the second half of the moved "
+		      "nodes were still unmarked when moved (scan %s)\n",
+		      m.unmarked_late, m.scan_seen ? "seen in progress" : "not seen");
+
+	/* Nothing old died, and every node is where the test put it. */
+	gyre_stats s1 = stats();
+	assert_int_equal(s1.gen[2].collections - s0.gen[2].collections, 1);
+	assert_int_equal(s1.gen[2].objects_collected, s0.gen[2].objects_collected);
+	struct large_seen s = {.array = m.array, .holders = m.holders};
+	harness_in_thread(look_large, &s);
+	assert_int_equal(s.array_gen, 2);
+	assert_int_equal(s.cleared, MOVED_LATE);
+	assert_int_equal(s.intact, LARGE_SLOTS);
+
+	/* A stop-the-world collection agrees. */
+	collect(2);
+	harness_in_thread(look_large, &s);
+	assert_int_equal(s.cleared, MOVED_LATE);
+	assert_int_equal(s.intact, LARGE_SLOTS);
+	assert_int_equal(gyre_handle_free(m.array), GYRE_OK);
+	assert_int_equal(gyre_handle_free(m.holders), GYRE_OK);
+}
+
 /* -------------------------------------------------- 4. ending a cycle */
 
 /* gyre_collect(2) in the middle of a cycle ends the cycle and then
@@ -887,6 +1061,218 @@ static void test_collect2_ends_cycle(void)
 	/* A new cycle can start. */
 	start_cycle();
 	wait_for_remark(s1.gen[2].collections);
+}
+
+/*
+ * A log the collector thread cannot drain: while it is held, threads keep
+ * overwriting the pointer fields of an old array, swapping its elements
+ * and allocating nothing. Every overwritten element is an old node that
+ * is not marked (the cycle has traced nothing: only the array is grey),
+ * so the barrier's filter keeps every entry, and full buffers pile up on
+ * the shared list. Past its limit (BACKLOG_MAX in satb.c) the storing
+ * thread that hands off one more buffer ends the cycle itself, in a pause
+ * (R_PACE): the remark runs on that thread, with the collector thread
+ * still held. Counted as one collection of generation 2, and one pause;
+ * the log it drained is gone, and the array holds every node, old and
+ * intact. Each storing thread gives up after SWAP_STORES stores or WAIT_MS
+ * (the test then fails instead of hanging), and polls a safepoint every
+ * so often (it allocates nothing), so that the other one's pause can stop
+ * it. The log must not eat memory without bound on the way: the process's
+ * resident set may grow by RSS_SLACK at most.
+ */
+#define BACKLOG_BUFFERS 1024 /* satb.c's BACKLOG_MAX */
+#define SWAPPED 1000         /* old nodes in an old array (8000 bytes) */
+#define SWAPPERS 2
+/* Stores of one thread before it gives up: eight times what fills the
+ * list past its limit. */
+#define SWAP_STORES (8 * (uint64_t)(BACKLOG_BUFFERS + 1) * SATB_ENTRIES)
+#define RSS_SLACK ((size_t)64 << 20)
+
+/* The resident set of this process, in bytes (/proc/self/statm). */
+static size_t rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	assert_non_null(f);
+	unsigned long size, resident;
+	assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
+	fclose(f);
+	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+struct thread_call {
+	void (*fn)(void *arg);
+	void *arg;
+	bool failed;
+};
+
+static void *attached_main(void *p)
+{
+	struct thread_call *c = p;
+	if (gyre_thread_attach() != GYRE_OK) {
+		c->failed = true;
+		return NULL;
+	}
+	c->fn(c->arg);
+	c->failed = gyre_thread_detach() != GYRE_OK;
+	return NULL;
+}
+
+/* Runs fn(args[i]) on n new attached threads at once, and joins them (in
+ * a blocking region: their pauses do not wait for this thread). */
+static void in_threads(void (*fn)(void *arg), void *const args[], unsigned n)
+{
+	pthread_t t[SWAPPERS];
+	struct thread_call c[SWAPPERS];
+	assert_true(n <= SWAPPERS);
+	for (unsigned i = 0; i < n; i++) {
+		c[i] = (struct thread_call){fn, args[i], false};
+		assert_int_equal(pthread_create(&t[i], NULL, attached_main, &c[i]), 0);
+	}
+	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	assert_int_equal(gyre_blocking_end(), GYRE_OK);
+	for (unsigned i = 0; i < n; i++)
+		assert_false(c[i].failed);
+}
+
+static void plant_swapped(void *arg)
+{
+	gyre_handle *h = arg;
+	void **array = gyre_alloc_array(GYRE_TYPE_PTR, SWAPPED);
+	assert_non_null(array);
+	for (unsigned i = 0; i < SWAPPED; i++)
+		GYRE_STORE_AT(array, i, node_new(X_VALUE + i, NULL, NULL));
+	*h = gyre_handle_new(array);
+}
+
+struct swapper {
+	gyre_handle h;
+	unsigned from, to;     /* its slots of the array: [from, to) */
+	uint64_t stores;       /* out */
+	bool ended;            /* out: it saw the cycle end */
+	bool timed_out;
+};
+
+static void swap_until_cycle_ends(void *arg)
+{
+	struct swapper *w = arg;
+	void **a = gyre_handle_get(w->h);
+	unsigned n = w->to - w->from;
+	uint64_t deadline = now_ms() + WAIT_MS;
+	for (uint64_t k = 0; w->stores < SWAP_STORES; k++) {
+		if (!mark_old_active()) {
+			w->ended = true;
+			return;
+		}
+		if (k % 256 == 0) {
+			gyre_safepoint();
+			if (now_ms() > deadline) {
+				w->timed_out = true;
+				return;
+			}
+		}
+		unsigned i = w->from + (unsigned)(k % n);
+		unsigned j = w->from + (unsigned)((k * 7 + k / n + 1) % n);
+		void *t = a[i];
+		GYRE_STORE_AT(a, i, a[j]);
+		GYRE_STORE_AT(a, j, t);
+		w->stores += 2;
+	}
+}
+
+struct swapped_seen {
+	gyre_handle h;
+	unsigned array_gen;
+	unsigned intact;   /* distinct nodes, old, not freed, valued X_VALUE + 0.. */
+};
+
+static void look_swapped(void *arg)
+{
+	struct swapped_seen *s = arg;
+	void **a = gyre_handle_get(s->h);
+	bool seen[SWAPPED] = {false};
+	s->array_gen = heap_gen_of((uintptr_t)a);
+	s->intact = 0;
+	for (unsigned i = 0; i < SWAPPED; i++) {
+		const struct node *n = a[i];
+		if (!n || !not_freed(n) || heap_gen_of((uintptr_t)n) != 2 ||
+		    n->value < X_VALUE || n->value >= X_VALUE + SWAPPED ||
+		    seen[n->value - X_VALUE])
+			continue;
+		seen[n->value - X_VALUE] = true;
+		s->intact++;
+	}
+}
+
+static void test_log_backlog_ends_cycle(void)
+{
+	size_t rss0 = rss_bytes();
+	struct swapped_seen seen = {0};
+	harness_in_thread(plant_swapped, &seen.h);
+	assert_non_null(seen.h);
+	collect(2);
+	harness_in_thread(look_swapped, &seen);
+	assert_int_equal(seen.array_gen, 2);
+	assert_int_equal(seen.intact, SWAPPED);
+
+	marker_hold(true);
+	start_cycle();
+	gyre_stats s0 = stats();
+	/* The array is grey, none of its nodes marked: the filter will keep
+	 * every entry. */
+	void **a = gyre_handle_get(seen.h);
+	assert_true(old_marked(a));
+	unsigned marked = 0;
+	for (unsigned i = 0; i < SWAPPED; i++)
+		marked += old_marked(a[i]);
+	assert_int_equal(marked, 0);
+	a = NULL;
+
+	struct swapper w[SWAPPERS];
+	void *args[SWAPPERS];
+	for (unsigned i = 0; i < SWAPPERS; i++) {
+		w[i] = (struct swapper){.h = seen.h, .from = i * SWAPPED / SWAPPERS,
+					.to = (i + 1) * SWAPPED / SWAPPERS};
+		args[i] = &w[i];
+	}
+	in_threads(swap_until_cycle_ends, args, SWAPPERS);
+	uint64_t stores = 0;
+	for (unsigned i = 0; i < SWAPPERS; i++) {
+		assert_false(w[i].timed_out);
+		if (!w[i].ended)
+			fail_msg("thread %u stored %llu times and the cycle did not end",
+				 i, (unsigned long long)w[i].stores);
+		stores += w[i].stores;
+	}
+	/* Ended in a pause of a storing thread, with the collector thread
+	 * held: one pause, the collection of generation 2, no minor one. */
+	assert_false(mark_old_active());
+	assert_false(satb_active());
+	assert_false(satb_backlogged());
+	gyre_stats s1 = stats();
+	assert_int_equal(s1.gen[2].collections - s0.gen[2].collections, 1);
+	assert_int_equal(s1.collections - s0.collections, 1);
+	assert_int_equal(s1.gen[2].objects_collected, s0.gen[2].objects_collected);
+	/* Not before the list was past its limit. */
+	assert_true(stores >= (uint64_t)(BACKLOG_BUFFERS + 1) * SATB_ENTRIES);
+
+	harness_in_thread(look_swapped, &seen);
+	assert_int_equal(seen.array_gen, 2);
+	assert_int_equal(seen.intact, SWAPPED);
+	collect(2);
+	harness_in_thread(look_swapped, &seen);
+	assert_int_equal(seen.intact, SWAPPED);
+
+	marker_hold(false);
+	sleep_ms(5);
+	assert_false(mark_old_active());
+	assert_int_equal(stats().gen[2].collections, s1.gen[2].collections + 1);
+	assert_int_equal(gyre_handle_free(seen.h), GYRE_OK);
+
+	size_t rss1 = rss_bytes();
+	if (rss1 > rss0 + RSS_SLACK)
+		fail_msg("the resident set grew by %zu KiB", (rss1 - rss0) >> 10);
 }
 
 /* ----------------------------------------------- 5. gyre_disable */
@@ -1027,7 +1413,9 @@ int main(void)
 		TEST(test_objects_allocated_during_cycle_survive),
 		TEST(test_objects_stored_into_scanned_object_survive),
 		TEST(test_mark_stack_overflow_during_cycle_recovers),
+		TEST(test_large_array_scanned_in_chunks_keeps_all),
 		TEST(test_collect2_ends_cycle),
+		TEST(test_log_backlog_ends_cycle),
 		TEST(test_disable_holds_off_remark),
 		TEST_WITH(test_stw_mark_config_runs_no_cycle, up_stw_mark),
 		TEST_ALONE(test_stw_mark_env_runs_no_cycle),
