@@ -10,7 +10,8 @@
  * moved out of its last chunks while it is scanned;
  * gyre_collect(2) ends a cycle and collects everything in the same pause;
  * a log the collector thread cannot drain ends the cycle on the storing
- * thread, in a pause;
+ * thread, in a pause, and the value that thread's store overwrites is not
+ * logged into the next cycle;
  * gyre_disable holds the remark off; stw_mark (config or
  * GYRE_STW_MARK) runs no cycle; and, in checked builds, a GYRE_STORE that
  * overwrites junk during a cycle is caught when the log is drained.
@@ -1275,6 +1276,163 @@ static void test_log_backlog_ends_cycle(void)
 		fail_msg("the resident set grew by %zu KiB", (rss1 - rss0) >> 10);
 }
 
+/*
+ * The store that ends the cycle does not log into the next one: when the
+ * backlog makes a storing thread end the cycle (gyre__satb_record ->
+ * collect_end_cycle_early), the value that store overwrites was still in
+ * its field during that pause, so it is not logged. Logged after the
+ * pause, it would outlive the cycle in the thread's buffer (and on the
+ * full list once the thread detaches), and the next cycle's first drain
+ * would shade it whether or not it had died meanwhile. Here it has: one
+ * storing thread swaps elements of an old array until a store of its own
+ * ends the cycle, notes the node that store overwrote (its value; its
+ * address masked, so no root names it), drops it (marking is off: nothing
+ * logged) and detaches; gyre_collect(2) frees it; a new cycle starts and
+ * gyre_collect(0) drains its log in a pause. A stale entry makes checked
+ * builds abort there ("GYRE_STORE overwrote ..., which is not a gyre
+ * object"), and unchecked ones set a mark bit on the free slot, which the
+ * remark's sweep turns into an object: the slot must still be free after
+ * the remark. All in a child (the failure is an abort), which reports
+ * with an exit status and a line on stderr rather than cmocka's asserts.
+ */
+#define ADDR_MASK ((uintptr_t)0x5555555555555555ULL)
+
+struct ending_store {
+	gyre_handle h;
+	bool found;          /* out: a store of this thread ended the cycle */
+	uint64_t victim;     /* out: the value of the node it overwrote */
+	uintptr_t victim_x;  /* out: its address ^ ADDR_MASK */
+	unsigned dropped;    /* out: slots that held it, now NULL */
+	uint64_t stores;     /* out */
+	bool timed_out;
+};
+
+static void swap_until_own_store_ends_cycle(void *arg)
+{
+	struct ending_store *e = arg;
+	void **a = gyre_handle_get(e->h);
+	uint64_t deadline = now_ms() + WAIT_MS;
+	for (uint64_t k = 0; !e->found && e->stores < SWAP_STORES; k++) {
+		if (k % 256 == 0) {
+			gyre_safepoint();
+			if (now_ms() > deadline) {
+				e->timed_out = true;
+				return;
+			}
+		}
+		unsigned i = (unsigned)(k % SWAPPED);
+		unsigned j = (unsigned)((k * 7 + k / SWAPPED + 1) % SWAPPED);
+		struct node *t = a[i], *u = a[j];
+		/* Only this thread stores, nothing allocates and the
+		 * collector thread is held: a cycle that is over after a
+		 * store was ended by that store. */
+		GYRE_STORE_AT(a, i, u); /* overwrites t */
+		if (!mark_old_active()) {
+			e->found = true;
+			e->victim = t->value;
+		}
+		GYRE_STORE_AT(a, j, t); /* overwrites u */
+		if (!e->found && !mark_old_active()) {
+			e->found = true;
+			e->victim = u->value;
+		}
+		e->stores += 2;
+	}
+	if (!e->found)
+		return;
+	/* Marking is off: dropping the victim logs nothing. */
+	for (unsigned i = 0; i < SWAPPED; i++) {
+		struct node *n = a[i];
+		if (n && n->value == e->victim) {
+			e->victim_x = (uintptr_t)n ^ ADDR_MASK;
+			GYRE_STORE_AT(a, i, NULL);
+			e->dropped++;
+		}
+	}
+	/* Detaching hands this thread's log buffer (a stale entry, if the
+	 * ending store logged one) to the shared full list. */
+}
+
+/* Whether the victim's slot holds an object; the unmasked address lives
+ * in this frame only. */
+static __attribute__((noinline)) bool victim_slot_in_use(const struct ending_store *e)
+{
+	return not_freed((const void *)(e->victim_x ^ ADDR_MASK));
+}
+
+#define CHILD_CHECK(cond, code, ...)                          \
+	do {                                                  \
+		if (!(cond)) {                                \
+			fprintf(stderr, __VA_ARGS__);         \
+			fputc('\n', stderr);                  \
+			_exit(code);                          \
+		}                                             \
+	} while (0)
+
+static void backlog_end_child(void)
+{
+	CHILD_CHECK(up_with(NULL) == 0, 2, "gyre did not start");
+	struct ending_store e = {0};
+	harness_in_thread(plant_swapped, &e.h);
+	CHILD_CHECK(e.h, 3, "no array");
+	harness_clear_stack();
+	CHILD_CHECK(gyre_collect(2) >= 0, 3, "gyre_collect(2) failed");
+
+	marker_hold(true);
+	harness_clear_stack();
+	CHILD_CHECK(collect_start_cycle(mutator_current()), 4, "no cycle started");
+	harness_in_thread(swap_until_own_store_ends_cycle, &e);
+	CHILD_CHECK(!e.timed_out && e.found, 5,
+		    "the storing thread did not end the cycle (%llu stores%s)",
+		    (unsigned long long)e.stores, e.timed_out ? ", timed out" : "");
+	CHILD_CHECK(!mark_old_active() && !satb_active(), 5, "the cycle is not over");
+	CHILD_CHECK(e.dropped >= 1, 5, "victim %llu not found in the array",
+		    (unsigned long long)e.victim);
+	fprintf(stderr, "cycle ended by a store after %llu stores; victim node %#llx\n",
+		(unsigned long long)e.stores, (unsigned long long)e.victim);
+
+	/* No cycle runs: this frees the victim and drains no log. */
+	harness_clear_stack();
+	CHILD_CHECK(gyre_collect(2) >= 0, 6, "gyre_collect(2) failed");
+	CHILD_CHECK(!victim_slot_in_use(&e), 6, "gyre_collect(2) did not free the victim");
+
+	gyre_stats s0;
+	CHILD_CHECK(gyre_stats_get(&s0) == GYRE_OK, 7, "no stats");
+	harness_clear_stack();
+	CHILD_CHECK(collect_start_cycle(mutator_current()), 7, "no second cycle started");
+	/* A pause during the cycle drains every log (satb_drain_all): a
+	 * stale entry naming the freed victim aborts here in checked
+	 * builds. */
+	CHILD_CHECK(gyre_collect(0) >= 0, 8, "gyre_collect(0) failed");
+	marker_hold(false);
+	uint64_t deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		gyre_stats s;
+		CHILD_CHECK(gyre_stats_get(&s) == GYRE_OK, 9, "no stats");
+		if (s.gen[2].collections > s0.gen[2].collections && !mark_old_active())
+			break;
+		CHILD_CHECK(now_ms() <= deadline, 9, "no remark within %d ms", WAIT_MS);
+		struct timespec ms = {.tv_nsec = 1000000};
+		CHILD_CHECK(gyre_blocking_begin() == GYRE_OK, 9, "blocking_begin");
+		nanosleep(&ms, NULL);
+		CHILD_CHECK(gyre_blocking_end() == GYRE_OK, 9, "blocking_end");
+	}
+	CHILD_CHECK(!victim_slot_in_use(&e), 10,
+		    "the freed victim's slot is an object again after the remark "
+		    "(a stale log entry was shaded)");
+
+	CHILD_CHECK(gyre_handle_free(e.h) == GYRE_OK, 11, "handle_free");
+	harness_clear_stack();
+	CHILD_CHECK(gyre_collect(2) >= 0, 11, "gyre_collect(2) failed");
+	CHILD_CHECK(gyre_thread_detach() == GYRE_OK && gyre_shutdown() == GYRE_OK, 11,
+		    "teardown failed");
+}
+
+static void test_backlog_end_leaves_no_stale_entry(void)
+{
+	harness_expect_exit0(backlog_end_child);
+}
+
 /* ----------------------------------------------- 5. gyre_disable */
 
 /* While a thread holds a gyre_disable, the collector thread traces but
@@ -1416,6 +1574,7 @@ int main(void)
 		TEST(test_large_array_scanned_in_chunks_keeps_all),
 		TEST(test_collect2_ends_cycle),
 		TEST(test_log_backlog_ends_cycle),
+		TEST_ALONE(test_backlog_end_leaves_no_stale_entry),
 		TEST(test_disable_holds_off_remark),
 		TEST_WITH(test_stw_mark_config_runs_no_cycle, up_stw_mark),
 		TEST_ALONE(test_stw_mark_env_runs_no_cycle),
