@@ -60,6 +60,16 @@ static struct {
 	/* Collect generation 2 when `allocated` reaches it. Sync: written
 	 * under `lock` with the world stopped, read relaxed. */
 	_Atomic size_t trigger;
+	/* During a concurrent cycle: end it in a pause (R_PACE) once it has
+	 * allocated this much, the growth that threshold 2 allows. Sync: as
+	 * trigger. */
+	_Atomic size_t pace_limit;
+	/* `allocated` when the current cycle started. Sync: written under
+	 * `lock` with the world stopped, read relaxed (due). */
+	_Atomic size_t allocated_at_start;
+	/* What the last concurrent cycle allocated while it marked (all
+	 * kept: allocated black). Sync: under `lock`. */
+	size_t cycle_black;
 	/* Generation-0 collections since the last of generation 1 or 2.
 	 * Sync: written under `lock`, read relaxed (get_count). */
 	_Atomic size_t young_count;
@@ -96,6 +106,9 @@ int collect_init(void)
 	atomic_store_relaxed(&collector.epoch, 0);
 	atomic_store_relaxed(&collector.allocated, 0);
 	atomic_store_relaxed(&collector.trigger, gyre_cfg.heap_min);
+	atomic_store_relaxed(&collector.pace_limit, gyre_cfg.heap_min);
+	collector.cycle_black = 0;
+	atomic_store_relaxed(&collector.allocated_at_start, 0);
 	atomic_store_relaxed(&collector.young_count, 0);
 	collector.nursery_max = 32 * MIB < gyre_cfg.heap_max / 4 ? 32 * MIB
 								  : gyre_cfg.heap_max / 4;
@@ -153,11 +166,24 @@ void collect_get_counts(size_t c[3])
 	c[2] = atomic_load_relaxed(&collector.allocated);
 }
 
-static void set_trigger(size_t live)
+/* After a collection of generation 2 that found `live` bytes, of which
+ * `black` were allocated while a concurrent cycle marked (kept whether
+ * live or not). Threshold 2 allows generation 2 to grow by growth% of
+ * what was really live (at least heap_min) before the next collection
+ * ends. A concurrent cycle allocates while it marks, so it starts early,
+ * by twice what the last one allocated (a margin for a slower cycle; Go's
+ * pacer does the same), but not before a quarter of the allowance is
+ * used; if it still reaches the allowance, it ends in a pause (R_PACE). */
+static void set_trigger(size_t live, size_t black)
 {
-	size_t next = live / 100 * atomic_load_relaxed(&collector.threshold[2]);
-	if (next < gyre_cfg.heap_min)
-		next = gyre_cfg.heap_min;
+	size_t real = live > black ? live - black : 0;
+	size_t allow = real / 100 * atomic_load_relaxed(&collector.threshold[2]);
+	if (allow < gyre_cfg.heap_min)
+		allow = gyre_cfg.heap_min;
+	size_t early = 2 * collector.cycle_black;
+	size_t next = gyre_cfg.stw_mark ? allow
+		      : early < allow - allow / 4 ? allow - early : allow / 4;
+	atomic_store_relaxed(&collector.pace_limit, allow);
 	atomic_store_relaxed(&collector.trigger, next);
 	atomic_store_relaxed(&collector.allocated, 0);
 }
@@ -269,7 +295,9 @@ static void end_cycle(struct phase_times *t, struct sweep_result *r)
 	uint64_t t1 = gyre_now_ns();
 	struct sweep_result sr = sweep_heap(true);
 	add_sweep(r, &sr);
-	set_trigger(sr.live_bytes);
+	collector.cycle_black = atomic_load_relaxed(&collector.allocated) -
+				atomic_load_relaxed(&collector.allocated_at_start);
+	set_trigger(sr.live_bytes, collector.cycle_black);
 	t->mark_ns += t1 - t0;
 	t->sweep_ns += gyre_now_ns() - t1;
 }
@@ -335,10 +363,8 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		uint64_t t0 = gyre_now_ns();
 		mark_old_start();
 		t.mark_ns += gyre_now_ns() - t0;
-		/* From here `allocated` counts what the cycle allocates black:
-		 * a whole trigger's worth of it means the collector thread
-		 * falls behind, and the next trigger ends the cycle (due). */
-		atomic_store_relaxed(&collector.allocated, 0);
+		atomic_store_relaxed(&collector.allocated_at_start,
+				     atomic_load_relaxed(&collector.allocated));
 		collector.cycle_start_ns = gyre_now_ns();
 	} else if (gen == 2 && !end_only) {
 		uint64_t t0 = gyre_now_ns();
@@ -348,7 +374,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		add_sweep(&r, &sr);
 		heap_prune_gen1();
 		minor_recount();
-		set_trigger(sr.live_bytes);
+		set_trigger(sr.live_bytes, 0);
 		t.mark_ns += t1 - t0;
 		t.sweep_ns += gyre_now_ns() - t1;
 	} else if (gen < 2) {
@@ -396,14 +422,16 @@ static int due(enum reason *why)
 	if (!collect_enabled())
 		return -1;
 	/* A concurrent cycle in progress is the collection of generation 2
-	 * that these triggers would ask for; but once it has allocated a
-	 * trigger's worth, the collector thread is falling behind, and this
-	 * pause ends the cycle (the rest of the marking then runs on every
-	 * worker): the heap grows by at most two triggers' worth. */
+	 * that these triggers would ask for; but once it has itself
+	 * allocated the whole allowance (set_trigger), or the log is
+	 * backlogged, the collector thread is falling behind, and this pause
+	 * ends the cycle (the rest of the marking then runs on every
+	 * worker). */
 	bool cycle = mark_old_active();
-	if (atomic_load_relaxed(&collector.allocated) >=
-	    atomic_load_relaxed(&collector.trigger) ||
-	    (cycle && satb_backlogged())) {
+	size_t allocated = atomic_load_relaxed(&collector.allocated);
+	if (cycle ? allocated - atomic_load_relaxed(&collector.allocated_at_start) >=
+		    atomic_load_relaxed(&collector.pace_limit) || satb_backlogged()
+		  : allocated >= atomic_load_relaxed(&collector.trigger)) {
 		*why = cycle ? R_PACE : R_GROWTH;
 		return 2;
 	}

@@ -440,40 +440,44 @@ bool mark_old_step(size_t budget)
 	return !w->n && !mk.npartials;
 }
 
+bool mark_old_marked(const void *obj)
+{
+	uintptr_t p = (uintptr_t)obj;
+	if (!heap_contains(p))
+		return atomic_load_relaxed(&large_of(obj)->mark) != 0;
+	struct block *b = block_of(p);
+	uint32_t slot = block_slot(b, p - HEADER_SIZE);
+	return atomic_load_relaxed(&b->marks[slot / 64]) >> (slot % 64) & 1;
+}
+
 bool mark_old_wanted(void *obj)
+{
+	return old_target(obj) && !mark_old_marked(obj);
+}
+
+/* True if a logged value is an old object, which the cycle must mark;
+ * checked builds abort on a value that is no object at all. */
+static bool logged_old(void *obj)
 {
 	if (!old_target(obj))
 		return false;
-	uintptr_t p = (uintptr_t)obj;
-	if (!heap_contains(p))
-		return !atomic_load_relaxed(&large_of(obj)->mark);
-	struct block *b = block_of(p);
-	uint32_t slot = block_slot(b, p - HEADER_SIZE);
-	return !(atomic_load_relaxed(&b->marks[slot / 64]) >> (slot % 64) & 1);
+	if (GYRE_DEBUG && !valid_old_target(obj))
+		gyre_fatal("GYRE_STORE overwrote %p, which is not a gyre object: a "
+			   "pointer field must hold NULL or an object before a "
+			   "store too", obj);
+	return true;
 }
 
 void mark_old_shade(void *obj)
 {
 	GYRE_ASSERT(mk.old_only);
-	if (!old_target(obj))
-		return;
-	if (GYRE_DEBUG && !valid_old_target(obj))
-		gyre_fatal("GYRE_STORE overwrote %p, which is not a gyre object: a "
-			   "pointer field must hold NULL or an object before a "
-			   "store too", obj);
-	if (set_mark(obj))
+	if (logged_old(obj) && set_mark(obj))
 		push(&mk.cstack, obj);
 }
 
 void mark_old_shade_lost(void *obj)
 {
-	if (!old_target(obj))
-		return;
-	if (GYRE_DEBUG && !valid_old_target(obj))
-		gyre_fatal("GYRE_STORE overwrote %p, which is not a gyre object: a "
-			   "pointer field must hold NULL or an object before a "
-			   "store too", obj);
-	if (set_mark(obj))
+	if (logged_old(obj) && set_mark(obj))
 		lost(NULL, obj);
 }
 

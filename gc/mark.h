@@ -37,6 +37,8 @@ uint64_t mark_old_cycle(void);
  * `budget` pointer fields (large arrays a chunk at a time); true when
  * none is left. */
 bool mark_old_step(size_t budget);
+/* The mark of a generation-2 or large object. Any thread. */
+bool mark_old_marked(const void *obj);
 /* True if a logged pointer still matters to the cycle: an old object not
  * marked yet. Any thread that read obj from a field (acquire) since the
  * last pause. */

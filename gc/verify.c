@@ -255,16 +255,6 @@ void verify_heap(const char *when)
 
 /* ------------------------------------------------ [INV-MARKED-OLD] check */
 
-static bool old_marked(void *obj)
-{
-	uintptr_t p = (uintptr_t)obj;
-	if (!heap_contains(p))
-		return atomic_load_relaxed(&large_of(obj)->mark) != 0;
-	struct block *b = block_of(p);
-	uint32_t s = block_slot(b, p - HEADER_SIZE);
-	return atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1;
-}
-
 static bool is_old(uintptr_t p)
 {
 	return !heap_contains(p) || block_of(p)->gen == 2;
@@ -273,7 +263,7 @@ static bool is_old(uintptr_t p)
 static void check_old_target(void **slot, void *holder)
 {
 	void *v = *slot;
-	if (v && is_old((uintptr_t)v) && !old_marked(v))
+	if (v && is_old((uintptr_t)v) && !mark_old_marked(v))
 		FAIL("object %p (gen %u) points at %p, an unmarked gen-2 object, "
 		     "after marking", phase, holder, heap_gen_of((uintptr_t)holder), v);
 }

@@ -199,23 +199,11 @@ static void wait_for_remark(uint64_t before)
 	}
 }
 
-/* The mark of an old object (a generation-2 block's mark bit, or a large
- * object's): set once the cycle has reached it. */
-static bool old_marked(const void *obj)
-{
-	uintptr_t p = (uintptr_t)obj;
-	if (!heap_contains(p))
-		return atomic_load_relaxed(&large_of(obj)->mark) != 0;
-	struct block *b = block_of(p);
-	uint32_t s = block_slot(b, p - HEADER_SIZE);
-	return atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1;
-}
-
 /* Waits until the collector thread has marked obj. Fails after WAIT_MS. */
 static void wait_marked(const void *obj)
 {
 	uint64_t deadline = now_ms() + WAIT_MS;
-	while (!old_marked(obj)) {
+	while (!mark_old_marked(obj)) {
 		if (now_ms() > deadline)
 			fail_msg("the collector thread did not mark %p within %d ms",
 				 obj, WAIT_MS);
@@ -347,8 +335,8 @@ static void satb_keeps(enum keeper where)
 	assert_int_equal(heap_gen_of((uintptr_t)x), 2);
 	/* A, held by a handle, is grey; X has not been reached: only the
 	 * log can keep it now. */
-	assert_true(old_marked(a));
-	assert_false(old_marked(x));
+	assert_true(mark_old_marked(a));
+	assert_false(mark_old_marked(x));
 
 	struct node *volatile y = NULL;
 	struct node *volatile local = NULL;
@@ -664,7 +652,7 @@ static void look_h(void *arg)
 		return;
 	}
 	s->big_large = !heap_contains((uintptr_t)big);
-	s->big_marked = s->big_large && old_marked(big);
+	s->big_marked = s->big_large && mark_old_marked(big);
 	s->gen[BIG] = heap_gen_of((uintptr_t)big);
 	s->old_objects += s->gen[BIG] == 2;
 	see_list(s, big[0], BIG_VALUE);
@@ -708,8 +696,8 @@ static __attribute__((noinline)) void release_until_scanned(gyre_handle h)
 	void **array = gyre_handle_get(h);
 	const struct node *sentinel = array[SENTINEL];
 	/* H is grey (a handle holds it), its sentinel not reached yet. */
-	assert_true(old_marked(array));
-	assert_false(old_marked(sentinel));
+	assert_true(mark_old_marked(array));
+	assert_false(mark_old_marked(sentinel));
 	marker_hold(false);
 	wait_marked(sentinel);
 	assert_true(mark_old_active());
@@ -924,7 +912,7 @@ static void move_late(void *arg)
 			 * inside the array. */
 			marker_hold(false);
 			uint64_t deadline = now_ms() + WAIT_MS;
-			while (!(m->scan_seen = old_marked(first)) &&
+			while (!(m->scan_seen = mark_old_marked(first)) &&
 			       mark_old_active() && mark_old_cycle() == cycle) {
 				gyre_safepoint();
 				if (now_ms() > deadline) {
@@ -937,7 +925,7 @@ static void move_late(void *arg)
 			gyre_safepoint();
 		unsigned slot = LARGE_SLOTS - 1 - i;
 		void *n = array[slot];
-		bool unmarked = !old_marked(n);
+		bool unmarked = !mark_old_marked(n);
 		m->unmarked += unmarked;
 		m->unmarked_late += unmarked && i >= MOVED_LATE / 2;
 		void **holder = outer[i / HOLDER_SLOTS];
@@ -991,9 +979,9 @@ static void test_large_array_scanned_in_chunks_keeps_all(void)
 	/* The array is large, so not moved, and grey (a handle holds it). */
 	void **array = gyre_handle_get(m.array);
 	assert_false(heap_contains((uintptr_t)array));
-	assert_true(old_marked(array));
-	assert_false(old_marked(array[0]));
-	assert_false(old_marked(array[LARGE_SLOTS - 1]));
+	assert_true(mark_old_marked(array));
+	assert_false(mark_old_marked(array[0]));
+	assert_false(mark_old_marked(array[LARGE_SLOTS - 1]));
 	array = NULL;
 
 	harness_in_thread(move_late, &m);
@@ -1223,10 +1211,10 @@ static void test_log_backlog_ends_cycle(void)
 	/* The array is grey, none of its nodes marked: the filter will keep
 	 * every entry. */
 	void **a = gyre_handle_get(seen.h);
-	assert_true(old_marked(a));
+	assert_true(mark_old_marked(a));
 	unsigned marked = 0;
 	for (unsigned i = 0; i < SWAPPED; i++)
-		marked += old_marked(a[i]);
+		marked += mark_old_marked(a[i]);
 	assert_int_equal(marked, 0);
 	a = NULL;
 
