@@ -12,35 +12,16 @@
 #include <time.h>
 
 #include "harness.h"
+#include "node.h"
 
-struct node {
-	struct node *left, *right;
-	uint64_t value;
-};
-
-static gyre_type node_type;
 
 static int setup(void **state)
 {
 	if (harness_up(state))
 		return -1;
-	static const size_t offs[] = {offsetof(struct node, left),
-				      offsetof(struct node, right)};
-	gyre_type_desc d = {.name = "node", .size = sizeof(struct node),
-			    .ptr_offsets = offs, .n_ptrs = 2};
-	node_type = gyre_type_register(&d);
-	return node_type ? 0 : -1;
+	return harness_node_register();
 }
 
-static struct node *node_new(uint64_t value, struct node *l, struct node *r)
-{
-	struct node *n = gyre_alloc(node_type);
-	assert_non_null(n);
-	n->value = value;
-	GYRE_STORE(n, left, l);
-	GYRE_STORE(n, right, r);
-	return n;
-}
 
 static struct node *tree(int depth, uint64_t *next)
 {

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "node.h"
 #include "gc/collect.h"
 #include "gc/heap.h"
 #include "gc/large.h"
@@ -52,18 +53,12 @@
 #include "runtime/config.h"
 #include "threads/mutator.h"
 
-struct node {
-	struct node *left, *right;
-	uint64_t value;
-};
-
 /* A node's footprint: header, payload, granule-rounded. */
 #define NODE_BYTES ((HEADER_SIZE + sizeof(struct node) + GRANULE - 1) & ~(GRANULE - 1))
 
 /* How long a test waits for the collector thread before it fails. */
 #define WAIT_MS 10000
 
-static gyre_type node_type;
 
 /* ----------------------------------------------------------- fixtures */
 
@@ -71,12 +66,7 @@ static int up_with(const gyre_config *config)
 {
 	if (gyre_init(config) != GYRE_OK || gyre_thread_attach() != GYRE_OK)
 		return -1;
-	static const size_t offs[] = {offsetof(struct node, left),
-				      offsetof(struct node, right)};
-	gyre_type_desc d = {.name = "node", .size = sizeof(struct node),
-			    .ptr_offsets = offs, .n_ptrs = 2};
-	node_type = gyre_type_register(&d);
-	return node_type ? 0 : -1;
+	return harness_node_register();
 }
 
 static int up(void **state)
@@ -119,24 +109,7 @@ static int down(void **state)
 
 /* ------------------------------------------------------------ helpers */
 
-static struct node *node_new(uint64_t value, struct node *l, struct node *r)
-{
-	struct node *n = gyre_alloc(node_type);
-	assert_non_null(n);
-	n->value = value;
-	GYRE_STORE(n, left, l);
-	GYRE_STORE(n, right, r);
-	return n;
-}
 
-/* A list of `length` nodes linked by ->left, valued value, value + 1, ... */
-static struct node *chain(uint64_t value, unsigned length)
-{
-	struct node *head = NULL;
-	for (unsigned i = length; i-- > 0;)
-		head = node_new(value + i, head, NULL);
-	return head;
-}
 
 static gyre_stats stats(void)
 {

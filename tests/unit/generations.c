@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "node.h"
 #include "gc/card.h"
 #include "gc/heap.h"
 #include "gc/large.h"
@@ -38,15 +39,9 @@
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
 
-struct node {
-	struct node *left, *right;
-	uint64_t value;
-};
-
 /* A node's footprint in the nursery: header, payload, granule-rounded. */
 #define NODE_BYTES ((HEADER_SIZE + sizeof(struct node) + GRANULE - 1) & ~(GRANULE - 1))
 
-static gyre_type node_type;
 
 /* An address as a number no conservative scan mistakes for a pointer. */
 #define DISGUISE (UINT64_C(1) << 62)
@@ -61,12 +56,7 @@ static int up_with(const gyre_config *config)
 {
 	if (gyre_init(config) != GYRE_OK || gyre_thread_attach() != GYRE_OK)
 		return -1;
-	static const size_t offs[] = {offsetof(struct node, left),
-				      offsetof(struct node, right)};
-	gyre_type_desc d = {.name = "node", .size = sizeof(struct node),
-			    .ptr_offsets = offs, .n_ptrs = 2};
-	node_type = gyre_type_register(&d);
-	return node_type ? 0 : -1;
+	return harness_node_register();
 }
 
 static int up(void **state)
@@ -138,24 +128,7 @@ static int down(void **state)
 
 /* ------------------------------------------------------------ helpers */
 
-static struct node *node_new(uint64_t value, struct node *l, struct node *r)
-{
-	struct node *n = gyre_alloc(node_type);
-	assert_non_null(n);
-	n->value = value;
-	GYRE_STORE(n, left, l);
-	GYRE_STORE(n, right, r);
-	return n;
-}
 
-/* A list of `length` nodes linked by ->left, valued value, value + 1, ... */
-static struct node *chain(uint64_t value, unsigned length)
-{
-	struct node *head = NULL;
-	for (unsigned i = length; i-- > 0;)
-		head = node_new(value + i, head, NULL);
-	return head;
-}
 
 static uint8_t card_value(const void *holder, const void *slot)
 {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "node.h"
 
 int harness_up(void **state)
 {
@@ -114,4 +115,34 @@ __attribute__((noinline)) void harness_clear_stack(void)
 	memset(junk, 0, sizeof(junk));
 	/* Keeps the stores: the compiler must assume the asm reads them. */
 	__asm__ volatile("" : : "r"(junk) : "memory");
+}
+
+gyre_type node_type;
+
+int harness_node_register(void)
+{
+	static const size_t offs[] = {offsetof(struct node, left),
+				      offsetof(struct node, right)};
+	gyre_type_desc d = {.name = "node", .size = sizeof(struct node),
+			    .ptr_offsets = offs, .n_ptrs = 2};
+	node_type = gyre_type_register(&d);
+	return node_type ? 0 : -1;
+}
+
+struct node *node_new(uint64_t value, struct node *l, struct node *r)
+{
+	struct node *n = gyre_alloc(node_type);
+	assert_non_null(n);
+	n->value = value;
+	GYRE_STORE(n, left, l);
+	GYRE_STORE(n, right, r);
+	return n;
+}
+
+struct node *chain(uint64_t value, unsigned length)
+{
+	struct node *head = NULL;
+	for (unsigned i = length; i-- > 0;)
+		head = node_new(value + i, head, NULL);
+	return head;
 }
