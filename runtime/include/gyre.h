@@ -82,9 +82,11 @@ typedef struct gyre_config {
 	/* GYRE_GROWTH: a generation-2 collection starts once the bytes added
 	 * to generation 2 (promoted or allocated there) since the last one
 	 * reach growth_percent % of the bytes that survived it (and at least
-	 * heap_min). Default 33: the heap peaks near 4/3 of the live data, the
-	 * space budget of Boehm GC's default. Range 10 .. 10000. It is
-	 * threshold 2 of gyre_set_threshold. */
+	 * heap_min). A concurrent one starts earlier, by twice what the last
+	 * one allocated while it marked, so as to end by then. Default 33:
+	 * the heap peaks near 4/3 of the live data, the space budget of Boehm
+	 * GC's default. Range 10 .. 10000. It is threshold 2 of
+	 * gyre_set_threshold. */
 	unsigned growth_percent;
 	/* GYRE_NURSERY: bytes of nursery buffers handed to threads between
 	 * two generation-0 collections (threshold 0). Default 32 MiB (at
