@@ -59,57 +59,27 @@
 /* How long a test waits for the collector thread before it fails. */
 #define WAIT_MS 10000
 
-
 /* ----------------------------------------------------------- fixtures */
-
-static int up_with(const gyre_config *config)
-{
-	if (gyre_init(config) != GYRE_OK || gyre_thread_attach() != GYRE_OK)
-		return -1;
-	return harness_node_register();
-}
 
 static int up(void **state)
 {
 	(void)state;
-	return up_with(NULL);
+	return node_up_with(NULL);
 }
 
 static int up_stw_mark(void **state)
 {
 	(void)state;
-	return up_with(&(gyre_config){.stw_mark = 1});
-}
-
-/* gyre_disable calls of the test thread not matched yet, so that a test
- * that fails while collection is disabled (or the collector thread held)
- * leaves a teardown that works. */
-static int disables;
-
-static void disable(void)
-{
-	assert_int_equal(gyre_disable(), GYRE_OK);
-	disables++;
-}
-
-static void enable(void)
-{
-	disables--;
-	assert_int_equal(gyre_enable(), GYRE_OK);
+	return node_up_with(&(gyre_config){.stw_mark = 1});
 }
 
 static int down(void **state)
 {
 	marker_hold(false);
-	for (; disables > 0; disables--)
-		if (gyre_enable() != GYRE_OK)
-			return -1;
-	return harness_down(state);
+	return node_down(state);
 }
 
 /* ------------------------------------------------------------ helpers */
-
-
 
 static gyre_stats stats(void)
 {
@@ -1332,7 +1302,7 @@ static __attribute__((noinline)) bool victim_slot_in_use(const struct ending_sto
 
 static void backlog_end_child(void)
 {
-	CHILD_CHECK(up_with(NULL) == 0, 2, "gyre did not start");
+	CHILD_CHECK(node_up_with(NULL) == 0, 2, "gyre did not start");
 	struct ending_store e = {0};
 	harness_in_thread(plant_swapped, &e.h);
 	CHILD_CHECK(e.h, 3, "no array");
@@ -1481,7 +1451,7 @@ static void test_stw_mark_env_runs_no_cycle(void)
  * the next pause drains the log and must catch it. */
 static void store_over_junk_child(void)
 {
-	if (up_with(NULL))
+	if (node_up_with(NULL))
 		_exit(2);
 	marker_hold(true);
 	if (!collect_start_cycle(mutator_current()))
@@ -1501,21 +1471,7 @@ static void test_store_over_junk_during_cycle_aborts(void)
 			     "GYRE_STORE overwrote 0x5a5a5a5a5a5a5a5b, which is not a gyre object");
 }
 
-/* Each test body runs below a cleared stretch of stack (see
- * generations.c: a stale word in the test function's frame, left by the
- * previous test on a heap mapped at the same place, can name an object of
- * this one). */
-struct body {
-	void (*fn)(void);
-};
-
-static void run_body(void **state)
-{
-	const struct body *b = *state;
-	harness_clear_stack();
-	b->fn();
-}
-
+/* Every test runs through run_body (node.h). */
 #define TEST_WITH(fn, setup) \
 	{#fn, run_body, setup, down, &(struct body){fn}}
 #define TEST(fn) TEST_WITH(fn, up)

@@ -42,7 +42,6 @@
 /* A node's footprint in the nursery: header, payload, granule-rounded. */
 #define NODE_BYTES ((HEADER_SIZE + sizeof(struct node) + GRANULE - 1) & ~(GRANULE - 1))
 
-
 /* An address as a number no conservative scan mistakes for a pointer. */
 #define DISGUISE (UINT64_C(1) << 62)
 static uintptr_t disguise(const void *p)
@@ -52,67 +51,42 @@ static uintptr_t disguise(const void *p)
 
 /* ----------------------------------------------------------- fixtures */
 
-static int up_with(const gyre_config *config)
-{
-	if (gyre_init(config) != GYRE_OK || gyre_thread_attach() != GYRE_OK)
-		return -1;
-	return harness_node_register();
-}
-
 static int up(void **state)
 {
 	(void)state;
-	return up_with(NULL);
+	return node_up_with(NULL);
 }
 
 static int up_tenure_1(void **state)
 {
 	(void)state;
-	return up_with(&(gyre_config){.tenure_age = 1});
+	return node_up_with(&(gyre_config){.tenure_age = 1});
 }
 
 static int up_tenure_3(void **state)
 {
 	(void)state;
-	return up_with(&(gyre_config){.tenure_age = 3});
+	return node_up_with(&(gyre_config){.tenure_age = 3});
 }
 
 static int up_thresholds(void **state)
 {
 	(void)state;
-	return up_with(&(gyre_config){.nursery_size = MIB, .growth_percent = 50});
+	return node_up_with(&(gyre_config){.nursery_size = MIB, .growth_percent = 50});
 }
 
 /* Every reading of MemAvailable is below this floor. */
 static int up_free_floor(void **state)
 {
 	(void)state;
-	return up_with(&(gyre_config){.nursery_size = 256 * KIB,
-				      .free_floor = (size_t)1 << 60});
+	return node_up_with(&(gyre_config){.nursery_size = 256 * KIB,
+					   .free_floor = (size_t)1 << 60});
 }
 
 static int up_pause_target(void **state)
 {
 	(void)state;
-	return up_with(&(gyre_config){.pause_target_us = 100});
-}
-
-/* gyre_disable calls of the test thread not matched yet: a test that
- * fails while collection is disabled must not make the detach in the
- * teardown fail too (checked builds abort on it). The teardown also lets
- * go of a pinning thread (below) that a failed test left running. */
-static int disables;
-
-static void disable(void)
-{
-	assert_int_equal(gyre_disable(), GYRE_OK);
-	disables++;
-}
-
-static void enable(void)
-{
-	disables--;
-	assert_int_equal(gyre_enable(), GYRE_OK);
+	return node_up_with(&(gyre_config){.pause_target_us = 100});
 }
 
 static bool pinner_stop(void);
@@ -120,15 +94,10 @@ static bool pinner_stop(void);
 static int down(void **state)
 {
 	pinner_stop();
-	for (; disables > 0; disables--)
-		if (gyre_enable() != GYRE_OK)
-			return -1;
-	return harness_down(state);
+	return node_down(state);
 }
 
 /* ------------------------------------------------------------ helpers */
-
-
 
 static uint8_t card_value(const void *holder, const void *slot)
 {
@@ -1156,22 +1125,7 @@ static void test_collect1_frees_dead_gen1_objects(void)
 	enable();
 }
 
-/* Each test body runs below a cleared stretch of stack: cmocka calls
- * every test function from the same depth, and each fresh heap is mapped
- * where the previous one was, so a stale word in the test function's own
- * frame (left there by the previous test) can name an object of this test
- * and pin it. */
-struct body {
-	void (*fn)(void);
-};
-
-static void run_body(void **state)
-{
-	const struct body *b = *state;
-	harness_clear_stack();
-	b->fn();
-}
-
+/* Every test runs through run_body (node.h). */
 #define TEST_WITH(fn, setup) \
 	{#fn, run_body, setup, down, &(struct body){fn}}
 #define TEST(fn) TEST_WITH(fn, up)

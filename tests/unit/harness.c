@@ -146,3 +146,39 @@ struct node *chain(uint64_t value, unsigned length)
 		head = node_new(value + i, head, NULL);
 	return head;
 }
+
+int node_up_with(const gyre_config *config)
+{
+	if (gyre_init(config) != GYRE_OK || gyre_thread_attach() != GYRE_OK)
+		return -1;
+	return harness_node_register();
+}
+
+static int disables;
+
+void disable(void)
+{
+	assert_int_equal(gyre_disable(), GYRE_OK);
+	disables++;
+}
+
+void enable(void)
+{
+	disables--;
+	assert_int_equal(gyre_enable(), GYRE_OK);
+}
+
+int node_down(void **state)
+{
+	for (; disables > 0; disables--)
+		if (gyre_enable() != GYRE_OK)
+			return -1;
+	return harness_down(state);
+}
+
+void run_body(void **state)
+{
+	const struct body *b = *state;
+	harness_clear_stack();
+	b->fn();
+}
