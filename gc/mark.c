@@ -1,7 +1,7 @@
 /*
  * mark.c: parallel marking (see mark.h). Work moves between the workers'
  * mark stacks through the shared pool of work.h. A concurrent cycle marks
- * only generation 2 (`old_only`): its grey objects wait on the collector
+ * only generation 2 (while satb_active): its grey objects wait on the collector
  * thread's stack between pauses, and the remark hands them to the workers.
  *
  * If a mark stack cannot grow (memory exhausted inside a pause), the object
@@ -29,11 +29,6 @@ static struct {
 	 * workers_run returns, which orders it. */
 	_Atomic bool overflow;
 	size_t rescans;          /* overflow recoveries; collector only */
-	/* A concurrent cycle is marking: only generation 2 and large
-	 * objects are marked; young ones are neither marked nor traced
-	 * (the cycle's first pause scanned all of them). Sync: written with
-	 * the world stopped. */
-	bool old_only;
 	/* The cycle's grey objects, and the objects of tracer types, which
 	 * are scanned only with the world stopped (gyre.h's promise to
 	 * tracers). Sync: the collector thread while the world runs, the
@@ -70,7 +65,6 @@ void mark_shutdown(void)
 	mk.cstack = mk.deferred = (struct work_stack){0};
 	mk.partials = NULL;
 	mk.npartials = mk.partials_cap = 0;
-	mk.old_only = false;
 }
 
 void mark_set_stack_limit(size_t entries)
@@ -125,6 +119,14 @@ bool mark_is_object(uintptr_t p)
 	return large_find(p) == (void *)p;
 }
 
+/* While a concurrent cycle marks (the barrier logs, satb.h), only
+ * generation 2 and large objects are marked; young ones are neither
+ * marked nor traced (the cycle's first pause scanned all of them). */
+static inline bool old_only(void)
+{
+	return satb_active();
+}
+
 /* True if obj (the start of an object) is one a concurrent cycle marks:
  * in a generation-2 block, or large. */
 static inline bool old_target(const void *obj)
@@ -148,9 +150,10 @@ static bool valid_old_target(const void *obj)
 /* `holder` is the object whose field holds obj, or NULL for a handle. */
 static void mark_field(struct work_stack *w, void *obj, void *holder)
 {
-	if (mk.old_only && !old_target(obj))
+	bool cycle = old_only();
+	if (cycle && !old_target(obj))
 		return;
-	if (GYRE_DEBUG && !(mk.old_only ? valid_old_target(obj)
+	if (GYRE_DEBUG && !(cycle ? valid_old_target(obj)
 					: mark_is_object((uintptr_t)obj)))
 		gyre_fatal("%s %p holds %p, which is not a gyre object",
 			   holder ? "a pointer field of object" : "handle",
@@ -215,7 +218,7 @@ static void mark_word(struct work_stack *w, uintptr_t v)
 	void *obj = heap_find_small(v);
 	if (!obj && !heap_contains(v))
 		obj = large_find(v);
-	if (obj && (!mk.old_only || old_target(obj)) && set_mark(obj))
+	if (obj && (!old_only() || old_target(obj)) && set_mark(obj))
 		push(w, obj);
 }
 
@@ -312,7 +315,7 @@ void mark_heap(void)
 {
 	GYRE_ASSERT(stw_world_stopped());
 	GYRE_ASSERT(mk.wp.nstacks == workers_count());
-	GYRE_ASSERT(!mk.old_only);
+	GYRE_ASSERT(!old_only());
 	work_pool_start(&mk.wp);
 	atomic_store_relaxed(&mk.overflow, false);
 	workers_run(mark_worker, &mk);
@@ -332,9 +335,9 @@ static void scan_young_block(struct work_stack *w, struct block *b)
 
 void mark_old_start(void)
 {
-	GYRE_ASSERT(stw_world_stopped() && !mk.old_only && !mk.cstack.n &&
+	GYRE_ASSERT(stw_world_stopped() && !old_only() && !mk.cstack.n &&
 		    !mk.deferred.n);
-	mk.old_only = true;
+	satb_start();
 	atomic_store_relaxed(&mk.overflow, false);
 	struct work_stack *w = &mk.cstack;
 	roots_for_each_stack(0, 1, scan_range, w);
@@ -349,7 +352,6 @@ void mark_old_start(void)
 	for (struct block *b = heap.gen1; b; b = b->gnext)
 		scan_young_block(w, b);
 	mk.cycle++;
-	satb_start();
 }
 
 uint64_t mark_old_cycle(void)
@@ -415,7 +417,7 @@ static size_t scan_object_concurrent(struct work_stack *w, void *obj)
 bool mark_old_step(size_t budget)
 {
 	struct work_stack *w = &mk.cstack;
-	GYRE_ASSERT(mk.old_only);
+	GYRE_ASSERT(old_only());
 	void *ring[PREFETCH_DIST];
 	unsigned head = 0, n = 0;
 	for (;;) {
@@ -470,7 +472,7 @@ static bool logged_old(void *obj)
 
 void mark_old_shade(void *obj)
 {
-	GYRE_ASSERT(mk.old_only);
+	GYRE_ASSERT(old_only());
 	if (logged_old(obj) && set_mark(obj))
 		push(&mk.cstack, obj);
 }
@@ -492,7 +494,7 @@ static void move_to(struct work_stack *from, struct work_stack *to)
 
 void mark_old_finish(void)
 {
-	GYRE_ASSERT(stw_world_stopped() && mk.old_only);
+	GYRE_ASSERT(stw_world_stopped() && old_only());
 	work_pool_start(&mk.wp);
 	move_to(&mk.cstack, &mk.wp.stacks[0]);
 	move_to(&mk.deferred, &mk.wp.stacks[0]);
@@ -502,12 +504,11 @@ void mark_old_finish(void)
 			lost(NULL, mk.partials[mk.npartials - 1].obj);
 	workers_run(mark_worker, NULL);
 	finish();
-	mk.old_only = false;
 }
 
 bool mark_old_active(void)
 {
-	return mk.old_only;
+	return old_only();
 }
 
 /* After the parallel phase: recovers from overflow. */

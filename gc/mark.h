@@ -28,8 +28,9 @@ void mark_heap(void);
  * objects point at in generation 2 turns grey, and the barrier starts
  * logging (satb.h). */
 void mark_old_start(void);
-/* True from mark_old_start to mark_old_finish. The world stopped, or the
- * collector thread. */
+/* True from mark_old_start until satb_stop ends the cycle: the cycle is
+ * the barrier's log being on (satb_active). Any thread; it changes only
+ * with the world stopped. */
 bool mark_old_active(void);
 /* Cycles started since init: tells one cycle from the next. */
 uint64_t mark_old_cycle(void);
@@ -51,7 +52,8 @@ void mark_old_shade(void *obj);
 void mark_old_shade_lost(void *obj);
 /* World stopped, log drained: traces what is still grey, in parallel.
  * [INV-MARKED-OLD] On return every generation-2 or large object that was
- * reachable when the cycle began, or was allocated since, is marked. */
+ * reachable when the cycle began, or was allocated since, is marked. The
+ * caller then ends the cycle with satb_stop. */
 void mark_old_finish(void);
 
 /* True if `p` is the payload start of a live small or large object (needs

@@ -25,8 +25,6 @@ static struct {
 	struct satb_buf *full;   /* logged buffers waiting to be drained */
 	size_t nfull;
 	struct satb_buf *spare;  /* empty buffers */
-	/* Relaxed: a count for tests and the trace. */
-	_Atomic size_t fallbacks;
 } sq = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct satb_buf *pop(struct satb_buf **list)
@@ -113,7 +111,6 @@ GYRE_API void gyre__satb_record(void *old)
 	if (!b) {
 		/* No memory for a log: the entry is shaded here instead,
 		 * and the remark rescans what is marked. */
-		atomic_add_relaxed(&sq.fallbacks, 1);
 		mark_old_shade_lost(old);
 		return;
 	}
@@ -196,11 +193,6 @@ bool satb_drain_full(void (*shade)(void *obj))
 	shade_all(b, shade);
 	push(&sq.spare, b);
 	return true;
-}
-
-size_t satb_fallbacks(void)
-{
-	return atomic_load_relaxed(&sq.fallbacks);
 }
 
 void satb_shutdown(void)

@@ -65,10 +65,6 @@ bool satb_drain_full(void (*shade)(void *obj));
  * backlog limit. Any thread. */
 bool satb_backlogged(void);
 
-/* Buffers the barrier could not get for want of memory, since init: the
- * entry was shaded by the storing thread instead (mark.h's lost path). */
-size_t satb_fallbacks(void);
-
 void satb_shutdown(void);
 
 #endif
