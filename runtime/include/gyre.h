@@ -453,9 +453,22 @@ extern __thread struct gyre__satb gyre__satb
 extern uint8_t gyre__marking;
 void gyre__satb_record(void *old);
 
+/* Takes `bytes` (header included, granule-rounded) from the thread's
+ * buffer and writes the header; NULL when the buffer is too short. */
+static inline void *gyre__bump(size_t bytes, uint64_t header)
+{
+	struct gyre__tlab *t = &gyre__tlab;
+	char *p = t->cursor;
+	if (__builtin_expect((size_t)(t->limit - p) < bytes, 0))
+		return NULL;
+	t->cursor = p + bytes;
+	t->objects++;
+	*(uint64_t *)p = header;
+	return p + sizeof(uint64_t);
+}
+
 /* `fn` (a constant) names the function the slow path calls, so that its
- * errors name what the embedder called: 0 gyre_alloc, 1 gyre_alloc_array,
- * 2 gyre_alloc_bytes. */
+ * errors name what the embedder called: 0 gyre_alloc, 1 gyre_alloc_array. */
 static inline void *gyre__alloc_inline(gyre_type type, size_t n, int fn)
 {
 	size_t payload;
@@ -463,24 +476,31 @@ static inline void *gyre__alloc_inline(gyre_type type, size_t n, int fn)
 	    gyre__type_size[type] != 0 &&
 	    !__builtin_mul_overflow(n, (size_t)gyre__type_size[type], &payload) &&
 	    payload <= GYRE__NURSERY_MAX - sizeof(uint64_t)) {
-		size_t bytes = (payload + sizeof(uint64_t) + 15) & ~(size_t)15;
-		struct gyre__tlab *t = &gyre__tlab;
-		char *p = t->cursor;
-		if (__builtin_expect((size_t)(t->limit - p) >= bytes, 1)) {
-			t->cursor = p + bytes;
-			t->objects++;
-			*(uint64_t *)p = (uint64_t)n << 32 | (uint64_t)type << 8;
-			return p + sizeof(uint64_t);
-		}
+		void *obj = gyre__bump((payload + sizeof(uint64_t) + 15) & ~(size_t)15,
+				       (uint64_t)n << 32 | (uint64_t)type << 8);
+		if (__builtin_expect(obj != NULL, 1))
+			return obj;
 	}
-	return fn == 0 ? (gyre_alloc)(type)
-	       : fn == 1 ? (gyre_alloc_array)(type, n) : (gyre_alloc_bytes)(n);
+	return fn == 0 ? (gyre_alloc)(type) : (gyre_alloc_array)(type, n);
+}
+
+/* Bytes have a known type of size 1: no table lookup, no multiply. */
+static inline void *gyre__alloc_bytes_inline(size_t size)
+{
+	if (__builtin_expect(size <= GYRE__NURSERY_MAX - sizeof(uint64_t), 1)) {
+		void *obj = gyre__bump((size + sizeof(uint64_t) + 15) & ~(size_t)15,
+				       (uint64_t)size << 32 |
+					       (uint64_t)GYRE_TYPE_BYTE << 8);
+		if (__builtin_expect(obj != NULL, 1))
+			return obj;
+	}
+	return (gyre_alloc_bytes)(size);
 }
 
 #ifndef GYRE_NO_INLINE
 #define gyre_alloc(type) gyre__alloc_inline((type), 1, 0)
 #define gyre_alloc_array(type, n) gyre__alloc_inline((type), (n), 1)
-#define gyre_alloc_bytes(size) gyre__alloc_inline(GYRE_TYPE_BYTE, (size), 2)
+#define gyre_alloc_bytes(size) gyre__alloc_bytes_inline(size)
 #endif
 
 /* Stores value into the pointer field at byte offset `off` of obj and marks
