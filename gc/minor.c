@@ -664,9 +664,25 @@ static size_t unstay(struct block *b)
 	return bytes;
 }
 
+/* The list, reversed. */
+static struct block *reverse(struct block *b)
+{
+	struct block *r = NULL;
+	while (b) {
+		struct block *next = b->next;
+		b->next = r;
+		r = b;
+		b = next;
+	}
+	return r;
+}
+
 static void release_nursery(struct minor_result *r)
 {
-	struct block *keep = NULL, *b = nursery.blocks;
+	/* nursery.blocks runs from the newest block to the oldest; freed
+	 * oldest first, the newest end on top of the free list, and the next
+	 * buffers are the blocks most likely still in the cache. */
+	struct block *keep = NULL, *b = reverse(nursery.blocks);
 	mn.retained_objects = mn.retained_bytes = 0;
 	while (b) {
 		struct block *next = b->next;
