@@ -2,9 +2,9 @@
  * card.h: the card table (DESIGN.md, "Generations and the write barrier").
  * One byte per CARD_SIZE bytes of the block heap; large objects with
  * pointer fields carry their own card bytes (gc/large.h). GYRE_STORE marks
- * the card of every field it writes, whatever the holder's generation; a
- * minor collection reads only the cards of generations older than the one
- * it collects.
+ * the card of every field it writes into an object of generation 1 or 2
+ * (not into a nursery object: nothing is younger); a minor collection
+ * reads only the cards of generations older than the one it collects.
  *
  * A summary byte per block is set with any of its cards, so that a minor
  * collection reads the cards of only the blocks whose summary is set.

@@ -19,6 +19,7 @@ GYRE_API uintptr_t gyre__heap_base;
 GYRE_API uintptr_t gyre__heap_bytes;
 GYRE_API uint8_t *gyre__cards;
 GYRE_API uint8_t *gyre__card_summary;
+GYRE_API uint8_t *gyre__space;
 
 static void *map_noreserve(size_t bytes)
 {
@@ -70,6 +71,7 @@ int heap_init(size_t max)
 	gyre__heap_bytes = nblocks << BLOCK_SHIFT;
 	gyre__cards = heap.cards;
 	gyre__card_summary = heap.card_summary;
+	gyre__space = heap.space;
 	return GYRE_OK;
 }
 
@@ -83,6 +85,7 @@ void heap_shutdown(void)
 	heap.space = NULL;
 	heap.card_summary = NULL;
 	gyre__card_summary = NULL;
+	gyre__space = NULL;
 	for (unsigned g = 0; g < 2; g++)
 		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 			pthread_mutex_destroy(&heap.classes[g][c].lock);

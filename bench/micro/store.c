@@ -1,9 +1,10 @@
 /*
  * store.c: the cost of GYRE_STORE, the write barrier every pointer store
  * into a gyre object goes through, against the plain C store it replaces.
- * Today the barrier is the plain store, so the two should match; the
- * benchmark is here to show what the barrier costs once generations and
- * concurrent marking give it work to do, on the same loop. Each iteration
+ * The barrier marks a card when the holder is old (it returns early for a
+ * young one) and logs the old value while generation 2 is being marked;
+ * store/GYRE_STORE stores into a young holder, store/GYRE_STORE_old into
+ * one in generation 2 (no cycle runs, so nothing is logged). Each iteration
  * stores one pointer (to one of 16 small heap objects) into one of the 8
  * pointer fields of a heap object, cycling through the fields; a compiler
  * barrier after each store keeps every store in the loop, as stores into a
@@ -62,6 +63,31 @@ static void fixture_make(struct fixture *fx)
 	}
 }
 
+/* A holder only a handle reaches (allocated in a frame that is gone by
+ * the collection, so that no stack word pins it in the nursery). */
+static __attribute__((noinline)) gyre_handle holder_in_handle(void)
+{
+	return gyre_handle_new(gyre_alloc(holder_type));
+}
+
+/* The fixture, with the holder moved to generation 2 by two full
+ * collections. */
+static void fixture_make_old(struct fixture *fx)
+{
+	gyre_handle h;
+
+	fixture_make(fx);
+	fx->obj = NULL;
+	h = holder_in_handle();
+	if (h == NULL || gyre_handle_get(h) == NULL)
+		die("gyre_handle_new");
+	if (gyre_collect(2) < 0 || gyre_collect(2) < 0)
+		die("gyre_collect");
+	fx->obj = gyre_handle_get(h);
+	if (gyre_handle_free(h) != GYRE_OK)
+		die("gyre_handle_free");
+}
+
 static void fixture_drop(gbench_state *st, struct fixture *fx)
 {
 	gbench_set_items_processed(st, gbench_iterations(st));
@@ -101,6 +127,20 @@ static void bm_gyre_store(gbench_state *st)
 	fixture_drop(st, &fx);
 }
 
+static void bm_gyre_store_old(gbench_state *st)
+{
+	struct fixture fx;
+
+	fixture_make_old(&fx);
+	while (gbench_keep_running_batch(st, BATCH)) {
+		for (size_t i = 0; i < BATCH; i++) {
+			GYRE_STORE(fx.obj, f[i % 8], fx.values[i % NVALUES]);
+			KEEP(fx.obj);
+		}
+	}
+	fixture_drop(st, &fx);
+}
+
 static void bm_gyre_store_at(gbench_state *st)
 {
 	struct fixture fx;
@@ -131,6 +171,7 @@ int main(int argc, char **argv)
 		die("gyre_type_register");
 	gbench_register("store/plain", bm_plain);
 	gbench_register("store/GYRE_STORE", bm_gyre_store);
+	gbench_register("store/GYRE_STORE_old", bm_gyre_store_old);
 	gbench_register("store/GYRE_STORE_AT", bm_gyre_store_at);
 	status = gbench_main(argc, argv);
 	if (gyre_shutdown() != GYRE_OK) {

@@ -438,6 +438,7 @@ extern uintptr_t gyre__heap_base;
 extern uintptr_t gyre__heap_bytes;
 extern uint8_t *gyre__cards;
 extern uint8_t *gyre__card_summary;
+extern uint8_t *gyre__space;
 
 /* While generation 2 is being marked concurrently (gyre__marking is 1),
  * GYRE_STORE logs the value it overwrites into the thread's buffer
@@ -503,10 +504,15 @@ static inline void *gyre__alloc_bytes_inline(size_t size)
 #define gyre_alloc_bytes(size) gyre__alloc_bytes_inline(size)
 #endif
 
-/* Stores value into the pointer field at byte offset `off` of obj and marks
- * the field's card: the heap's table (and its one-byte-per-block summary)
- * for objects in the block heap, else the large object's own cards, whose
- * address is the word two before the object (gc/large.h). Threads storing
+/* Stores value into the pointer field at byte offset `off` of obj and, if
+ * obj is old, marks the field's card: the heap's table (and its
+ * one-byte-per-block summary) for objects in the block heap, else the
+ * large object's own cards, whose address is the word two before the
+ * object (gc/large.h). A young holder (space byte 0: a nursery block) needs
+ * no card, as nothing is younger than it; most stores initialise new
+ * objects, and the early return halves their cost. A block's space byte
+ * changes from 0 only with the world stopped, so a relaxed load never
+ * sees 0 for an old holder. Threads storing
  * into neighbouring objects write the same byte, so the marks are atomic
  * stores; relaxed, plain byte moves: collections read cards only with the
  * world stopped, which orders them after every store. The field itself is
@@ -531,6 +537,9 @@ static inline void gyre__store(void *obj, size_t off, void *value)
 	__atomic_store_n(slot, value, __ATOMIC_RELEASE);
 	uintptr_t rel = (uintptr_t)slot - gyre__heap_base;
 	if (__builtin_expect(rel < gyre__heap_bytes, 1)) {
+		if (__atomic_load_n(&gyre__space[rel >> GYRE__BLOCK_SHIFT],
+				    __ATOMIC_RELAXED) == 0)
+			return;
 		__atomic_store_n(&gyre__cards[rel >> GYRE__CARD_SHIFT], 1,
 				 __ATOMIC_RELAXED);
 		__atomic_store_n(&gyre__card_summary[rel >> GYRE__BLOCK_SHIFT], 1,

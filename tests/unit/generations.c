@@ -298,6 +298,27 @@ static void test_store_marks_card_of_old_object(void)
 	assert_int_equal(gyre_handle_free(h), GYRE_OK);
 }
 
+/* GYRE_STORE into a nursery object marks no card (nothing is younger than
+ * it) and leaves its block's summary clean; the same store into a
+ * generation-1 object marks both. */
+static void test_store_into_young_object_marks_no_card(void)
+{
+	struct node *young = node_new(1, NULL, NULL);
+	struct node *value = node_new(2, NULL, NULL);
+	assert_int_equal(block_of((uintptr_t)young)->state, BLOCK_NURSERY);
+	GYRE_STORE(young, left, value);
+	assert_ptr_equal(young->left, value);
+	assert_int_equal(card_value(young, &young->left), 0);
+	assert_int_equal(heap.card_summary[block_index(block_of((uintptr_t)young))], 0);
+
+	gyre_handle h = old_node(1, 3);
+	struct node *mid = gyre_handle_get(h);
+	GYRE_STORE(mid, left, value);
+	assert_int_not_equal(card_value(mid, &mid->left), 0);
+	assert_int_not_equal(heap.card_summary[block_index(block_of((uintptr_t)mid))], 0);
+	assert_int_equal(gyre_handle_free(h), GYRE_OK);
+}
+
 /* GYRE_STORE_AT into a large pointer array marks the array's own card for
  * that element, and no other. */
 static void test_store_at_marks_card_of_large_array(void)
@@ -1134,6 +1155,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(test_store_marks_card_of_old_object),
+		TEST(test_store_into_young_object_marks_no_card),
 		TEST(test_store_at_marks_card_of_large_array),
 		TEST(test_old_to_young_pointer_is_a_root),
 		TEST(test_large_array_to_young_pointer_is_a_root),
