@@ -28,6 +28,12 @@
 #define CARD_SHIFT GYRE__CARD_SHIFT
 #define CARD_SIZE ((size_t)1 << CARD_SHIFT)
 #define CARDS_PER_BLOCK (BLOCK_SIZE / CARD_SIZE)
+/* A large object's cards are one cache line each: large pointer arrays
+ * are a server's tables, written at random, and a minor collection reads
+ * every slot of each dirty card; with a line per card it reads only the
+ * lines that were written, for a card byte per 64 bytes. */
+#define LARGE_CARD_SHIFT GYRE__LARGE_CARD_SHIFT
+#define LARGE_CARD_SIZE ((size_t)1 << LARGE_CARD_SHIFT)
 
 static inline uint8_t *block_cards(const struct block *b)
 {
@@ -47,7 +53,7 @@ static inline uint8_t *card_of(const void *holder, const void *slot)
 	if (heap_contains(s))
 		return heap.cards + ((s - (uintptr_t)heap.base) >> CARD_SHIFT);
 	return large_of(holder)->cards +
-	       ((s - (uintptr_t)holder) >> CARD_SHIFT);
+	       ((s - (uintptr_t)holder) >> LARGE_CARD_SHIFT);
 }
 
 /* Collector side, during a minor collection's copy phase: dirties the

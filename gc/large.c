@@ -38,8 +38,8 @@ void *large_alloc(size_t bytes, uint64_t header, bool has_pointers)
 {
 	if (!heap_reserve(bytes))
 		return NULL;
-	size_t ncards = has_pointers ? (bytes - sizeof(uint64_t) + CARD_SIZE - 1) /
-					       CARD_SIZE : 0;
+	size_t ncards = has_pointers ? (bytes - sizeof(uint64_t) + LARGE_CARD_SIZE - 1) /
+					       LARGE_CARD_SIZE : 0;
 	struct large *l = meta_calloc(sizeof(struct large) + bytes + ncards);
 	if (!l)
 		goto fail_alloc;

@@ -4,7 +4,7 @@
  * gyre's jemalloc arena (runtime/meta.h) and never move; they belong to
  * generation 2. A small record in front of the header holds the mark bit
  * and, for objects with pointer fields, the address of their card bytes
- * (one per CARD_SIZE bytes of payload, after the payload): GYRE_STORE
+ * (one per LARGE_CARD_SIZE bytes of payload, after the payload): GYRE_STORE
  * finds it two words before the object (gyre.h).
  *
  * [INV-LARGE-SET] Every large object is in large.objs; between
@@ -51,8 +51,8 @@ void *large_alloc(size_t bytes, uint64_t header, bool has_pointers);
 /* Card bytes of a large object's payload. */
 static inline size_t large_ncards(const struct large *l)
 {
-	return l->cards ? (l->bytes - sizeof(uint64_t) + ((size_t)1 << GYRE__CARD_SHIFT) - 1) >>
-				 GYRE__CARD_SHIFT : 0;
+	return l->cards ? (l->bytes - sizeof(uint64_t) + ((size_t)1 << GYRE__LARGE_CARD_SHIFT) - 1) >>
+				 GYRE__LARGE_CARD_SHIFT : 0;
 }
 
 static inline struct large *large_of(const void *obj)

@@ -46,7 +46,7 @@
 #define CARD_PENDING 2
 #define CHUNK_BLOCKS 32
 #define CHUNK_LARGE 16
-#define CHUNK_CARDS 64
+#define CHUNK_CARDS 512 /* of a large object: 32 KiB of its payload */
 #define RING 8
 
 /* A field waiting in the prefetch ring (see process_slot). */
@@ -549,8 +549,8 @@ static void scan_large_cards(struct copier *c, struct large *l)
 			if (!(__atomic_load_n(&l->cards[k], __ATOMIC_RELAXED) &
 			      CARD_PENDING) || !card_claim(&l->cards[k]))
 				continue;
-			uintptr_t lo = (uintptr_t)obj + k * CARD_SIZE;
-			scan_fields(c, obj, 2, lo, lo + CARD_SIZE);
+			uintptr_t lo = (uintptr_t)obj + k * LARGE_CARD_SIZE;
+			scan_fields(c, obj, 2, lo, lo + LARGE_CARD_SIZE);
 		}
 		drain_local(c->w, c);
 	}

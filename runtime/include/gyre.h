@@ -421,6 +421,7 @@ int gyre_stats_get(gyre_stats *out);
 #define GYRE__TYPE_MAX 65536
 #define GYRE__NURSERY_MAX 8192 /* larger objects (header included) are old */
 #define GYRE__CARD_SHIFT 9
+#define GYRE__LARGE_CARD_SHIFT 6
 #define GYRE__BLOCK_SHIFT 16
 
 /* The calling thread's nursery buffer: [cursor, limit) is free, zeroed
@@ -545,7 +546,7 @@ static inline void gyre__store(void *obj, size_t off, void *value)
 		__atomic_store_n(&gyre__card_summary[rel >> GYRE__BLOCK_SHIFT], 1,
 				 __ATOMIC_RELAXED);
 	} else {
-		__atomic_store_n(&((uint8_t **)obj)[-2][off >> GYRE__CARD_SHIFT], 1,
+		__atomic_store_n(&((uint8_t **)obj)[-2][off >> GYRE__LARGE_CARD_SHIFT], 1,
 				 __ATOMIC_RELAXED);
 	}
 }

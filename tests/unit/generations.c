@@ -332,9 +332,9 @@ static void test_store_at_marks_card_of_large_array(void)
 	assert_true(l->magic == LARGE_MAGIC);
 	assert_non_null(l->cards);
 	size_t ncards = large_ncards(l);
-	assert_true(ncards * CARD_SIZE >= n * sizeof(void *));
+	assert_true(ncards * LARGE_CARD_SIZE >= n * sizeof(void *));
 	uint8_t *card = card_of(arr, &arr[at]);
-	assert_ptr_equal(card, &l->cards[at * sizeof(void *) / CARD_SIZE]);
+	assert_ptr_equal(card, &l->cards[at * sizeof(void *) / LARGE_CARD_SIZE]);
 	for (size_t k = 0; k < ncards; k++)
 		assert_int_equal(l->cards[k], 0);
 	struct node *young = node_new(3, NULL, NULL);
