@@ -21,6 +21,17 @@
  * mark_MiB_per_s (live bytes / marking time) and sweep_heap_MiB_per_s (heap
  * bytes / sweeping time).
  *
+ * minor/old_MiB:N/survive_pct:P is the pause that reclaims a nursery's
+ * worth of young garbage (YOUNG_MB of 64-byte nodes, of which P% survive
+ * by being stored at random slots of a 512 KiB root table, as a server
+ * stores new records into its hash table) with N MiB of the live lists
+ * above as the old generation: gyre_collect(0), a generation-0 collection,
+ * (generation 1 too every tenth time, as with gyre's default thresholds)
+ * against Boehm's GC_gcollect(), as Boehm has no young generation. Each
+ * iteration allocates the young nodes with collection disabled (not timed)
+ * and times the one collection. gyre's pause should not grow with N;
+ * counter survivor_MiB_per_s is the surviving bytes / pause.
+ *
  * One source, two binaries: MM_GYRE (micro-collect-gyre) and MM_BOEHM
  * (micro-collect-boehm). The benchmark runs on one thread, so Google
  * Benchmark's start and stop barriers never wait, and the gyre variant stays
@@ -40,6 +51,11 @@
 
 /* Lists the live data is spread over (parallel markers can share them). */
 #define LISTS 1024
+/* minor: the young garbage per collection, and the slots of the table
+ * its survivors go to. */
+#define YOUNG_MB 4
+#define TABLE (64 * 1024)
+#define MINOR_ITERATIONS 40
 #define MB (1024 * 1024)
 
 /* A live object: 64 bytes of payload, two pointer fields. */
@@ -53,6 +69,8 @@ struct node {
  * and the size in MiB it holds. Sync: only the benchmark thread. */
 static struct node **live_lists;
 static int64_t live_mb = -1;
+/* minor: the table survivors are stored into (a root, like live_lists). */
+static struct node **young_table;
 
 static void die(const char *what)
 {
@@ -83,7 +101,8 @@ static void mm_start(void)
 	if (gyre_init(NULL) != GYRE_OK)
 		die("gyre_init");
 	node_type = gyre_type_register(&d);
-	if (node_type == 0 || gyre_root_add(&live_lists, sizeof live_lists))
+	if (node_type == 0 || gyre_root_add(&live_lists, sizeof live_lists) ||
+	    gyre_root_add(&young_table, sizeof young_table))
 		die("gyre_type_register / gyre_root_add");
 }
 
@@ -108,6 +127,7 @@ static void mm_detach(void)
 static void mm_disable(void) { gyre_disable(); }
 static void mm_enable(void) { gyre_enable(); }
 static void *mm_lists(void) { return gyre_alloc_array(GYRE_TYPE_PTR, LISTS); }
+static void *mm_table(void) { return gyre_alloc_array(GYRE_TYPE_PTR, TABLE); }
 static struct node *mm_node(void) { return gyre_alloc(node_type); }
 
 #define STORE(obj, field, value) GYRE_STORE(obj, field, value)
@@ -116,6 +136,15 @@ static struct node *mm_node(void) { return gyre_alloc(node_type); }
 static void mm_collect(void)
 {
 	if (gyre_collect(2) < 0)
+		die("gyre_collect");
+}
+
+/* The young generations: generation 0, and every tenth time generation 1
+ * too (gyre's default threshold1, which automatic collection, disabled
+ * here, would follow). */
+static void mm_collect_young(int i)
+{
+	if (gyre_collect(i % 10 == 9 ? 1 : 0) < 0)
 		die("gyre_collect");
 }
 
@@ -147,8 +176,11 @@ static void mm_detach(void) {}
 static void mm_disable(void) { GC_disable(); }
 static void mm_enable(void) { GC_enable(); }
 static void *mm_lists(void) { return GC_MALLOC(LISTS * sizeof(void *)); }
+static void *mm_table(void) { return GC_MALLOC(TABLE * sizeof(void *)); }
 static struct node *mm_node(void) { return GC_MALLOC(sizeof(struct node)); }
 static void mm_collect(void) { GC_gcollect(); }
+/* No young generation: the whole heap. */
+static void mm_collect_young(int i) { (void)i; GC_gcollect(); }
 static double mm_heap_bytes(void) { return (double)GC_get_heap_size(); }
 /* Boehm does not report its phases separately. */
 static void mm_phase_totals(double *mark_s, double *sweep_s) { *mark_s = *sweep_s = 0; }
@@ -222,6 +254,63 @@ static void bm_collect(gbench_state *st)
 	mm_detach();
 }
 
+/* Allocates YOUNG_MB of nodes, with collection disabled; pct% of them go
+ * into random slots of young_table (replacing earlier survivors). */
+static void make_young(int64_t pct, uint64_t *rng)
+{
+	size_t n = (size_t)YOUNG_MB * MB / sizeof(struct node);
+
+	mm_disable();
+	for (size_t i = 0; i < n; i++) {
+		struct node *nd = mm_node();
+
+		if (nd == NULL)
+			die("allocating a node");
+		nd->data[0] = i;
+		*rng = *rng * 6364136223846793005u + 1442695040888963407u;
+		if ((*rng >> 33) % 100 < (uint64_t)pct)
+			STORE_AT(young_table, (*rng >> 17) % TABLE, nd);
+	}
+	mm_enable();
+}
+
+static void bm_minor(gbench_state *st)
+{
+	int64_t mb = gbench_range(st, 0), pct = gbench_range(st, 1);
+	uint64_t rng = 42;
+	double total = 0;
+
+	mm_attach();
+	if (live_mb != mb)
+		build_live(mb);
+	young_table = mm_table();
+	if (young_table == NULL)
+		die("allocating the table");
+	mm_collect();
+	/* Untimed rounds first: the copies' first touch of fresh pages is
+	 * a cost of heap growth, not of the collection. */
+	for (int i = 0; i < 10; i++) {
+		make_young(pct, &rng);
+		mm_collect_young(i);
+	}
+	for (int i = 0; gbench_keep_running(st); i++) {
+		make_young(pct, &rng);
+		double t0 = now_s();
+
+		mm_collect_young(i);
+		double t = now_s() - t0;
+		gbench_set_iteration_time(st, t);
+		total += t;
+	}
+	young_table = NULL;
+	gbench_counter(st, "old_MiB", (double)mb, GBENCH_COUNTER_DEFAULT, 1000);
+	if (total > 0)
+		gbench_counter(st, "survivor_MiB_per_s",
+		               (double)gbench_iterations(st) * YOUNG_MB * (double)pct /
+		               100 / total, GBENCH_COUNTER_DEFAULT, 1000);
+	mm_detach();
+}
+
 int main(int argc, char **argv)
 {
 	int status;
@@ -232,6 +321,13 @@ int main(int argc, char **argv)
 	gbench_arg_name(b, "live_MiB");
 	gbench_arg(gbench_arg(gbench_arg(b, 1), 16), 128);
 	gbench_use_manual_time(b);
+	b = gbench_register("minor", bm_minor);
+	gbench_arg_names2(b, "old_MiB", "survive_pct");
+	for (int64_t mb = 0; mb <= 512; mb = mb ? mb * 8 : 64)
+		for (int64_t pct = 0; pct <= 50; pct = pct ? pct * 5 : 10)
+			gbench_args2(b, mb, pct);
+	gbench_use_manual_time(b);
+	gbench_fixed_iterations(b, MINOR_ITERATIONS);
 	status = gbench_main(argc, argv);
 	live_lists = NULL;
 	mm_stop();

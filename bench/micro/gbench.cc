@@ -121,6 +121,13 @@ gbench_bm *gbench_arg_name(gbench_bm *b, const char *name)
 	return b;
 }
 
+gbench_bm *gbench_arg_names2(gbench_bm *b, const char *first,
+                             const char *second)
+{
+	b->b->ArgNames({first, second});
+	return b;
+}
+
 gbench_bm *gbench_threads(gbench_bm *b, int n)
 {
 	b->b->Threads(n);

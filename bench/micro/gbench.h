@@ -81,6 +81,10 @@ gbench_bm *gbench_range_multiplier(gbench_bm *b, int multiplier);
 gbench_bm *gbench_dense_range(gbench_bm *b, int64_t lo, int64_t hi, int step);
 /* Names the first argument in the report ("size:64"; Benchmark::ArgName). */
 gbench_bm *gbench_arg_name(gbench_bm *b, const char *name);
+/* Names the first two arguments ("old_MiB:64/survive_pct:10";
+ * Benchmark::ArgNames). */
+gbench_bm *gbench_arg_names2(gbench_bm *b, const char *first,
+                             const char *second);
 
 /* Adds a run of every configuration on `n` threads at once
  * (Benchmark::Threads); may be called several times. */
