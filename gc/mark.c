@@ -9,6 +9,9 @@
  * then rescanned for marked objects until no overflow remains. Marking
  * therefore never fails for want of memory.
  */
+#include <sys/uio.h>
+#include <unistd.h>
+
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/mark.h"
@@ -135,15 +138,27 @@ static inline bool old_target(const void *obj)
 	return !heap_contains(p) || (space_of(p) & SPACE_GEN_MASK) == 2;
 }
 
+/* Whether [p, p + n) can be read, asked of the kernel so that a junk
+ * address is reported rather than faulted on (checked builds only). */
+static bool readable(const void *p, size_t n)
+{
+	char buf[sizeof(struct large)];
+	struct iovec to = {buf, n}, from = {(void *)p, n};
+	return n <= sizeof(buf) &&
+	       process_vm_readv(getpid(), &to, 1, &from, 1, 0) == (ssize_t)n;
+}
+
 /* For checks while the world may run: large_find needs the set sorted
  * with the world stopped, so a large object is known by its magic (read
- * only where an object could be: an aligned user-space address). */
+ * only where an object could be: an aligned user-space address whose
+ * record the kernel can read). */
 static bool valid_old_target(const void *obj)
 {
 	uintptr_t p = (uintptr_t)obj;
 	if (heap_contains(p))
 		return block_of(p)->state == BLOCK_SMALL && heap_is_small_object(p);
 	return p % sizeof(void *) == 0 && p >> 47 == 0 && p > 4096 &&
+	       readable(large_of(obj), sizeof(struct large)) &&
 	       large_of(obj)->magic == LARGE_MAGIC;
 }
 

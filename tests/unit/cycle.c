@@ -1444,6 +1444,13 @@ static void test_stw_mark_env_runs_no_cycle(void)
 /* --------------------------------------------------------- 7. misuse */
 
 #define JUNK ((void *)(uintptr_t)0x5a5a5a5a5a5a5a5bULL)
+/* Aligned, past the first page, and below the lowest address Linux maps
+ * (vm.mmap_min_addr, 64 KiB by default): the check must read around it
+ * without faulting. */
+#define LOW_JUNK ((void *)(uintptr_t)0x9000)
+
+/* What store_over_junk_child stores. */
+static void *junk_value;
 
 /* In a child: a plain store puts junk in an object's pointer field in
  * the middle of a cycle, then GYRE_STORE overwrites it, which logs the
@@ -1457,7 +1464,7 @@ static void store_over_junk_child(void)
 	if (!collect_start_cycle(mutator_current()))
 		_exit(3);
 	struct node *volatile a = node_new(1, NULL, NULL);
-	a->left = JUNK;  /* the misuse: not a gyre object, and no barrier */
+	a->left = junk_value; /* the misuse: not a gyre object, and no barrier */
 	GYRE_STORE(a, left, NULL);
 	gyre_collect(0);
 	_exit(0);        /* not caught: the parent reports it */
@@ -1467,8 +1474,18 @@ static void test_store_over_junk_during_cycle_aborts(void)
 {
 	if (!GYRE_DEBUG)
 		skip(); /* the check exists in checked builds only */
+	junk_value = JUNK;
 	harness_expect_abort(store_over_junk_child,
 			     "GYRE_STORE overwrote 0x5a5a5a5a5a5a5a5b, which is not a gyre object");
+}
+
+static void test_store_over_low_junk_during_cycle_aborts(void)
+{
+	if (!GYRE_DEBUG)
+		skip();
+	junk_value = LOW_JUNK;
+	harness_expect_abort(store_over_junk_child,
+			     "GYRE_STORE overwrote 0x9000, which is not a gyre object");
 }
 
 /* Every test runs through run_body (node.h). */
@@ -1496,6 +1513,7 @@ int main(void)
 		TEST_WITH(test_stw_mark_config_runs_no_cycle, up_stw_mark),
 		TEST_ALONE(test_stw_mark_env_runs_no_cycle),
 		TEST_ALONE(test_store_over_junk_during_cycle_aborts),
+		TEST_ALONE(test_store_over_low_junk_during_cycle_aborts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
