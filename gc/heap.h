@@ -100,7 +100,7 @@ struct heap {
 	/* One byte per block: set with any of its cards (card.h). */
 	uint8_t *card_summary;
 	/* One byte per block: its `gen` and, during a minor collection,
-	 * whether it is being evacuated (SPACE_*). A dense map, so that the
+	 * whether it is being evacuated and holds pinned objects (SPACE_*). A dense map, so that the
 	 * minor collection's test of a field's target does not read the
 	 * target block's metadata, which for old targets would be a cache
 	 * miss per field. Sync: the block's owner, or the collector with the
@@ -110,6 +110,9 @@ struct heap {
 
 #define SPACE_GEN_MASK 3
 #define SPACE_FROM 4
+/* From-space with objects pinned by roots (block->pinned): the copier
+ * reads the block's mark bits only where this is set. */
+#define SPACE_PINNED 8
 
 /* Sync: the fields say. */
 extern struct heap heap;

@@ -172,6 +172,7 @@ static void pin_word(uintptr_t v, void *ctx)
 		slot_mark(b, slot_of(b, obj));
 		list_pinned(b);
 		b->pinned = true;
+		heap.space[block_index(b)] |= SPACE_PINNED;
 	}
 }
 
@@ -195,12 +196,11 @@ static inline void push(struct copier *c, void *obj)
 		lost(c->w, obj);
 }
 
-/* A slot for `bytes` in generation gen; its run records it in the mark
+/* A slot of class k in generation gen; its run records it in the mark
  * bits (start bits are set at release: card scanners read them
  * meanwhile). */
-static char *to_alloc(struct copier *c, unsigned gen, size_t bytes)
+static inline char *to_alloc(struct copier *c, unsigned gen, unsigned k)
 {
-	unsigned k = sizeclass_for(bytes);
 	struct run *r = &c->to[gen - 1][k];
 	if (GYRE_UNLIKELY((size_t)(r->limit - r->cursor) < sizeclass_size[k])) {
 		if (!run_refill(r, gen, k))
@@ -219,11 +219,6 @@ static char *to_alloc(struct copier *c, unsigned gen, size_t bytes)
 	return slot;
 }
 
-static void to_unalloc(struct copier *c, unsigned gen, size_t bytes, char *slot)
-{
-	run_unalloc(&c->to[gen - 1][sizeclass_for(bytes)], slot);
-}
-
 /* Copies the payload: most objects are a few words, for which a call to
  * memcpy costs more than the copy. Whole words: both objects' slots are
  * granule-aligned, so the last partial word is inside both. */
@@ -239,30 +234,53 @@ static inline void copy_words(void *dst, const void *src, size_t bytes)
 	}
 }
 
-/* The object's new address: its copy, or itself if it stays in place.
- * `b` is its from-space block. */
-static void *evacuate(struct copier *c, struct block *b, void *obj)
+/* An object that cannot be copied (to-space is exhausted) stays in place,
+ * like a pinned one. Scanned by the recovery pass, not here: a worker may
+ * be scanning this block's pinned objects already. */
+static void *stay(void *obj, uint64_t h)
 {
-	if (b->pinned && slot_marked(b, slot_of(b, obj)))
-		return obj; /* pinned by a root */
+	struct block *b = block_of((uintptr_t)obj);
+	pthread_mutex_lock(&mn.pin_lock);
+	slot_mark(b, slot_of(b, obj));
+	list_pinned(b);
+	b->stayed = true;
+	pthread_mutex_unlock(&mn.pin_lock);
+	if (type_get(header_type(h))->kind != TYPE_NOPTR)
+		atomic_store_relaxed(&mn.overflow, true);
+	return obj;
+}
+
+/* The object's new address: its copy, or itself if it stays in place;
+ * *gen is the generation it is in then. `space` is its from-space
+ * block's space byte. Only a block with pinned objects has its metadata
+ * read: the common path reads the header, the type's size and the
+ * copier's own run. */
+static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned *gen)
+{
+	unsigned src = space & SPACE_GEN_MASK;
+	*gen = src;
+	if (space & SPACE_PINNED) {
+		struct block *b = block_of((uintptr_t)obj);
+		if (slot_marked(b, slot_of(b, obj)))
+			return obj; /* pinned by a root */
+	}
 	_Atomic uint64_t *hp = (_Atomic uint64_t *)object_header(obj);
 	/* Acquire: pairs with the release of the winning CAS below, so the
 	 * copy's block metadata (formatted before the copy) is visible to
 	 * whoever follows the forwarding address. */
 	uint64_t h = atomic_load_explicit(hp, memory_order_acquire);
-	if (h & HDR_FORWARDED)
-		return (void *)(uintptr_t)(h & ~HDR_FORWARDED);
-	if (h & HDR_STAYS)
-		return obj;
+	if (h & (HDR_FORWARDED | HDR_STAYS))
+		goto claimed;
 	unsigned age = header_age(h) < HDR_AGE_MAX ? header_age(h) + 1 : HDR_AGE_MAX;
 	size_t bytes = HEADER_SIZE + (size_t)header_length(h) *
 			gyre__type_size[header_type(h)];
-	size_t slot_size = sizeclass_size[sizeclass_for(bytes)];
-	unsigned gen = age >= mn.tenure_age || c->gen1_room < slot_size ? 2 : 1;
-	char *slot = to_alloc(c, gen, bytes);
-	if (!slot && gen == 1) {
-		gen = 2;
-		slot = to_alloc(c, gen, bytes);
+	unsigned k = sizeclass_for(bytes);
+	size_t slot_size = sizeclass_size[k];
+	unsigned to = age >= mn.tenure_age || c->gen1_room < slot_size ? 2 : 1;
+	char *slot = to_alloc(c, to, k);
+	if (!slot && to == 1) {
+		to = 2;
+		slot = to_alloc(c, to, k);
 	}
 	uint64_t want = slot ? (uintptr_t)(slot + HEADER_SIZE) | HDR_FORWARDED
 			     : h | HDR_STAYS;
@@ -275,35 +293,32 @@ static void *evacuate(struct copier *c, struct block *b, void *obj)
 			memory_order_acq_rel, memory_order_acquire)) {
 		/* Another worker moved it, or left it in place, first. */
 		if (slot)
-			to_unalloc(c, gen, bytes, slot);
-		return h & HDR_FORWARDED ? (void *)(uintptr_t)(h & ~HDR_FORWARDED)
-					 : obj;
+			run_unalloc(&c->to[to - 1][k], slot);
+		goto claimed;
 	}
-	if (!slot) {
-		/* Scanned by the recovery pass, not here: a worker may be
-		 * scanning this block's pinned objects already. */
-		pthread_mutex_lock(&mn.pin_lock);
-		slot_mark(b, slot_of(b, obj));
-		list_pinned(b);
-		b->stayed = true;
-		pthread_mutex_unlock(&mn.pin_lock);
-		if (type_get(header_type(h))->kind != TYPE_NOPTR)
-			atomic_store_relaxed(&mn.overflow, true);
-		return obj;
-	}
+	if (!slot)
+		return stay(obj, h);
 	copy_words(slot + HEADER_SIZE, obj, bytes - HEADER_SIZE);
 	*(uint64_t *)slot = header_with_age(h, age);
-	if (gen == 1)
+	if (to == 1)
 		c->gen1_room -= slot_size;
-	unsigned src = b->gen;
-	c->objects[src][gen - 1]++;
-	c->bytes[src][gen - 1] += src == 0 ? (bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1)
-					   : b->obj_size;
-	c->slot_bytes[gen - 1] += slot_size;
+	c->objects[src][to - 1]++;
+	/* The source's footprint: granule-rounded in the nursery, the same
+	 * class's slot in generation 1. */
+	c->bytes[src][to - 1] += src == 0 ? (bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1)
+					  : slot_size;
+	c->slot_bytes[to - 1] += slot_size;
+	*gen = to;
 	void *copy = slot + HEADER_SIZE;
 	if (type_get(header_type(h))->kind != TYPE_NOPTR)
 		push(c, copy);
 	return copy;
+claimed:
+	if (h & HDR_STAYS)
+		return obj;
+	void *fwd = (void *)(uintptr_t)(h & ~HDR_FORWARDED);
+	*gen = space_of((uintptr_t)fwd) & SPACE_GEN_MASK;
+	return fwd;
 }
 
 /* Updates one field of `holder` (generation hgen) whose target was in
@@ -313,11 +328,13 @@ static void *evacuate(struct copier *c, struct block *b, void *obj)
 static void forward_slot(struct copier *c, const struct pending *p)
 {
 	void *v = *p->slot;
-	if (space_of((uintptr_t)v) & SPACE_FROM) {
-		v = evacuate(c, block_of((uintptr_t)v), v);
+	uint8_t space = space_of((uintptr_t)v);
+	unsigned gen = space & SPACE_GEN_MASK;
+	if (space & SPACE_FROM) {
+		v = evacuate(c, v, space, &gen);
 		*p->slot = v;
 	}
-	if ((space_of((uintptr_t)v) & SPACE_GEN_MASK) < p->hgen)
+	if (gen < p->hgen)
 		card_dirty(p->holder, p->slot);
 }
 
@@ -417,7 +434,7 @@ static void scan_object(struct copier *c, void *obj)
 {
 	uint64_t h = header_read(obj);
 	const struct type *t = type_get(header_type(h));
-	unsigned hgen = block_of((uintptr_t)obj)->gen;
+	unsigned hgen = space_of((uintptr_t)obj) & SPACE_GEN_MASK;
 	if (t->kind != TYPE_OFFSETS) {
 		scan_fields(c, obj, hgen, 0, UINTPTR_MAX);
 		return;
