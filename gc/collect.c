@@ -320,6 +320,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	 * makes that store visible here. So this check, with the world
 	 * stopped, is the one that holds. */
 	if (why != R_EXPLICIT && !collect_enabled()) {
+		workers_rest();
 		stw_start_world();
 		return 0;
 	}
@@ -393,6 +394,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	 * code tells whether one ran inside it. */
 	unsigned counted = start ? 1 : gen;
 	stats_note_collection(counted, t.end - t.start, t.mark_ns, t.sweep_ns, &mr, &r);
+	workers_rest();
 	stw_start_world();
 	if (start)
 		marker_wake();

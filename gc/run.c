@@ -23,16 +23,28 @@ void run_record(struct run *r)
 	r->start = r->cursor;
 }
 
+/* The first slot at or after `from` (and below n) whose start bit is
+ * `set`, or n: a word at a time, as a fragmented block has long stretches
+ * of either. */
+static uint32_t next_bit(const uint64_t *bits, uint32_t from, uint32_t n, bool set)
+{
+	for (uint32_t i = from; i < n; i = (i | 63) + 1) {
+		uint64_t w = (set ? bits[i / 64] : ~bits[i / 64]) >> (i % 64);
+		if (w) {
+			uint32_t k = i + (uint32_t)__builtin_ctzll(w);
+			return k < n ? k : n;
+		}
+	}
+	return n;
+}
+
 /* True if the owned block has a free slot the run has not used. */
 static bool has_free_slot(const struct run *r)
 {
 	const struct block *b = r->block;
 	if (r->limit - r->cursor >= (ptrdiff_t)b->obj_size)
 		return true;
-	for (uint32_t i = r->scan; i < b->nslots; i++)
-		if (!bit_test(b->starts, i))
-			return true;
-	return false;
+	return next_bit(b->starts, r->scan, b->nslots, false) < b->nslots;
 }
 
 void run_release(struct run *r)
@@ -51,17 +63,13 @@ static bool run_next(struct run *r)
 {
 	run_record(r);
 	struct block *b = r->block;
-	uint32_t i = r->scan;
-	while (i < b->nslots && bit_test(b->starts, i))
-		i++;
+	uint32_t i = next_bit(b->starts, r->scan, b->nslots, false);
 	if (i >= b->nslots) {
 		b->owned = false;
 		*r = (struct run){0};
 		return false;
 	}
-	uint32_t j = i + 1;
-	while (j < b->nslots && !bit_test(b->starts, j))
-		j++;
+	uint32_t j = next_bit(b->starts, i + 1, b->nslots, true);
 	char *base = block_base(b);
 	r->start = r->cursor = base + (size_t)i * b->obj_size;
 	r->limit = base + (size_t)j * b->obj_size;

@@ -17,6 +17,8 @@ unsigned workers_count(void);
 /* A collection is about to start: sleeping workers wake and spin for a
  * few milliseconds, so that its jobs do not wait for their wake-up. */
 void workers_warm(void);
+/* The collection is over: workers stop spinning and sleep. */
+void workers_rest(void);
 /* Runs fn(id, arg) on every worker, id 0 on the caller, and returns when
  * all have returned. Jobs do not overlap: the caller serialises them. */
 void workers_run(worker_fn fn, void *arg);
