@@ -719,6 +719,7 @@ static void release_nursery(struct minor_result *r)
 			size_t bytes = unstay(b);
 			mn.retained_bytes += bytes;
 			r->survived_bytes += bytes;
+			r->young_survived += bytes;
 			b->next = keep;
 			keep = b;
 		} else {
@@ -749,6 +750,7 @@ static void release_gen1(struct minor_result *r)
 			r->pinned_objects += b->live;
 			r->survived_objects += b->live;
 			r->survived_bytes += bytes;
+			r->gen1_survived += bytes;
 			mn.gen1_objects += b->live;
 			mn.gen1_bytes += bytes;
 			if (b->live < b->nslots)
@@ -790,6 +792,8 @@ static void release_copies(struct minor_result *r)
 		r->promoted_objects += c->objects[0][0];
 		r->promoted_bytes += c->bytes[0][0];
 		r->survived_bytes += footprint;
+		r->young_survived += c->bytes[0][0] + c->bytes[0][1];
+		r->gen1_survived += c->bytes[1][0] + c->bytes[1][1];
 		r->gen2_bytes += c->slot_bytes[1];
 		r->growth_bytes += c->slot_bytes[0] + c->slot_bytes[1] - footprint;
 		mn.gen1_bytes += c->slot_bytes[0];
@@ -834,7 +838,9 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 	mn.pinned = NULL;
 	for (struct block *b = nursery.blocks; b; b = b->next)
 		block_set_from(b, true);
+	r.young_bytes = from_bytes;
 	if (gen == 1) {
+		r.gen1_bytes = mn.gen1_bytes;
 		from_objects += mn.gen1_objects;
 		from_bytes += mn.gen1_bytes;
 		mn.gen1_objects = mn.gen1_bytes = 0;

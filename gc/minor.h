@@ -29,6 +29,11 @@ struct minor_result {
 	 * to the survivors' footprint (counted as allocated, so that what a
 	 * sweep frees later never exceeds what was allocated). */
 	size_t growth_bytes;
+	/* The nursery's bytes (footprints) before and the part that survived
+	 * (copied or pinned); the same for generation 1 when it was
+	 * collected (0 otherwise). The nursery's controller reads them. */
+	size_t young_bytes, young_survived;
+	size_t gen1_bytes, gen1_survived;
 	/* Time in the phases: pinning and card preparation, copying,
 	 * releasing. */
 	uint64_t prepare_ns, copy_ns, release_ns;

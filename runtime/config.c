@@ -125,6 +125,8 @@ static int validate(gyre_config *c)
 		c->workers = default_workers();
 	if (c->tenure_age == 0)
 		c->tenure_age = 2;
+	if (c->pause_target_us == 0)
+		c->pause_target_us = 1000;
 	if (c->heap_max < 4 * MIB || c->heap_max > 1024 * GIB)
 		return out_of_range("heap_max", c->heap_max);
 	if (c->heap_min < 64 * KIB || c->heap_min > c->heap_max)
@@ -136,8 +138,7 @@ static int validate(gyre_config *c)
 	if (c->nursery_size &&
 	    (c->nursery_size < 256 * KIB || c->nursery_size > c->heap_max / 2))
 		return out_of_range("nursery_size", c->nursery_size);
-	if (c->pause_target_us && (c->pause_target_us < 100 ||
-				   c->pause_target_us > 1000000))
+	if (c->pause_target_us < 100 || c->pause_target_us > 1000000)
 		return out_of_range("pause_target_us", c->pause_target_us);
 	if (c->tenure_age > 7)
 		return out_of_range("tenure_age", c->tenure_age);

@@ -29,15 +29,13 @@ void kv_mm_init(void)
 		offsetof(struct shard_refs, lru) };
 
 #if defined(MM_GYRE)
-	/* A server would rather have many short pauses than a few long
-	 * ones: the nursery is resized so that minor pauses approach 1 ms.
-	 * A cache is sized to its memory, so the old generation grows by 25%
+	/* gyre's default pause target (1 ms) suits a server already. A
+	 * cache is sized to its memory, so the old generation grows by 25%
 	 * (not the default 33%) before a collection: with concurrent
 	 * marking the extra cycles cost the collector thread's time, not
 	 * pauses (20% cost a tenth of the throughput on 2 cores). (GYRE_
 	 * variables such as GYRE_GROWTH still win.) */
-	mm_init_gyre(&(gyre_config){ .pause_target_us = 1000,
-	                             .growth_percent = 25 });
+	mm_init_gyre(&(gyre_config){ .growth_percent = 25 });
 #else
 	mm_init();
 #endif

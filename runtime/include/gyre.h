@@ -89,14 +89,17 @@ typedef struct gyre_config {
 	 * gyre_set_threshold. */
 	unsigned growth_percent;
 	/* GYRE_NURSERY: bytes of nursery buffers handed to threads between
-	 * two generation-0 collections (threshold 0). Default 32 MiB (at
-	 * most heap_max / 4). Range 256 KiB .. heap_max / 2. */
+	 * two generation-0 collections (threshold 0), fixed. Default: gyre
+	 * sizes the nursery as the program runs, a power of two from 1 MiB
+	 * to 128 MiB (at most heap_max / 4), starting at 8 MiB: it grows
+	 * while a smaller nursery made clearly more objects survive, and
+	 * shrinks towards pause_target_us while that does not. Range 256 KiB
+	 * .. heap_max / 2. */
 	size_t nursery_size;
-	/* GYRE_PAUSE_TARGET: when set, and nursery_size is not, the nursery
-	 * is resized after every generation-0 collection (between 1 MiB and
-	 * the default size) so that those pauses approach this many
-	 * microseconds: shorter pauses, more of them. 0 (default) keeps the
-	 * nursery fixed. Range 100 .. 1000000. */
+	/* GYRE_PAUSE_TARGET: the generation-0 pause, in microseconds, that
+	 * the sized nursery aims below (many short pauses rather than a few
+	 * long ones), as far as that does not make more objects survive.
+	 * Default 1000. Range 100 .. 1000000. */
 	unsigned pause_target_us;
 	/* GYRE_FREE_FLOOR: when the machine's available memory (MemAvailable
 	 * in /proc/meminfo, read after each minor collection) is below this
@@ -327,7 +330,7 @@ int64_t gyre_collect(int generation);
 /* The automatic triggers (Python's gc.set_threshold, in gyre's units):
  * - threshold0: bytes of nursery handed to threads after which generation
  *   0 is collected (gyre_config.nursery_size; setting it here ends the
- *   sizing by pause_target_us);
+ *   sizing of the nursery);
  * - threshold1: every threshold1-th automatic minor collection also
  *   collects generation 1, so threshold1 - 1 collections of generation 0
  *   come between two of generation 1 (default 10, as in Python);

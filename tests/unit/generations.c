@@ -956,28 +956,34 @@ static void test_free_floor_forces_gen2(void)
 	assert_true(full >= 1);
 }
 
-/* With a pause target, a generation-0 collection that takes longer than
- * the target shrinks threshold0; gyre_set_threshold ends the resizing. */
-static void test_pause_target_resizes_nursery(void)
+/* The sizer (gc/sizer.c) runs by default: generation-0 collections whose
+ * survivors are all long-lived and whose pauses pass the target shrink
+ * threshold0 within a few collections; gyre_set_threshold ends it. */
+static void test_sizer_shrinks_nursery_for_long_pauses(void)
 {
 	size_t t[3];
 	assert_int_equal(gyre_get_threshold(t), GYRE_OK);
 	size_t initial = t[0];
 	/* 100,000 survivors take well over 100 us to copy. */
-	struct plant p = {.spot = HANDLE, .value = 1, .length = 100000};
-	plant(&p);
-	collect(0);
+	struct plant p[16];
+	for (unsigned i = 0; i < 8; i++) {
+		p[i] = (struct plant){.spot = HANDLE, .value = i, .length = 100000};
+		plant(&p[i]);
+		collect(0);
+	}
 	assert_int_equal(gyre_get_threshold(t), GYRE_OK);
 	assert_true(t[0] < initial);
 	assert_true(t[0] >= MIB);
 	assert_int_equal(gyre_set_threshold(initial, 10, 33), GYRE_OK);
-	struct plant q = {.spot = HANDLE, .value = 2, .length = 100000};
-	plant(&q);
-	collect(0);
+	for (unsigned i = 8; i < 16; i++) {
+		p[i] = (struct plant){.spot = HANDLE, .value = i, .length = 100000};
+		plant(&p[i]);
+		collect(0);
+	}
 	assert_int_equal(gyre_get_threshold(t), GYRE_OK);
 	assert_int_equal(t[0], initial);
-	gyre_handle_free(p.h);
-	gyre_handle_free(q.h);
+	for (unsigned i = 0; i < 16; i++)
+		gyre_handle_free(p[i].h);
 }
 
 /* A copy stack that cannot grow drops work; the recovery pass rescans
@@ -1173,7 +1179,7 @@ int main(void)
 		TEST(test_threshold1_triggers_gen1),
 		TEST_WITH(test_free_floor_forces_gen2, up_free_floor),
 		TEST(test_copy_stack_overflow_recovers),
-		TEST_WITH(test_pause_target_resizes_nursery, up_pause_target),
+		TEST_WITH(test_sizer_shrinks_nursery_for_long_pauses, up_pause_target),
 		TEST(test_stats_count_collections_by_generation),
 		TEST(test_stats_count_promotions),
 		TEST(test_collect0_returns_dead_nursery_objects),

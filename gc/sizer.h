@@ -1,0 +1,43 @@
+/*
+ * sizer.h: the nursery's size (threshold 0) when it is left to gyre
+ * (DESIGN.md, "Generations and the write barrier": thresholds). A bigger
+ * nursery gives objects longer to die before a minor collection copies
+ * them; a smaller one makes each minor pause shorter and keeps the
+ * nursery in the cache. Which matters depends on how long the program's
+ * objects live, so the sizer measures it: it keeps, for each size it has
+ * run at, the share of the nursery that survived there.
+ *
+ * The size is a power of two times SIZER_MIN, and after every few
+ * generation-0 collections it moves one step:
+ * - up, while a smaller nursery had a clearly higher survival than this
+ *   one (or this one than the next): objects die young but not young
+ *   enough, and each step up lets more of them die uncopied (GCBench,
+ *   binary-trees: 30% survive at 8 MiB, 6% at 128 MiB);
+ * - down, while the pauses are over the target (or the nursery is above
+ *   its cache-sized base) and a smaller nursery does not raise the
+ *   survival: what survives would survive any nursery, and a smaller one
+ *   only splits the same copying into shorter pauses (a server's cache:
+ *   73% survive at 1 MiB and at 32 MiB);
+ * - back up towards the base when pauses are well under the target.
+ * What was measured at a size is forgotten after a while, so a program
+ * that changes its habits is measured again.
+ */
+#ifndef GYRE_SIZER_H
+#define GYRE_SIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIZER_MIN ((size_t)1 << 20)
+#define SIZER_STEPS 8 /* SIZER_MIN << 0 .. SIZER_MIN << 7 (128 MiB) */
+
+/* base and max are powers of two times SIZER_MIN, base <= max; target is
+ * the pause target in nanoseconds. Returns the first size (base). */
+size_t sizer_init(size_t base, size_t max, uint64_t target_ns);
+
+/* After a generation-0 collection that took pause_ns and found `young`
+ * bytes in the nursery, of which `survived` survived: the size of the
+ * next nursery. Caller: the collector, with collector.lock held. */
+size_t sizer_next(uint64_t pause_ns, size_t young, size_t survived);
+
+#endif
