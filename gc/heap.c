@@ -8,6 +8,7 @@
 
 #include "gc/card.h"
 #include "gc/heap.h"
+#include "gc/prefault.h"
 #include "gc/type.h"
 #include "runtime/config.h"
 
@@ -70,6 +71,8 @@ int heap_init(size_t max)
 	}
 	heap.base = (char *)aligned;
 	heap.nblocks = nblocks;
+	/* Without the thread, pages fault in where they are first written. */
+	(void)prefault_start(heap.base, bytes);
 	heap.top = 0;
 	heap.free = NULL;
 	heap.gen1 = NULL;
@@ -89,6 +92,7 @@ int heap_init(size_t max)
 
 void heap_shutdown(void)
 {
+	prefault_stop();
 	munmap(heap.base, heap.nblocks << BLOCK_SHIFT);
 	munmap(heap.blocks, heap.nblocks * sizeof(struct block));
 	munmap(heap.cards, heap.nblocks * CARDS_PER_BLOCK);
@@ -144,8 +148,10 @@ static struct block *take_free_block(void)
 	struct block *b = heap.free;
 	if (b)
 		heap.free = b->next;
-	else if (heap.top < heap.nblocks)
+	else if (heap.top < heap.nblocks) {
 		b = &heap.blocks[heap.top++];
+		prefault_note(heap.top << BLOCK_SHIFT);
+	}
 	pthread_mutex_unlock(&heap.lock);
 	if (!b) {
 		heap_unreserve(BLOCK_SIZE);

@@ -1,0 +1,90 @@
+/*
+ * prefault.c: faulting the heap in ahead of use (see prefault.h).
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+
+#include "gc/prefault.h"
+#include "runtime/atomics.h"
+#include "runtime/internal.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* One madvise call: a huge page. */
+#define STEP ((size_t)2 << 20)
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool running;  /* the thread was started and not yet joined */
+	bool stopping; /* Sync: lock */
+	char *base;
+	size_t bytes;
+	/* [0, done) is mapped; the thread maps up to `wanted`. Sync: lock;
+	 * `wanted` is also read relaxed by prefault_note, as a hint. */
+	size_t done;
+	_Atomic size_t wanted;
+} pf = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static void *prefault_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&pf.lock);
+	while (!pf.stopping) {
+		if (pf.done >= atomic_load_relaxed(&pf.wanted)) {
+			pthread_cond_wait(&pf.wake, &pf.lock);
+			continue;
+		}
+		size_t from = pf.done;
+		size_t to = from + STEP < pf.bytes ? from + STEP : pf.bytes;
+		pthread_mutex_unlock(&pf.lock);
+		int rc = madvise(pf.base + from, to - from, MADV_POPULATE_WRITE);
+		pthread_mutex_lock(&pf.lock);
+		if (rc)
+			break; /* not supported here: first writes fault instead */
+		pf.done = to;
+	}
+	pthread_mutex_unlock(&pf.lock);
+	return NULL;
+}
+
+bool prefault_start(char *base, size_t bytes)
+{
+	pf.base = base;
+	pf.bytes = bytes;
+	pf.done = 0;
+	pf.stopping = false;
+	atomic_store_relaxed(&pf.wanted, PREFAULT_AHEAD < bytes ? PREFAULT_AHEAD : bytes);
+	pf.running = pthread_create(&pf.thread, NULL, prefault_main, NULL) == 0;
+	return pf.running;
+}
+
+void prefault_note(size_t top)
+{
+	size_t want = top + PREFAULT_AHEAD < pf.bytes ? top + PREFAULT_AHEAD : pf.bytes;
+	/* Most calls: the thread already has this much to do. */
+	if (!pf.running || want <= atomic_load_relaxed(&pf.wanted))
+		return;
+	pthread_mutex_lock(&pf.lock);
+	if (want > atomic_load_relaxed(&pf.wanted)) {
+		atomic_store_relaxed(&pf.wanted, want);
+		pthread_cond_signal(&pf.wake);
+	}
+	pthread_mutex_unlock(&pf.lock);
+}
+
+void prefault_stop(void)
+{
+	if (!pf.running)
+		return;
+	pthread_mutex_lock(&pf.lock);
+	pf.stopping = true;
+	pthread_cond_signal(&pf.wake);
+	pthread_mutex_unlock(&pf.lock);
+	pthread_join(pf.thread, NULL);
+	pf.running = false;
+}

@@ -1,0 +1,33 @@
+/*
+ * prefault.h: the heap's memory is faulted in ahead of its use, by a
+ * thread of its own (DESIGN.md, "Heap layout"). The reservation is mapped
+ * lazily, and the first write to each page of it is a fault that maps and
+ * zeroes it: on the virtual machines servers run on, 0.3-0.8 GB/s (here
+ * 1.2 ms per fresh MiB with huge pages, 3.5 ms without). A minor
+ * collection that copies into fresh blocks pays that inside its pause, and
+ * an allocating thread on its own time. So a thread keeps the pages up to
+ * PREFAULT_AHEAD past the highest block handed out already mapped
+ * (MADV_POPULATE_WRITE, which maps without writing: blocks handed out
+ * meanwhile are not disturbed), off every pause and every program thread.
+ * The cost: up to PREFAULT_AHEAD more resident memory than the heap uses.
+ * Where the kernel lacks MADV_POPULATE_WRITE (before Linux 5.14) the
+ * thread ends and pages are faulted in where they are first written.
+ */
+#ifndef GYRE_PREFAULT_H
+#define GYRE_PREFAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PREFAULT_AHEAD ((size_t)16 << 20)
+
+/* Starts the thread for the reservation [base, base + bytes); false if it
+ * could not be started (pages are then faulted in where first written). */
+bool prefault_start(char *base, size_t bytes);
+/* The blocks below `top` bytes of the reservation have been handed out.
+ * Cheap when nothing is to be done; may be called under heap.lock (the
+ * thread never takes it). */
+void prefault_note(size_t top);
+void prefault_stop(void);
+
+#endif
