@@ -204,6 +204,11 @@ static void set_trigger(size_t live, size_t black, size_t freed)
 	atomic_store_relaxed(&collector.allocated, 0);
 }
 
+size_t collect_allowance(void)
+{
+	return atomic_load_relaxed(&collector.pace_limit);
+}
+
 /* When one collection began, stopped the world and ended, and the time
  * its phases took. */
 struct phase_times {

@@ -41,6 +41,9 @@ void collect_end_cycle_early(struct mutator *m);
  * is running, automatic collection is disabled or stw_mark is set: then
  * nothing happens); true if it started one. For tests. */
 bool collect_start_cycle(struct mutator *m);
+/* The growth of generation 2 that ends the next collection of it (the
+ * pacer's allowance, set_trigger in collect.c). For tests. */
+size_t collect_allowance(void);
 /* gyre_collect(gen): always collects; returns the objects freed. */
 uint64_t collect_explicit(struct mutator *m, unsigned gen);
 

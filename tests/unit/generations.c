@@ -30,6 +30,7 @@
 #include "harness.h"
 #include "node.h"
 #include "gc/card.h"
+#include "gc/collect.h"
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/minor.h"
@@ -81,6 +82,12 @@ static int up_free_floor(void **state)
 	(void)state;
 	return node_up_with(&(gyre_config){.nursery_size = 256 * KIB,
 					   .free_floor = (size_t)1 << 60});
+}
+
+static int up_small_heap_min(void **state)
+{
+	(void)state;
+	return node_up_with(&(gyre_config){.heap_min = MIB});
 }
 
 static int up_pause_target(void **state)
@@ -986,6 +993,27 @@ static void test_sizer_shrinks_nursery_for_long_pauses(void)
 		gyre_handle_free(p[i].h);
 }
 
+/* A heap that is only growing: collections of generation 2 that free
+ * nothing double the allowance each time, up to half the live size; one
+ * that frees most of the heap sets it back to growth% of what is left (at
+ * least heap_min). */
+static void test_growing_heap_doubles_the_allowance(void)
+{
+	struct plant p = {.spot = HANDLE, .value = 1, .length = 200000};
+	plant(&p);
+	collect(2);
+	size_t first = collect_allowance();
+	collect(2);
+	size_t second = collect_allowance();
+	size_t live = 200000 * (size_t)NODE_BYTES;
+	assert_true(second > first);
+	assert_true(second <= 2 * first);
+	assert_true(second <= live / 2 + live / 8);
+	gyre_handle_free(p.h);
+	collect(2);
+	assert_int_equal(collect_allowance(), gyre_cfg.heap_min);
+}
+
 /* A copy stack that cannot grow drops work; the recovery pass rescans
  * every copy until nothing is left, and every object survives intact (the
  * verifier also checks every pointer after the collection). An array of
@@ -1180,6 +1208,7 @@ int main(void)
 		TEST_WITH(test_free_floor_forces_gen2, up_free_floor),
 		TEST(test_copy_stack_overflow_recovers),
 		TEST_WITH(test_sizer_shrinks_nursery_for_long_pauses, up_pause_target),
+		TEST_WITH(test_growing_heap_doubles_the_allowance, up_small_heap_min),
 		TEST(test_stats_count_collections_by_generation),
 		TEST(test_stats_count_promotions),
 		TEST(test_collect0_returns_dead_nursery_objects),

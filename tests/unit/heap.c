@@ -4,8 +4,13 @@
  * exact for every class and offset, conservative lookup finds objects from
  * interior pointers and nothing in free slots, and the heap maximum holds.
  */
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "harness.h"
 #include "gc/heap.h"
+#include "gc/prefault.h"
 #include "runtime/config.h"
 
 static void test_sizeclass_is_smallest_fit(void **state)
@@ -120,6 +125,50 @@ static void test_reserve_respects_heap_max(void **state)
 	heap_unreserve(1);
 }
 
+/* Pages of the reservation not yet resident, among the n bytes from p. */
+static size_t absent_pages(const char *p, size_t n)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), count = n / page, absent = 0;
+	unsigned char *v = malloc(count);
+	assert_non_null(v);
+	assert_int_equal(mincore((void *)p, n, v), 0);
+	for (size_t i = 0; i < count; i++)
+		absent += !(v[i] & 1);
+	free(v);
+	return absent;
+}
+
+/* The prefault thread maps the first PREFAULT_AHEAD bytes of the heap soon
+ * after gyre_init, and keeps that much mapped past the highest block once
+ * blocks are taken from above it. (Where the kernel lacks
+ * MADV_POPULATE_WRITE the thread ends at once: the test then skips.) */
+static void test_prefault_maps_ahead_of_the_top(void **state)
+{
+	(void)state;
+	#define WAIT_MAPPED(lo) \
+		for (int i = 0; i < 2000 && absent_pages((lo), PREFAULT_AHEAD); i++) \
+			usleep(1000)
+	WAIT_MAPPED(heap.base);
+	if (absent_pages(heap.base, PREFAULT_AHEAD))
+		skip();
+	/* Taking PREFAULT_AHEAD's worth of blocks (free ones first, then
+	 * from above the top) asks for as much again beyond the new top. */
+	size_t n = PREFAULT_AHEAD / BLOCK_SIZE;
+	struct block **taken = malloc(n * sizeof(*taken));
+	assert_non_null(taken);
+	for (size_t i = 0; i < n; i++)
+		assert_non_null(taken[i] = heap_take_nursery());
+	pthread_mutex_lock(&heap.lock);
+	char *beyond = heap.base + (heap.top << BLOCK_SHIFT);
+	pthread_mutex_unlock(&heap.lock);
+	WAIT_MAPPED(beyond);
+	assert_int_equal(absent_pages(beyond, PREFAULT_AHEAD), 0);
+	for (size_t i = 0; i < n; i++)
+		heap_free_block(taken[i]);
+	free(taken);
+	#undef WAIT_MAPPED
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_find_small_takes_interior_pointers),
 		cmocka_unit_test(test_find_small_in_pinned_nursery_block),
 		cmocka_unit_test(test_reserve_respects_heap_max),
+		cmocka_unit_test(test_prefault_maps_ahead_of_the_top),
 	};
 	return cmocka_run_group_tests(tests, harness_up, harness_down);
 }
