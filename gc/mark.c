@@ -331,7 +331,7 @@ void mark_heap(void)
 	GYRE_ASSERT(stw_world_stopped());
 	GYRE_ASSERT(mk.wp.nstacks == workers_count());
 	GYRE_ASSERT(!old_only());
-	work_pool_start(&mk.wp);
+	work_pool_start(&mk.wp, mk.wp.nstacks);
 	atomic_store_relaxed(&mk.overflow, false);
 	workers_run(mark_worker, &mk);
 	finish();
@@ -510,7 +510,7 @@ static void move_to(struct work_stack *from, struct work_stack *to)
 void mark_old_finish(void)
 {
 	GYRE_ASSERT(stw_world_stopped() && old_only());
-	work_pool_start(&mk.wp);
+	work_pool_start(&mk.wp, mk.wp.nstacks);
 	move_to(&mk.cstack, &mk.wp.stacks[0]);
 	move_to(&mk.deferred, &mk.wp.stacks[0]);
 	/* Scanned again whole: fields scanned twice are harmless. */

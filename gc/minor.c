@@ -125,6 +125,11 @@ void minor_set_stack_limit(size_t entries)
 	mn.wp.stack_limit = entries;
 }
 
+size_t minor_gen1_bytes(void)
+{
+	return mn.gen1_bytes;
+}
+
 size_t minor_rescans(void)
 {
 	return mn.rescans;
@@ -603,7 +608,7 @@ static void copy_worker(unsigned id, void *arg)
 {
 	struct block *pinned = arg;
 	struct copier *c = &mn.copiers[id];
-	unsigned n = mn.wp.nstacks, i = 0;
+	unsigned n = mn.wp.nactive, i = 0;
 	for (struct block *b = pinned; b; b = b->pin_next)
 		if (i++ % n == id)
 			scan_pinned(c, b);
@@ -828,7 +833,18 @@ void minor_recount(void)
 	}
 }
 
-struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max)
+/* Runs a job on the workers taking part (work_pool_start): alone, it is
+ * a call, without waking anyone. */
+static void run_job(worker_fn fn, void *arg)
+{
+	if (mn.wp.nactive == 1)
+		fn(0, arg);
+	else
+		workers_run(fn, arg);
+}
+
+struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max,
+				  bool solo)
 {
 	GYRE_ASSERT(stw_world_stopped() && gen <= 1);
 	struct minor_result r = {0};
@@ -849,20 +865,20 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 		for (unsigned k = 0; k < SIZECLASS_COUNT; k++)
 			heap.classes[0][k].head = NULL;
 	}
+	work_pool_start(&mn.wp, solo ? 1 : mn.wp.nstacks);
 	size_t room = gen1_max > mn.gen1_bytes ? gen1_max - mn.gen1_bytes : 0;
 	for (unsigned i = 0; i < mn.wp.nstacks; i++)
-		mn.copiers[i].gen1_room = room / mn.wp.nstacks;
+		mn.copiers[i].gen1_room = room / mn.wp.nactive;
 
 	uint64_t t0 = gyre_now_ns();
 	mn.top = heap.top;
 	atomic_store_relaxed(&mn.next_block, 0);
 	atomic_store_relaxed(&mn.next_large, 0);
-	workers_run(prepare_worker, NULL);
+	run_job(prepare_worker, NULL);
 	uint64_t t1 = gyre_now_ns();
 
 	atomic_store_relaxed(&mn.overflow, false);
-	work_pool_start(&mn.wp);
-	workers_run(copy_worker, mn.pinned);
+	run_job(copy_worker, mn.pinned);
 	while (atomic_load_relaxed(&mn.overflow)) {
 		atomic_store_relaxed(&mn.overflow, false);
 		mn.rescans++;

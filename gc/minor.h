@@ -43,16 +43,22 @@ int minor_init(unsigned workers);
 void minor_shutdown(void);
 
 /* With the world stopped and buffers retired: collects generation 0, and
- * generation 1 too if `gen` is 1. `tenure_all` sends every survivor to
+ * generation 1 too if `gen` is 1, on every worker, or on the calling
+ * thread alone if `solo` (a small collection: waking the others would
+ * cost more than they save). `tenure_all` sends every survivor to
  * generation 2 (a full collection runs one first). Generation 1 holds at
  * most about `gen1_max` bytes afterwards: survivors that do not fit go to
  * generation 2 whatever their age, so that a collection of generation 1
  * never copies more than that (the survivor space of other collectors). */
-struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max);
+struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max,
+				  bool solo);
 
 /* After a sweep, which may have dropped young objects: recounts what the
  * nursery and generation 1 hold. World stopped. */
 void minor_recount(void);
+
+/* Bytes generation 1 holds. Collector only. */
+size_t minor_gen1_bytes(void);
 
 /* Test hook: caps each worker's copy stack (0 = no cap), to drive the
  * overflow path. */

@@ -16,6 +16,14 @@ struct type *_Atomic type_table[TYPE_MAX];
  * some synchronising means; cleared at shutdown. */
 GYRE_API uint32_t gyre__type_size[TYPE_MAX];
 
+/* For gyre_alloc's inline path: the complement of a registered type's
+ * footprint in the nursery (header included, granule-rounded), or 0 for
+ * an id that is not registered or whose objects are too large for the
+ * nursery. The complement makes the zeroed table read as a footprint of
+ * 4 GiB, which no buffer has room for: an unregistered id falls to the
+ * slow path without a test of its own. Sync: as gyre__type_size. */
+GYRE_API uint32_t gyre__type_step_inv[TYPE_MAX];
+
 /* Guards type_count and the writes of new entries. */
 static pthread_mutex_t type_lock = PTHREAD_MUTEX_INITIALIZER;
 static gyre_type type_count; /* ids below it are taken; Sync: type_lock */
@@ -76,6 +84,8 @@ gyre_type type_register(const gyre_type_desc *d, int *status)
 	if (t) {
 		id = type_count++;
 		gyre__type_size[id] = t->size;
+		size_t step = (HEADER_SIZE + t->size + GRANULE - 1) & ~(size_t)(GRANULE - 1);
+		gyre__type_step_inv[id] = step <= SIZECLASS_MAX_SIZE ? ~(uint32_t)step : 0;
 		/* Release: pairs with the acquire in type_get. */
 		atomic_store_release(&type_table[id], t);
 	}
@@ -112,6 +122,7 @@ void type_shutdown(void)
 		meta_free(t);
 		atomic_store_relaxed(&type_table[id], NULL);
 		gyre__type_size[id] = 0;
+		gyre__type_step_inv[id] = 0;
 	}
 	type_count = 0;
 }

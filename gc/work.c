@@ -39,12 +39,14 @@ void work_pool_shutdown(struct work_pool *wp)
 	wp->nstacks = 0;
 }
 
-void work_pool_start(struct work_pool *wp)
+void work_pool_start(struct work_pool *wp, unsigned n)
 {
+	GYRE_ASSERT(n >= 1 && n <= wp->nstacks);
 	for (unsigned i = 0; i < wp->nstacks && wp->stack_limit; i++)
 		if (wp->stacks[i].cap > wp->stack_limit)
 			wp->stacks[i].cap = wp->stack_limit;
-	atomic_store(&wp->active, wp->nstacks);
+	wp->nactive = n;
+	atomic_store(&wp->active, n);
 }
 
 bool work_grow(const struct work_pool *wp, struct work_stack *w)
@@ -87,7 +89,7 @@ static void share(struct work_pool *wp, struct work_stack *w)
 void work_share_slow(struct work_pool *wp, struct work_stack *w)
 {
 	if (w->n >= 2 &&
-	    atomic_load_explicit(&wp->active, memory_order_relaxed) < wp->nstacks &&
+	    atomic_load_explicit(&wp->active, memory_order_relaxed) < wp->nactive &&
 	    cds_lfs_empty(&wp->pool))
 		share(wp, w);
 }

@@ -38,6 +38,9 @@ struct work_stack {
 struct work_pool {
 	struct work_stack *stacks;  /* one per worker */
 	unsigned nstacks;
+	/* Workers taking part in the current phase (stacks [0, nactive)).
+	 * Sync: set by work_pool_start before the phase's job is published. */
+	unsigned nactive;
 	/* Packets waiting for a worker. The push is a release and the pop an
 	 * acquire (cmpxchg, full barriers in liburcu), so a packet's items
 	 * are visible to whoever pops it. Library calls, not liburcu's inline
@@ -52,8 +55,9 @@ struct work_pool {
 
 int work_pool_init(struct work_pool *wp, unsigned workers);
 void work_pool_shutdown(struct work_pool *wp);
-/* Before a parallel phase: every worker active, stack caps applied. */
-void work_pool_start(struct work_pool *wp);
+/* Before a parallel phase that `n` workers (ids 0 .. n - 1) take part in:
+ * they are active, stack caps applied. */
+void work_pool_start(struct work_pool *wp, unsigned n);
 
 /* Grows w's stack; false if it cannot (cap or memory). */
 bool work_grow(const struct work_pool *wp, struct work_stack *w);

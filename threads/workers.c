@@ -176,6 +176,11 @@ static void wake_sleepers(void)
 	pthread_mutex_unlock(&pool.lock);
 }
 
+unsigned long workers_jobs(void)
+{
+	return atomic_load_relaxed(&pool.generation);
+}
+
 void workers_warm(void)
 {
 	if (pool.count == 1)

@@ -19,6 +19,8 @@ unsigned workers_count(void);
 void workers_warm(void);
 /* The collection is over: workers stop spinning and sleep. */
 void workers_rest(void);
+/* Jobs handed to the pool since it started. For tests. */
+unsigned long workers_jobs(void);
 /* Runs fn(id, arg) on every worker, id 0 on the caller, and returns when
  * all have returned. Jobs do not overlap: the caller serialises them. */
 void workers_run(worker_fn fn, void *arg);

@@ -438,6 +438,7 @@ struct gyre__tlab {
 extern __thread struct gyre__tlab gyre__tlab
 	__attribute__((tls_model("initial-exec")));
 extern uint32_t gyre__type_size[GYRE__TYPE_MAX];
+extern uint32_t gyre__type_step_inv[GYRE__TYPE_MAX];
 extern uintptr_t gyre__heap_base;
 extern uintptr_t gyre__heap_bytes;
 extern uint8_t *gyre__cards;
@@ -472,9 +473,7 @@ static inline void *gyre__bump(size_t bytes, uint64_t header)
 	return p + sizeof(uint64_t);
 }
 
-/* `fn` (a constant) names the function the slow path calls, so that its
- * errors name what the embedder called: 0 gyre_alloc, 1 gyre_alloc_array. */
-static inline void *gyre__alloc_inline(gyre_type type, size_t n, int fn)
+static inline void *gyre__alloc_array_inline(gyre_type type, size_t n)
 {
 	size_t payload;
 	if (__builtin_expect(type < GYRE__TYPE_MAX, 1) &&
@@ -486,7 +485,20 @@ static inline void *gyre__alloc_inline(gyre_type type, size_t n, int fn)
 		if (__builtin_expect(obj != NULL, 1))
 			return obj;
 	}
-	return fn == 0 ? (gyre_alloc)(type) : (gyre_alloc_array)(type, n);
+	return (gyre_alloc_array)(type, n);
+}
+
+/* One object: its footprint is looked up whole (gyre__type_step_inv:
+ * an unregistered id reads as too large for any buffer), no multiply. */
+static inline void *gyre__alloc_one(gyre_type type)
+{
+	if (__builtin_expect(type < GYRE__TYPE_MAX, 1)) {
+		void *obj = gyre__bump((uint32_t)~gyre__type_step_inv[type],
+				       (uint64_t)1 << 32 | (uint64_t)type << 8);
+		if (__builtin_expect(obj != NULL, 1))
+			return obj;
+	}
+	return (gyre_alloc)(type);
 }
 
 /* Bytes have a known type of size 1: no table lookup, no multiply. */
@@ -503,8 +515,8 @@ static inline void *gyre__alloc_bytes_inline(size_t size)
 }
 
 #ifndef GYRE_NO_INLINE
-#define gyre_alloc(type) gyre__alloc_inline((type), 1, 0)
-#define gyre_alloc_array(type, n) gyre__alloc_inline((type), (n), 1)
+#define gyre_alloc(type) gyre__alloc_one(type)
+#define gyre_alloc_array(type, n) gyre__alloc_array_inline((type), (n))
 #define gyre_alloc_bytes(size) gyre__alloc_bytes_inline(size)
 #endif
 

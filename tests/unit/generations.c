@@ -36,6 +36,7 @@
 #include "gc/minor.h"
 #include "gc/object.h"
 #include "runtime/config.h"
+#include "threads/workers.h"
 
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
@@ -993,6 +994,30 @@ static void test_sizer_shrinks_nursery_for_long_pauses(void)
 		gyre_handle_free(p[i].h);
 }
 
+/* A minor collection after one that kept little runs on the calling
+ * thread alone; after one that kept more than a few hundred KiB, on every
+ * worker. */
+static void test_small_minor_collections_run_alone(void)
+{
+	if (workers_count() < 2)
+		skip();
+	collect(0);
+	collect(0);
+	unsigned long jobs = workers_jobs();
+	collect(0);
+	assert_int_equal(workers_jobs(), jobs);
+	struct plant p = {.spot = HANDLE, .value = 1, .length = 100000};
+	plant(&p);
+	collect(0); /* alone: the one before kept nothing */
+	assert_int_equal(workers_jobs(), jobs);
+	struct plant q = {.spot = HANDLE, .value = 2, .length = 100000};
+	plant(&q);
+	collect(0); /* after 100,000 survivors: every worker */
+	assert_true(workers_jobs() > jobs);
+	gyre_handle_free(p.h);
+	gyre_handle_free(q.h);
+}
+
 /* A heap that is only growing: collections of generation 2 that free
  * nothing double the allowance each time, up to half the live size; one
  * that frees most of the heap sets it back to growth% of what is left (at
@@ -1209,6 +1234,7 @@ int main(void)
 		TEST(test_copy_stack_overflow_recovers),
 		TEST_WITH(test_sizer_shrinks_nursery_for_long_pauses, up_pause_target),
 		TEST_WITH(test_growing_heap_doubles_the_allowance, up_small_heap_min),
+		TEST_WITH(test_small_minor_collections_run_alone, up),
 		TEST(test_stats_count_collections_by_generation),
 		TEST(test_stats_count_promotions),
 		TEST(test_collect0_returns_dead_nursery_objects),
