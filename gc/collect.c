@@ -179,26 +179,27 @@ void collect_get_counts(size_t c[3])
 
 /* After a collection of generation 2 that found `live` bytes, of which
  * `black` were allocated while a concurrent cycle marked (kept whether
- * live or not), and freed `freed`. Threshold 2 allows generation 2 to
- * grow by growth% of what was really live (at least heap_min) before the
- * next collection ends. A heap that is only growing (the collection freed
- * under an eighth of what it swept) gains nothing from another soon: the
- * allowance is then twice the last one, up to the live size, so that a
- * program building its data is not collected over and over for nothing
- * (GCBench building its 128 MiB tree: four cycles that freed nothing, and
- * could not finish marking within the allowance, ended in 22-56 ms
- * pauses). A concurrent cycle allocates while it marks, so it starts
+ * live or not). Threshold 2 allows generation 2 to grow by growth% of
+ * what was really live (at least heap_min) before the next collection
+ * ends. A concurrent cycle that could not finish within that (it was
+ * `paced`: ended in a pause), and freed under an eighth of what it swept
+ * (`freed`), marked a heap that is only growing: collecting it again as
+ * soon is pointless, and would end in a pause again. The allowance is
+ * then twice the last one, up to half the live size (GCBench building its
+ * 128 MiB tree, kvserver filling its cache: cycles that freed nothing
+ * ended in 22-60 ms pauses, one after the other). A concurrent cycle
+ * allocates while it marks, so it starts
  * early, by twice what the last one allocated (a margin for a slower
  * cycle; Go's pacer does the same), but not before a quarter of the
  * allowance is used; if it still reaches the allowance, it ends in a
  * pause (R_PACE). */
-static void set_trigger(size_t live, size_t black, size_t freed)
+static void set_trigger(size_t live, size_t black, bool paced, size_t freed)
 {
 	size_t real = live > black ? live - black : 0;
 	size_t allow = real / 100 * atomic_load_relaxed(&collector.threshold[2]);
 	if (allow < gyre_cfg.heap_min)
 		allow = gyre_cfg.heap_min;
-	if (freed < (live + freed) / 8) {
+	if (paced && freed < (live + freed) / 8) {
 		size_t grown = 2 * atomic_load_relaxed(&collector.pace_limit);
 		grown = grown < live / 2 ? grown : live / 2;
 		allow = grown > allow ? grown : allow;
@@ -295,8 +296,8 @@ static void add_sweep(struct sweep_result *to, const struct sweep_result *r)
 }
 
 /* World stopped, the log drained: the remark and sweep that end a
- * concurrent cycle. */
-static void end_cycle(struct phase_times *t, struct sweep_result *r)
+ * concurrent cycle (`paced`: before the collector thread was done). */
+static void end_cycle(struct phase_times *t, struct sweep_result *r, bool paced)
 {
 	uint64_t t0 = gyre_now_ns();
 	atomic_store_relaxed(&collector.low_memory, false);
@@ -309,7 +310,7 @@ static void end_cycle(struct phase_times *t, struct sweep_result *r)
 	add_sweep(r, &sr);
 	collector.cycle_black = atomic_load_relaxed(&collector.allocated) -
 				atomic_load_relaxed(&collector.allocated_at_start);
-	set_trigger(sr.live_bytes, collector.cycle_black, sr.freed_bytes);
+	set_trigger(sr.live_bytes, collector.cycle_black, paced, sr.freed_bytes);
 	t->mark_ns += t1 - t0;
 	t->sweep_ns += gyre_now_ns() - t1;
 }
@@ -362,7 +363,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	struct sweep_result r = {0};
 	struct minor_result mr = {0};
 	if (cycle && gen == 2)
-		end_cycle(&t, &r);
+		end_cycle(&t, &r, why == R_PACE);
 	bool start = gen == 2 && !gyre_cfg.stw_mark &&
 		     (why == R_GROWTH || why == R_LOW_MEMORY);
 	if (!end_only) {
@@ -400,7 +401,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		add_sweep(&r, &sr);
 		heap_prune_gen1();
 		minor_recount();
-		set_trigger(sr.live_bytes, 0, sr.freed_bytes);
+		set_trigger(sr.live_bytes, 0, false, 0);
 		t.mark_ns += t1 - t0;
 		t.sweep_ns += gyre_now_ns() - t1;
 	} else if (gen < 2) {

@@ -79,6 +79,15 @@ static int down(void **state)
 	return node_down(state);
 }
 
+/* Generation 2 grows by a node's survival at once, and heap_min is low,
+ * so that the allowance follows the live size. */
+static int up_growing(void **state)
+{
+	(void)state;
+	return node_up_with(&(gyre_config){.heap_min = (size_t)1 << 20,
+					   .tenure_age = 1});
+}
+
 /* ------------------------------------------------------------ helpers */
 
 static gyre_stats stats(void)
@@ -1441,6 +1450,55 @@ static void test_stw_mark_env_runs_no_cycle(void)
 	harness_expect_exit0(stw_mark_env_child);
 }
 
+/* ------------------------------------------------- 6b. the allowance */
+
+#define GROW_CHAINS 64
+#define GROW_CHAIN (4096u)
+
+/* Chains held by a handle's array, each a new one stored in the next
+ * slot: a heap that only grows. */
+static void grow_by_chain(gyre_handle h, unsigned i)
+{
+	void **holder = gyre_handle_get(h);
+	GYRE_STORE_AT(holder, i, chain(i, GROW_CHAIN));
+}
+
+/* A concurrent cycle that cannot finish (the collector thread is held)
+ * while the program only adds live data ends in a pause once it has
+ * allocated the allowance (R_PACE), having freed nothing: the next
+ * allowance doubles, where the normal rule (growth% of what the cycle
+ * found live, less what it allocated black) would leave it as it was. A
+ * stop-the-world collection afterwards applies the normal rule. */
+static void test_paced_cycle_of_growing_heap_doubles_allowance(void)
+{
+	void **holder = gyre_alloc_array(GYRE_TYPE_PTR, GROW_CHAINS);
+	assert_non_null(holder);
+	gyre_handle h = gyre_handle_new(holder);
+	assert_non_null(h);
+	holder = NULL;
+	for (unsigned i = 0; i < GROW_CHAINS / 2; i++)
+		grow_by_chain(h, i);
+	collect(2);
+	size_t first = collect_allowance();
+	marker_hold(true);
+	uint64_t before = stats().gen[2].collections;
+	start_cycle();
+	unsigned i = GROW_CHAINS / 2;
+	for (; i < GROW_CHAINS && stats().gen[2].collections == before; i++) {
+		grow_by_chain(h, i);
+		collect(0);
+	}
+	assert_true(stats().gen[2].collections > before);
+	assert_false(mark_old_active());
+	size_t second = collect_allowance();
+	assert_true(second > first + first / 2);
+	assert_true(second <= 2 * first);
+	marker_hold(false);
+	gyre_handle_free(h);
+	collect(2);
+	assert_int_equal(collect_allowance(), gyre_cfg.heap_min);
+}
+
 /* --------------------------------------------------------- 7. misuse */
 
 #define JUNK ((void *)(uintptr_t)0x5a5a5a5a5a5a5a5bULL)
@@ -1511,6 +1569,7 @@ int main(void)
 		TEST_ALONE(test_backlog_end_leaves_no_stale_entry),
 		TEST(test_disable_holds_off_remark),
 		TEST_WITH(test_stw_mark_config_runs_no_cycle, up_stw_mark),
+		TEST_WITH(test_paced_cycle_of_growing_heap_doubles_allowance, up_growing),
 		TEST_ALONE(test_stw_mark_env_runs_no_cycle),
 		TEST_ALONE(test_store_over_junk_during_cycle_aborts),
 		TEST_ALONE(test_store_over_low_junk_during_cycle_aborts),

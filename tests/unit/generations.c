@@ -85,12 +85,6 @@ static int up_free_floor(void **state)
 					   .free_floor = (size_t)1 << 60});
 }
 
-static int up_small_heap_min(void **state)
-{
-	(void)state;
-	return node_up_with(&(gyre_config){.heap_min = MIB});
-}
-
 static int up_pause_target(void **state)
 {
 	(void)state;
@@ -1018,27 +1012,6 @@ static void test_small_minor_collections_run_alone(void)
 	gyre_handle_free(q.h);
 }
 
-/* A heap that is only growing: collections of generation 2 that free
- * nothing double the allowance each time, up to half the live size; one
- * that frees most of the heap sets it back to growth% of what is left (at
- * least heap_min). */
-static void test_growing_heap_doubles_the_allowance(void)
-{
-	struct plant p = {.spot = HANDLE, .value = 1, .length = 200000};
-	plant(&p);
-	collect(2);
-	size_t first = collect_allowance();
-	collect(2);
-	size_t second = collect_allowance();
-	size_t live = 200000 * (size_t)NODE_BYTES;
-	assert_true(second > first);
-	assert_true(second <= 2 * first);
-	assert_true(second <= live / 2 + live / 8);
-	gyre_handle_free(p.h);
-	collect(2);
-	assert_int_equal(collect_allowance(), gyre_cfg.heap_min);
-}
-
 /* A copy stack that cannot grow drops work; the recovery pass rescans
  * every copy until nothing is left, and every object survives intact (the
  * verifier also checks every pointer after the collection). An array of
@@ -1233,7 +1206,6 @@ int main(void)
 		TEST_WITH(test_free_floor_forces_gen2, up_free_floor),
 		TEST(test_copy_stack_overflow_recovers),
 		TEST_WITH(test_sizer_shrinks_nursery_for_long_pauses, up_pause_target),
-		TEST_WITH(test_growing_heap_doubles_the_allowance, up_small_heap_min),
 		TEST_WITH(test_small_minor_collections_run_alone, up),
 		TEST(test_stats_count_collections_by_generation),
 		TEST(test_stats_count_promotions),
