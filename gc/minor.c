@@ -177,7 +177,6 @@ static void pin_word(uintptr_t v, void *ctx)
 		slot_mark(b, slot_of(b, obj));
 		list_pinned(b);
 		b->pinned = true;
-		heap.space[block_index(b)] |= SPACE_PINNED;
 	}
 }
 
@@ -875,6 +874,10 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 	atomic_store_relaxed(&mn.next_block, 0);
 	atomic_store_relaxed(&mn.next_large, 0);
 	run_job(prepare_worker, NULL);
+	/* Here, not in the pin pass: other workers read space bytes
+	 * meanwhile. The copy job's start publishes them. */
+	for (struct block *b = mn.pinned; b; b = b->pin_next)
+		heap.space[block_index(b)] |= SPACE_PINNED;
 	uint64_t t1 = gyre_now_ns();
 
 	atomic_store_relaxed(&mn.overflow, false);

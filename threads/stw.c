@@ -15,6 +15,9 @@ void stw_stop_world(struct mutator *self)
 	GYRE_ASSERT(!self || atomic_load_relaxed(&self->state) == MUTATOR_RUNNING);
 	pthread_mutex_lock(&registry_lock);
 	pthread_mutex_lock(&stw.lock);
+	/* [INV-STW-FAIR] */
+	while (stw.waiting)
+		pthread_cond_wait(&stw.parked, &stw.lock);
 	/* seq_cst: pairs with the seq_cst state stores of threads leaving
 	 * BLOCKING [INV-STW-DEKKER]. */
 	atomic_store_seq_cst(&stw.requested, true);

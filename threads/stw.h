@@ -31,6 +31,13 @@ struct stw {
 	 * relaxed by safepoint_poll, whose slow path re-reads it under
 	 * `lock`. */
 	_Atomic bool requested;
+	/* Threads waiting for a restart (parked, or leaving a blocking
+	 * region). [INV-STW-FAIR] A stop is not requested while any is left
+	 * from the last one: each has seen the restart and gone on, so a
+	 * thread that collects back to back cannot starve the others (a
+	 * woken waiter needs tens of microseconds to take `lock`, and a tiny
+	 * collection used to come round again first). Sync: `lock`. */
+	unsigned waiting;
 	/* True from the end of stw_stop_world to stw_start_world. Sync:
 	 * written by the initiator under registry_lock; read in assertions. */
 	bool stopped;
