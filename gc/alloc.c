@@ -168,14 +168,18 @@ void alloc_blocking_end(struct mutator *m)
 	a->saved_limit = NULL;
 }
 
-void alloc_retire_all(void)
+unsigned alloc_retire_all(void)
 {
 	GYRE_ASSERT(stw_world_stopped());
+	unsigned allocated = 0;
 	struct mutator *m;
 	mutator_for_each(m) {
 		/* A detaching thread gave its buffer back before it stopped
 		 * being RUNNING, and stays registered until the pause ends. */
-		if (local_of(m))
+		if (local_of(m)) {
+			allocated += local_of(m)->block != NULL;
 			buffer_retire(local_of(m));
+		}
 	}
+	return allocated;
 }

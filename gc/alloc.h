@@ -32,8 +32,9 @@ void alloc_detach(struct mutator *m);
 void alloc_blocking_begin(struct mutator *m);
 void alloc_blocking_end(struct mutator *m);
 /* With the world stopped: retires every thread's buffer, so that every
- * nursery block's `top` is exact. */
-void alloc_retire_all(void);
+ * nursery block's `top` is exact. Returns how many threads had one (have
+ * allocated since the last collection). */
+unsigned alloc_retire_all(void);
 
 /* Allocates `bytes` (header included) with the given header; the caller is
  * an attached, RUNNING thread and has validated the request. NULL means

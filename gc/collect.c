@@ -349,8 +349,9 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	bool end_only = why == R_REMARK || why == R_PACE;
 	/* Ending a cycle moves nothing: threads keep their nursery buffers,
 	 * unless the verifier is to parse the nursery. */
+	unsigned allocators = 0;
 	if (!end_only || gyre_cfg.verify)
-		alloc_retire_all();
+		allocators = alloc_retire_all();
 	bool cycle = mark_old_active();
 	/* [INV-SATB] Before the minor collection moves or frees the young
 	 * objects some entries name. */
@@ -377,7 +378,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		if (gen == 0 && atomic_load_relaxed(&collector.adaptive))
 			atomic_store_relaxed(&collector.threshold[0],
 					     sizer_next(t.minor_ns, mr.young_bytes,
-							mr.young_survived));
+							mr.young_survived, allocators));
 		atomic_store_relaxed(&collector.young_count,
 				     gen == 0 ? atomic_load_relaxed(&collector.young_count) + 1 : 0);
 	}

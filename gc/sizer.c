@@ -18,6 +18,7 @@ static struct sizer {
 	unsigned n;
 	size_t young, survived;
 	uint64_t pause_ns;
+	unsigned threads; /* the most that allocated in one collection */
 	/* Per step: the share of the nursery that survived (an average of
 	 * the windows there) and the window count when it was last
 	 * measured, 0 for never. */
@@ -57,8 +58,18 @@ static bool steep(unsigned lo, unsigned hi)
 	return a >= 1.25 * b && a - b >= 0.02;
 }
 
+/* The base for `threads` allocating threads: one base step's size each
+ * (rounded up to a power of two), at most max. */
+static unsigned base_for(unsigned threads)
+{
+	unsigned b = sz.base;
+	for (unsigned n = 1; n < threads && b < sz.max; n *= 2)
+		b++;
+	return b;
+}
+
 /* One step from the current one, after a window (see sizer.h). */
-static unsigned decide(uint64_t pause_ns)
+static unsigned decide(uint64_t pause_ns, unsigned base)
 {
 	unsigned s = sz.step;
 	bool steep_below = s > 0 && known(s - 1) && steep(s - 1, s);
@@ -67,16 +78,18 @@ static unsigned decide(uint64_t pause_ns)
 		if (steep_above)
 			return s + 1;
 	}
-	if (s > 0 && !steep_below && (pause_ns > sz.target_ns || s > sz.base))
+	if (s > 0 && !steep_below && (pause_ns > sz.target_ns || s > base))
 		return s - 1;
-	if (s < sz.base && pause_ns < sz.target_ns / 2)
+	if (s < base && pause_ns < sz.target_ns / 2)
 		return s + 1;
 	return s;
 }
 
-size_t sizer_next(uint64_t pause_ns, size_t young, size_t survived)
+size_t sizer_next(uint64_t pause_ns, size_t young, size_t survived,
+		  unsigned threads)
 {
 	sz.n++;
+	sz.threads = threads > sz.threads ? threads : sz.threads;
 	sz.young += young;
 	sz.survived += survived;
 	sz.pause_ns += pause_ns;
@@ -87,8 +100,9 @@ size_t sizer_next(uint64_t pause_ns, size_t young, size_t survived)
 	sz.survival[sz.step] = known(sz.step) ? (sz.survival[sz.step] + share) / 2
 					      : share;
 	sz.measured[sz.step] = sz.windows;
-	sz.step = decide(sz.pause_ns / sz.n);
+	sz.step = decide(sz.pause_ns / sz.n, base_for(sz.threads));
 	sz.n = 0;
+	sz.threads = 0;
 	sz.young = sz.survived = 0;
 	sz.pause_ns = 0;
 	return SIZER_MIN << sz.step;

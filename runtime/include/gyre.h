@@ -3,10 +3,11 @@
  * multi-threaded C program embeds to manage its objects.
  *
  * This stage of gyre is a generational collector: threads allocate from
- * thread-local nursery buffers (generation 0); stop-the-world minor
- * collections copy survivors into generation 1 and, by age, into generation
- * 2, which a stop-the-world parallel mark-sweep collects (see README.md for
- * what is built). Every name here is a contract: what is not built yet is
+ * thread-local nursery buffers (generation 0), whose size gyre adapts to
+ * the program; stop-the-world minor collections copy survivors into
+ * generation 1 and, by age, into generation 2, which a collector thread
+ * marks while the program runs, between two short pauses (see README.md
+ * for what is built). Every name here is a contract: what is not built yet is
  * not declared.
  *
  * Conventions

@@ -24,6 +24,9 @@ static uint64_t pause_of(size_t bytes, double share)
 /* Collections of the last run's second half at 128 MiB. */
 static unsigned at_max;
 
+/* Threads that allocate between two collections in run(). */
+static unsigned threads = 1;
+
 /* Runs `n` generation-0 collections from a fresh sizer; returns the last
  * size, and the sizes seen in *lo .. *hi over the last half. */
 static size_t run(survival_fn f, unsigned n, size_t *lo, size_t *hi)
@@ -35,7 +38,8 @@ static size_t run(survival_fn f, unsigned n, size_t *lo, size_t *hi)
 	*hi = 0;
 	for (unsigned i = 0; i < n; i++) {
 		double share = f(size);
-		size = sizer_next(pause_of(size, share), size, (size_t)(share * (double)size));
+		size = sizer_next(pause_of(size, share), size, (size_t)(share * (double)size),
+				  threads);
 		assert_true(size >= SIZER_MIN && size <= 128 * MIB);
 		assert_true((size & (size - 1)) == 0);
 		if (i >= n / 2) {
@@ -100,6 +104,19 @@ static void test_no_survivors_keep_the_base(void **state)
 	assert_int_equal(hi, 8 * MIB);
 }
 
+/* Three threads allocating, nothing surviving: a base's worth for each,
+ * rounded up to a power of two. */
+static void test_threads_each_get_a_base(void **state)
+{
+	(void)state;
+	size_t lo, hi;
+	threads = 3;
+	size_t last = run(nothing, 200, &lo, &hi);
+	threads = 1;
+	assert_int_equal(last, 32 * MIB);
+	assert_int_equal(lo, 32 * MIB);
+}
+
 /* A program that changes: long-lived survivors first (down to the
  * minimum), then none (back up to the base). */
 static unsigned phase_calls;
@@ -123,6 +140,7 @@ int main(void)
 		cmocka_unit_test(test_long_lived_survivors_shrink_to_the_minimum),
 		cmocka_unit_test(test_young_dying_survivors_grow_the_nursery),
 		cmocka_unit_test(test_no_survivors_keep_the_base),
+		cmocka_unit_test(test_threads_each_get_a_base),
 		cmocka_unit_test(test_short_pauses_return_to_the_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
