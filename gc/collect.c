@@ -78,16 +78,17 @@ static struct {
 	 * change takes effect at the next check. */
 	_Atomic size_t threshold[3];
 	/* threshold[0] is the sizer's (nursery_size not set, no
-	 * gyre_set_threshold). Relaxed: read and written under `lock`, and
-	 * cleared by gyre_set_threshold, after which a stale sight only
-	 * resizes once more. */
+	 * gyre_set_threshold). Sync: written under `lock` (the sizer's store
+	 * of threshold[0] too); relaxed, as the triggers read threshold[0]
+	 * without it. */
 	_Atomic bool adaptive;
 	/* The machine's available memory fell below free_floor: the next
 	 * automatic collection is of generation 2. Relaxed: a hint. */
 	_Atomic bool low_memory;
-	/* What the last generation-0 collection kept (copied or pinned).
-	 * Sync: under `lock`. */
+	/* What the last generation-0 collection kept (copied or pinned),
+	 * and the dirty cards it scanned. Sync: under `lock`. */
 	size_t last_survived;
+	size_t last_cards;
 	/* When the concurrent cycle in progress started (for the trace).
 	 * Sync: under `lock`. */
 	uint64_t cycle_start_ns;
@@ -108,9 +109,11 @@ static struct {
  * minor_collect): a collection of generation 1 then copies no more than
  * a quarter of a nursery's worth on top of the nursery's survivors. */
 #define GEN1_SHARE 4
-/* A generation-0 collection after one that kept less than this runs on
- * the calling thread alone (collect_run). */
+/* A minor collection after one that kept less than SOLO_BYTES and
+ * scanned fewer than SOLO_CARDS dirty cards runs on the calling thread
+ * alone (collect_run). */
 #define SOLO_BYTES ((size_t)128 << 10)
+#define SOLO_CARDS 1024
 
 int collect_init(void)
 {
@@ -120,6 +123,7 @@ int collect_init(void)
 	atomic_store_relaxed(&collector.pace_limit, gyre_cfg.heap_min);
 	collector.cycle_black = 0;
 	collector.last_survived = SOLO_BYTES;
+	collector.last_cards = 0;
 	atomic_store_relaxed(&collector.allocated_at_start, 0);
 	atomic_store_relaxed(&collector.young_count, 0);
 	size_t max = NURSERY_MAX < gyre_cfg.heap_max / 4 ? NURSERY_MAX
@@ -157,11 +161,23 @@ bool collect_enabled(void)
 	return atomic_load_relaxed(&collector.disabled) == 0;
 }
 
+static uint64_t lock_collector(struct mutator *m);
+
+/* Under collector.lock: a collection that is running reads `adaptive`
+ * and then stores the sizer's threshold0, and would otherwise overwrite a
+ * threshold0 set in between, for good. A RUNNING caller waits for the
+ * lock in a blocking region, so it never holds up that collection. */
 void collect_set_thresholds(const size_t t[3])
 {
+	struct mutator *m = mutator_current();
+	if (m && atomic_load_relaxed(&m->state) == MUTATOR_RUNNING)
+		lock_collector(m);
+	else
+		pthread_mutex_lock(&collector.lock);
 	atomic_store_relaxed(&collector.adaptive, false);
 	for (unsigned i = 0; i < 3; i++)
 		atomic_store_relaxed(&collector.threshold[i], t[i]);
+	pthread_mutex_unlock(&collector.lock);
 }
 
 void collect_get_thresholds(size_t t[3])
@@ -324,13 +340,14 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	/* Taken here, in the frame that lives through the pause: this
 	 * thread's stack is a root like the others. */
 	context_save(&m->ctx);
-	/* A minor collection after one that kept little, with little in
-	 * generation 1 if it is collected too, runs on this thread alone:
-	 * waking and handing work to the other workers costs 80-100 us here
-	 * (stopping 37 us, the pin pass 45-70 us instead of 20), more than
-	 * they save on a small collection. */
-	bool solo = gen < 2 && collector.last_survived +
-			       (gen == 1 ? minor_gen1_bytes() : 0) < SOLO_BYTES;
+	/* A minor collection after a short one that kept little, with
+	 * little in generation 1 if it is collected too, runs on this thread
+	 * alone: waking and handing work to the other workers costs 80-100
+	 * us here (stopping 37 us, the pin pass 45-70 us instead of 20), more
+	 * than they save on a small collection. (Few dirty cards, too: one
+	 * with few survivors may still have a large old table to scan.) */
+	bool solo = gen < 2 && collector.last_cards < SOLO_CARDS &&
+		    collector.last_survived + (gen == 1 ? minor_gen1_bytes() : 0) < SOLO_BYTES;
 	if (!solo)
 		workers_warm();
 	stw_stop_world(m);
@@ -373,8 +390,10 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 				   atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE,
 				   solo);
 		t.minor_ns = gyre_now_ns() - t0;
-		if (gen == 0)
+		if (gen == 0) {
 			collector.last_survived = mr.survived_bytes;
+			collector.last_cards = mr.dirty_cards;
+		}
 		if (gen == 0 && atomic_load_relaxed(&collector.adaptive))
 			atomic_store_relaxed(&collector.threshold[0],
 					     sizer_next(t.minor_ns, mr.young_bytes,

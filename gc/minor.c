@@ -68,6 +68,7 @@ struct copier {
 	 * in gen 1). */
 	size_t objects[2][2], bytes[2][2];
 	size_t slot_bytes[2];              /* of the copies, by target */
+	size_t dirty_cards;                /* turned pending by this worker */
 	/* Bytes this worker may still copy into generation 1; past it,
 	 * survivors go to generation 2 whatever their age. */
 	size_t gen1_room;
@@ -477,15 +478,18 @@ static bool cards_clean(const uint8_t *cards, size_t n)
 	return true;
 }
 
-/* Turns dirty cards into pending ones; true if there were any. */
-static bool prepare_cards(uint8_t *cards, size_t n)
+/* Turns dirty cards into pending ones; returns how many there were. */
+static size_t prepare_cards(uint8_t *cards, size_t n)
 {
 	if (cards_clean(cards, n))
-		return false;
+		return 0;
+	size_t dirty = 0;
 	for (size_t j = 0; j < n; j++)
-		if (cards[j])
+		if (cards[j]) {
 			cards[j] = CARD_PENDING;
-	return true;
+			dirty++;
+		}
+	return dirty;
 }
 
 static void prepare_worker(unsigned id, void *arg)
@@ -502,6 +506,7 @@ static void prepare_worker(unsigned id, void *arg)
 	 * cleared: the copy dirties again those of objects that stay. */
 	struct copier *c = &mn.copiers[id];
 	c->pending = NULL;
+	c->dirty_cards = 0;
 	size_t start;
 	while ((start = atomic_add_relaxed(&mn.next_block, CHUNK_BLOCKS)) < mn.top) {
 		size_t end = start + CHUNK_BLOCKS < mn.top ? start + CHUNK_BLOCKS : mn.top;
@@ -522,8 +527,10 @@ static void prepare_worker(unsigned id, void *arg)
 				continue;
 			}
 			heap.card_summary[i] = 0;
-			if (!prepare_cards(block_cards(b), CARDS_PER_BLOCK))
+			size_t dirty = prepare_cards(block_cards(b), CARDS_PER_BLOCK);
+			if (!dirty)
 				continue;
+			c->dirty_cards += dirty;
 			b->card_next = c->pending;
 			c->pending = b;
 		}
@@ -533,7 +540,9 @@ static void prepare_worker(unsigned id, void *arg)
 							       : large.count;
 		for (size_t i = start; i < end; i++) {
 			struct large *l = large.objs[i];
-			l->cards_pending = prepare_cards(l->cards, large_ncards(l));
+			size_t dirty = prepare_cards(l->cards, large_ncards(l));
+			l->cards_pending = dirty != 0;
+			c->dirty_cards += dirty;
 			atomic_store_relaxed(&l->card_cursor, 0);
 		}
 	}
@@ -874,6 +883,8 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 	atomic_store_relaxed(&mn.next_block, 0);
 	atomic_store_relaxed(&mn.next_large, 0);
 	run_job(prepare_worker, NULL);
+	for (unsigned i = 0; i < mn.wp.nactive; i++)
+		r.dirty_cards += mn.copiers[i].dirty_cards;
 	/* Here, not in the pin pass: other workers read space bytes
 	 * meanwhile. The copy job's start publishes them. */
 	for (struct block *b = mn.pinned; b; b = b->pin_next)

@@ -34,6 +34,8 @@ struct minor_result {
 	 * collected (0 otherwise). The nursery's controller reads them. */
 	size_t young_bytes, young_survived;
 	size_t gen1_bytes, gen1_survived;
+	/* Dirty cards of older objects scanned as roots. */
+	size_t dirty_cards;
 	/* Time in the phases: pinning and card preparation, copying,
 	 * releasing. */
 	uint64_t prepare_ns, copy_ns, release_ns;

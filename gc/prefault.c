@@ -1,6 +1,7 @@
 /*
  * prefault.c: faulting the heap in ahead of use (see prefault.h).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <sys/mman.h>
@@ -20,7 +21,13 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	pthread_t thread;
-	bool running;  /* the thread was started and not yet joined */
+	/* The thread was started and not yet joined. Sync: written by
+	 * prefault_start and prefault_stop, with no other gyre thread
+	 * running. */
+	bool started;
+	/* The thread still maps: cleared by it where the kernel lacks
+	 * MADV_POPULATE_WRITE. Relaxed: a stale sight costs one signal. */
+	_Atomic bool alive;
 	bool stopping; /* Sync: lock */
 	char *base;
 	size_t bytes;
@@ -44,10 +51,13 @@ static void *prefault_main(void *arg)
 		pthread_mutex_unlock(&pf.lock);
 		int rc = madvise(pf.base + from, to - from, MADV_POPULATE_WRITE);
 		pthread_mutex_lock(&pf.lock);
-		if (rc)
-			break; /* not supported here: first writes fault instead */
+		/* Not supported here: first writes fault pages in instead.
+		 * Any other failure (no memory just now) only skips a step. */
+		if (rc && errno == EINVAL)
+			break;
 		pf.done = to;
 	}
+	atomic_store_relaxed(&pf.alive, false);
 	pthread_mutex_unlock(&pf.lock);
 	return NULL;
 }
@@ -59,15 +69,21 @@ bool prefault_start(char *base, size_t bytes)
 	pf.done = 0;
 	pf.stopping = false;
 	atomic_store_relaxed(&pf.wanted, PREFAULT_AHEAD < bytes ? PREFAULT_AHEAD : bytes);
-	pf.running = pthread_create(&pf.thread, NULL, prefault_main, NULL) == 0;
-	return pf.running;
+	atomic_store_relaxed(&pf.alive, true);
+	pf.started = pthread_create(&pf.thread, NULL, prefault_main, NULL) == 0;
+	if (!pf.started)
+		atomic_store_relaxed(&pf.alive, false);
+	return pf.started;
 }
 
 void prefault_note(size_t top)
 {
-	size_t want = top + PREFAULT_AHEAD < pf.bytes ? top + PREFAULT_AHEAD : pf.bytes;
+	/* Whole steps: the thread is signalled once a step, not once a
+	 * block. */
+	size_t want = (top + PREFAULT_AHEAD + STEP - 1) & ~(STEP - 1);
+	want = want < pf.bytes ? want : pf.bytes;
 	/* Most calls: the thread already has this much to do. */
-	if (!pf.running || want <= atomic_load_relaxed(&pf.wanted))
+	if (!atomic_load_relaxed(&pf.alive) || want <= atomic_load_relaxed(&pf.wanted))
 		return;
 	pthread_mutex_lock(&pf.lock);
 	if (want > atomic_load_relaxed(&pf.wanted)) {
@@ -79,12 +95,13 @@ void prefault_note(size_t top)
 
 void prefault_stop(void)
 {
-	if (!pf.running)
+	if (!pf.started)
 		return;
 	pthread_mutex_lock(&pf.lock);
 	pf.stopping = true;
 	pthread_cond_signal(&pf.wake);
 	pthread_mutex_unlock(&pf.lock);
 	pthread_join(pf.thread, NULL);
-	pf.running = false;
+	pf.started = false;
+	atomic_store_relaxed(&pf.alive, false);
 }

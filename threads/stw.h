@@ -23,7 +23,8 @@ struct stw {
 	/* Guards the waits below; never held while running collector work. */
 	pthread_mutex_t lock;
 	/* Broadcast when a thread parks or enters a blocking region while a
-	 * stop is requested: the initiator waits on it. */
+	 * stop is requested, and when the last waiter for a restart leaves
+	 * (`waiting` drops to 0): the initiator waits on it for both. */
 	pthread_cond_t parked;
 	/* Broadcast by stw_start_world: parked threads wait on it. */
 	pthread_cond_t resume;

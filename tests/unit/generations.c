@@ -988,9 +988,20 @@ static void test_sizer_shrinks_nursery_for_long_pauses(void)
 		gyre_handle_free(p[i].h);
 }
 
-/* A minor collection after one that kept little runs on the calling
- * thread alone; after one that kept more than a few hundred KiB, on every
- * worker. */
+/* Stores one young node into every line of an old array: thousands of
+ * dirty cards, one survivor. */
+#define CARDED 32768
+static void dirty_every_line(void *arg)
+{
+	void **array = gyre_handle_get(*(gyre_handle *)arg);
+	struct node *n = node_new(7, NULL, NULL);
+	for (unsigned i = 0; i < CARDED; i += 8)
+		GYRE_STORE_AT(array, i, n);
+}
+
+/* A minor collection after one that kept little and scanned few dirty
+ * cards runs on the calling thread alone; after one that kept more than
+ * a few hundred KiB, or scanned thousands of cards, on every worker. */
 static void test_small_minor_collections_run_alone(void)
 {
 	if (workers_count() < 2)
@@ -1010,6 +1021,19 @@ static void test_small_minor_collections_run_alone(void)
 	assert_true(workers_jobs() > jobs);
 	gyre_handle_free(p.h);
 	gyre_handle_free(q.h);
+
+	gyre_handle a = gyre_handle_new(gyre_alloc_array(GYRE_TYPE_PTR, CARDED));
+	assert_non_null(a);
+	collect(2);
+	collect(0);
+	collect(0);
+	jobs = workers_jobs();
+	harness_in_thread(dirty_every_line, &a);
+	collect(0); /* alone: the one before kept nothing */
+	assert_int_equal(workers_jobs(), jobs);
+	collect(0); /* after 4,096 dirty cards: every worker */
+	assert_true(workers_jobs() > jobs);
+	gyre_handle_free(a);
 }
 
 /* A copy stack that cannot grow drops work; the recovery pass rescans
