@@ -204,11 +204,10 @@ void collect_get_counts(size_t c[3])
  * then twice the last one, up to half the live size (GCBench building its
  * 128 MiB tree, kvserver filling its cache: cycles that freed nothing
  * ended in 22-60 ms pauses, one after the other). A concurrent cycle
- * allocates while it marks, so it starts
- * early, by twice what the last one allocated (a margin for a slower
- * cycle; Go's pacer does the same), but not before a quarter of the
- * allowance is used; if it still reaches the allowance, it ends in a
- * pause (R_PACE). */
+ * allocates while it marks, so it starts early, by twice what the last
+ * one allocated (a margin for a slower cycle; Go's pacer does the same),
+ * but not before a quarter of the allowance is used; if it still reaches
+ * the allowance, it ends in a pause (R_PACE). */
 static void set_trigger(size_t live, size_t black, bool paced, size_t freed)
 {
 	size_t real = live > black ? live - black : 0;
@@ -340,12 +339,12 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	/* Taken here, in the frame that lives through the pause: this
 	 * thread's stack is a root like the others. */
 	context_save(&m->ctx);
-	/* A minor collection after a short one that kept little, with
-	 * little in generation 1 if it is collected too, runs on this thread
-	 * alone: waking and handing work to the other workers costs 80-100
-	 * us here (stopping 37 us, the pin pass 45-70 us instead of 20), more
-	 * than they save on a small collection. (Few dirty cards, too: one
-	 * with few survivors may still have a large old table to scan.) */
+	/* A minor collection after one that kept little and scanned few
+	 * dirty cards (one with few survivors may still have a large old
+	 * table to scan), with little in generation 1 if it is collected
+	 * too, runs on this thread alone: waking and handing work to the
+	 * other workers costs 80-100 us here (stopping 37 us, the pin pass
+	 * 45-70 us instead of 20), more than they save on a small one. */
 	bool solo = gen < 2 && collector.last_cards < SOLO_CARDS &&
 		    collector.last_survived + (gen == 1 ? minor_gen1_bytes() : 0) < SOLO_BYTES;
 	if (!solo)
