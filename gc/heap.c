@@ -31,7 +31,6 @@ GYRE_API uint8_t *gyre__space;
  * fresh memory took 75 ms with small pages and 20 ms with huge ones
  * (GCBench's first collections). Where THP is off, madvise fails and
  * nothing changes. */
-#define HUGE_PAGE ((size_t)2 << 20)
 
 static void *map_noreserve(size_t bytes)
 {

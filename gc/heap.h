@@ -34,6 +34,9 @@
 #include "gc/sizeclass.h"
 #include "runtime/atomics.h"
 
+/* A transparent huge page: the reservation's alignment (heap.c) and the
+ * prefault thread's step (prefault.c). */
+#define HUGE_PAGE ((size_t)2 << 20)
 #define BLOCK_SHIFT GYRE__BLOCK_SHIFT
 #define BLOCK_SIZE ((size_t)1 << BLOCK_SHIFT)
 #define BLOCK_SLOTS_MAX (BLOCK_SIZE / GRANULE)

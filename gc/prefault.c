@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <sys/mman.h>
 
+#include "gc/heap.h"
 #include "gc/prefault.h"
 #include "runtime/atomics.h"
 #include "runtime/internal.h"
@@ -15,7 +16,7 @@
 #endif
 
 /* One madvise call: a huge page. */
-#define STEP ((size_t)2 << 20)
+#define STEP HUGE_PAGE
 
 static struct {
 	pthread_mutex_t lock;
@@ -31,7 +32,8 @@ static struct {
 	bool stopping; /* Sync: lock */
 	char *base;
 	size_t bytes;
-	/* [0, done) is mapped; the thread maps up to `wanted`. Sync: lock;
+	/* [0, done) is done with (mapped, or skipped after a failure); the
+	 * thread goes on up to `wanted`. Sync: lock;
 	 * `wanted` is also read relaxed by prefault_note, as a hint. */
 	size_t done;
 	_Atomic size_t wanted;
