@@ -347,9 +347,14 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	 * 45-70 us instead of 20), more than they save on a small one. */
 	bool solo = gen < 2 && collector.last_cards < SOLO_CARDS &&
 		    collector.last_survived + (gen == 1 ? minor_gen1_bytes() : 0) < SOLO_BYTES;
+	stw_stop_world(m);
+	/* Workers wake now, not before the stop: a worker spinning while the
+	 * world stops takes a core from a thread that has yet to reach its
+	 * safepoint (bench/churn on 2 cores: stops of 2-5 ms, where the
+	 * collector thread waited a whole scheduler tick). Their wake-up
+	 * overlaps the pause's first steps instead. */
 	if (!solo)
 		workers_warm();
-	stw_stop_world(m);
 	/* [INV-DISABLE] No automatic collection runs while a thread holds a
 	 * gyre_disable. The trigger checked before stopping, but a thread
 	 * may have disabled since; it did so while running, before it parked

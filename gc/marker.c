@@ -87,6 +87,7 @@ static bool wait_for_work(struct mutator *m)
 static void *marker_main(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "gyre-marker");
 	struct mutator *m = &mt.self;
 	int rc = mutator_register(m);
 	pthread_mutex_lock(&mt.lock);

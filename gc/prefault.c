@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 
@@ -32,23 +33,42 @@ static struct {
 	bool stopping; /* Sync: lock */
 	char *base;
 	size_t bytes;
-	/* [0, done) is done with (mapped, or skipped after a failure); the
-	 * thread goes on up to `wanted`. Sync: lock;
-	 * `wanted` is also read relaxed by prefault_note, as a hint. */
+	/* [0, done) is done with (mapped, skipped after a failure, or passed
+	 * because the heap's top was beyond it); the thread goes on up to
+	 * `wanted`. Sync: lock; `wanted` is also read relaxed by
+	 * prefault_note, as a hint. */
 	size_t done;
 	_Atomic size_t wanted;
+	/* The last top prefault_note was told of; it only grows. Relaxed: a
+	 * stale sight only maps a step that is already in use. */
+	_Atomic size_t top;
 } pf = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 static void *prefault_main(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "gyre-prefault");
+	/* Only on a core nobody else wants. At normal priority it took its
+	 * turn at a scheduler tick and kept the core for a whole tick (4 ms
+	 * here, faulting in huge pages): the collector thread it displaced
+	 * could not reach its safepoint, and a pause waited for it
+	 * (bench/churn: stops of 2-5 ms). A failure leaves it at normal
+	 * priority. */
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &(struct sched_param){0});
 	pthread_mutex_lock(&pf.lock);
 	while (!pf.stopping) {
 		if (pf.done >= atomic_load_relaxed(&pf.wanted)) {
 			pthread_cond_wait(&pf.wake, &pf.lock);
 			continue;
 		}
-		size_t from = pf.done;
+		/* Not below the step that holds the top: the blocks there are
+		 * in use, their threads fault them in as they write them, and
+		 * mapping one under them only makes them wait for this thread
+		 * (which, at idle priority, may wait long: bench/churn had the
+		 * collector thread asleep in such faults for 4 ms, holding up
+		 * pauses). */
+		size_t in_use = atomic_load_relaxed(&pf.top) & ~(STEP - 1);
+		size_t from = pf.done > in_use ? pf.done : in_use;
 		size_t to = from + STEP < pf.bytes ? from + STEP : pf.bytes;
 		pthread_mutex_unlock(&pf.lock);
 		int rc = madvise(pf.base + from, to - from, MADV_POPULATE_WRITE);
@@ -70,6 +90,7 @@ bool prefault_start(char *base, size_t bytes)
 	pf.bytes = bytes;
 	pf.done = 0;
 	pf.stopping = false;
+	atomic_store_relaxed(&pf.top, 0);
 	atomic_store_relaxed(&pf.wanted, PREFAULT_AHEAD < bytes ? PREFAULT_AHEAD : bytes);
 	atomic_store_relaxed(&pf.alive, true);
 	pf.started = pthread_create(&pf.thread, NULL, prefault_main, NULL) == 0;
@@ -82,6 +103,7 @@ void prefault_note(size_t top)
 {
 	/* Whole steps: the thread is signalled once a step, not once a
 	 * block. */
+	atomic_store_relaxed(&pf.top, top);
 	size_t want = (top + PREFAULT_AHEAD + STEP - 1) & ~(STEP - 1);
 	want = want < pf.bytes ? want : pf.bytes;
 	/* Most calls: the thread already has this much to do. */

@@ -4,6 +4,10 @@
 #include "gc/sizer.h"
 #include "runtime/internal.h"
 
+/* The band the mean pause is kept in, as fractions of the target (see
+ * sizer.h). */
+#define HIGH_DIV 3
+#define LOW_DIV 6
 /* Generation-0 collections measured at one size before a step. */
 #define WINDOW 4
 /* A size's survival is trusted for this many windows after it was
@@ -78,9 +82,9 @@ static unsigned decide(uint64_t pause_ns, unsigned base)
 		if (steep_above)
 			return s + 1;
 	}
-	if (s > 0 && !steep_below && (pause_ns > sz.target_ns || s > base))
+	if (s > 0 && !steep_below && (pause_ns > sz.target_ns / HIGH_DIV || s > base))
 		return s - 1;
-	if (s < base && pause_ns < sz.target_ns / 2)
+	if (s < base && pause_ns < sz.target_ns / LOW_DIV)
 		return s + 1;
 	return s;
 }

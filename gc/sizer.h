@@ -13,12 +13,18 @@
  *   one (or this one than the next): objects die young but not young
  *   enough, and each step up lets more of them die uncopied (GCBench,
  *   binary-trees: 30% survive at 8 MiB, 6% at 128 MiB);
- * - down, while the pauses are over the target (or the nursery is above
- *   its cache-sized base) and a smaller nursery does not raise the
- *   survival: what survives would survive any nursery, and a smaller one
- *   only splits the same copying into shorter pauses (a server's cache:
- *   73% survive at 1 MiB and at 32 MiB);
- * - back up towards the base when pauses are well under the target.
+ * - down, while the mean pause is over a third of the target (or the
+ *   nursery is above its cache-sized base) and a smaller nursery does not
+ *   raise the survival: what survives would survive any nursery, and a
+ *   smaller one only splits the same copying into shorter pauses (a
+ *   server's cache: 73% survive at 1 MiB and at 32 MiB);
+ * - back up towards the base when the mean pause is under a sixth of the
+ *   target.
+ * The target bounds the slow pauses, not the mean: on a shared machine a
+ * pause that a scheduler tick, a page fault or a neighbour hits takes 2-4
+ * times the usual one (bench/churn at 256 KiB: median 0.25 ms, p99
+ * 0.7-0.9 ms; at 1 MiB: median 0.65 ms, p99 2.4-6 ms). The band is a
+ * factor 2 wide, as a step is.
  * What was measured at a size is forgotten after a while, so a program
  * that changes its habits is measured again.
  */
@@ -28,8 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIZER_MIN ((size_t)1 << 20)
-#define SIZER_STEPS 8 /* SIZER_MIN << 0 .. SIZER_MIN << 7 (128 MiB) */
+#define SIZER_MIN ((size_t)256 << 10)
+#define SIZER_STEPS 10 /* SIZER_MIN << 0 .. SIZER_MIN << 9 (128 MiB) */
 
 /* base and max are powers of two times SIZER_MIN, base <= max; target is
  * the pause target in nanoseconds. Returns the first size (base). */

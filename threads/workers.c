@@ -7,8 +7,10 @@
  * on a virtual machine, several times per collection; that would be most
  * of a short minor pause. So a worker that finishes a job spins a little
  * (SPIN_NS) for the next one, since a collection's jobs come back to back,
- * and workers_warm (called as a collection starts) wakes sleeping workers
- * to spin (WARM_NS) while the world is being stopped. Past that they sleep
+ * and workers_warm (called once a collection has stopped the world) wakes
+ * sleeping workers to spin (WARM_NS) while its first, serial steps run;
+ * not earlier, as a spinner would take a core from a thread that has yet
+ * to reach its safepoint. Past that they sleep
  * on a condition variable, and so does a caller whose job runs long.
  * workers_rest (called as a collection ends) stops the spinning at once:
  * between collections a spinner only takes a core from the program and
@@ -84,6 +86,9 @@ static bool spin_for_change(_Atomic unsigned long *v, unsigned long seen,
 static void *worker_main(void *idp)
 {
 	unsigned id = (unsigned)(uintptr_t)idp;
+	/* Named for top -H, perf and debuggers; a failure only loses the
+	 * name. */
+	pthread_setname_np(pthread_self(), "gyre-worker");
 	unsigned long seen = 0, warm_seen = 0;
 	uint64_t spin = 0;
 	for (;;) {

@@ -14,8 +14,8 @@ int workers_start(unsigned n);
 void workers_stop(void);
 /* The number of workers, the caller included. */
 unsigned workers_count(void);
-/* A collection is about to start: sleeping workers wake and spin for a
- * few milliseconds, so that its jobs do not wait for their wake-up. */
+/* A collection has stopped the world: sleeping workers wake and spin for
+ * a few milliseconds, so that its jobs do not wait for their wake-up. */
 void workers_warm(void);
 /* The collection is over: workers stop spinning and sleep. */
 void workers_rest(void);

@@ -91,16 +91,18 @@ typedef struct gyre_config {
 	unsigned growth_percent;
 	/* GYRE_NURSERY: bytes of nursery buffers handed to threads between
 	 * two generation-0 collections (threshold 0), fixed. Default: gyre
-	 * sizes the nursery as the program runs, a power of two from 1 MiB
+	 * sizes the nursery as the program runs, a power of two from 256 KiB
 	 * to 128 MiB (at most heap_max / 4), starting at 8 MiB: it grows
 	 * while a smaller nursery made clearly more objects survive, and
-	 * shrinks towards pause_target_us while that does not. Range 256 KiB
-	 * .. heap_max / 2. */
+	 * shrinks, while that does not, until the mean pause is under a
+	 * third of pause_target_us. Range 256 KiB .. heap_max / 2. */
 	size_t nursery_size;
 	/* GYRE_PAUSE_TARGET: the generation-0 pause, in microseconds, that
-	 * the sized nursery aims below (many short pauses rather than a few
-	 * long ones), as far as that does not make more objects survive.
-	 * Default 1000. Range 100 .. 1000000. */
+	 * the sized nursery aims to keep its slow pauses below (many short
+	 * pauses rather than a few long ones), as far as that does not make
+	 * more objects survive: it keeps the mean pause between a sixth and
+	 * a third of it, because on a busy machine the slowest pauses take
+	 * 2-4 times the mean. Default 1000. Range 100 .. 1000000. */
 	unsigned pause_target_us;
 	/* GYRE_FREE_FLOOR: when the machine's available memory (MemAvailable
 	 * in /proc/meminfo, read after each minor collection) is below this

@@ -35,6 +35,7 @@
 #include "gc/large.h"
 #include "gc/minor.h"
 #include "gc/object.h"
+#include "gc/sizer.h"
 #include "runtime/config.h"
 #include "threads/workers.h"
 
@@ -975,7 +976,7 @@ static void test_sizer_shrinks_nursery_for_long_pauses(void)
 	}
 	assert_int_equal(gyre_get_threshold(t), GYRE_OK);
 	assert_true(t[0] < initial);
-	assert_true(t[0] >= MIB);
+	assert_true(t[0] >= SIZER_MIN);
 	assert_int_equal(gyre_set_threshold(initial, 10, 33), GYRE_OK);
 	for (unsigned i = 8; i < 16; i++) {
 		p[i] = (struct plant){.spot = HANDLE, .value = i, .length = 100000};
