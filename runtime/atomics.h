@@ -27,6 +27,12 @@
 #define atomic_or_relaxed(p, v) \
 	atomic_fetch_or_explicit((p), (v), memory_order_relaxed)
 
+/* In a spin loop: tells the core it is one (a pause instruction). */
+static inline void cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
 /* Synchronisation that happens inside an uninstrumented library
  * (liburcu's lock-free stack) is invisible to ThreadSanitizer; these
  * annotations restate it: a tsan_release(p) before handing p over pairs

@@ -59,11 +59,6 @@ static struct {
 	.done = PTHREAD_COND_INITIALIZER,
 };
 
-static inline void cpu_relax(void)
-{
-	__builtin_ia32_pause();
-}
-
 /* Spins up to ns for *v to differ from seen, while a collection runs;
  * true if it did. Yields now and then, so that a spinner never starves a
  * thread the job waits on. */
