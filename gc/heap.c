@@ -22,15 +22,21 @@ GYRE_API uint8_t *gyre__cards;
 GYRE_API uint8_t *gyre__card_summary;
 GYRE_API uint8_t *gyre__space;
 
-/* The reservation is aligned to a transparent huge page and asks for
- * them (MADV_HUGEPAGE; Linux's default THP mode, "madvise", honours only
- * regions that ask). Blocks are handed out from the bottom and never
- * returned to the kernel, so the heap fills whole huge pages: one fault
- * maps 2 MiB where small pages took 512, and the TLB covers the nursery
- * and to-space. Measured: a minor collection that copies 32 MiB into
- * fresh memory took 75 ms with small pages and 20 ms with huge ones
- * (GCBench's first collections). Where THP is off, madvise fails and
- * nothing changes. */
+/* The reservation is aligned to a transparent huge page. Blocks are
+ * handed out from the bottom and never returned to the kernel, so the
+ * heap fills whole huge pages: one fault maps 2 MiB where small pages
+ * took 512, and the TLB covers the nursery and to-space. Measured: a
+ * minor collection that copies 32 MiB into fresh memory took 75 ms with
+ * small pages and 20 ms with huge ones (GCBench's first collections).
+ * But a huge page costs its whole fault at once, 2-4 ms on this VM, and
+ * a pause or a thread on its way to a safepoint that touches one waits
+ * that long. So the reservation asks for small pages (MADV_NOHUGEPAGE,
+ * which also holds where THP is "always"), and the prefault thread asks
+ * for huge ones step by step, just before it maps them (prefault.c):
+ * what it maps ahead is huge, what the heap reaches before it is small
+ * (bench/churn: minor pauses over 1 ms fell from 1.2-1.6% of them to
+ * 0.2-0.4% in the runs that grew fastest). Where THP is off, madvise
+ * fails and nothing changes. */
 
 static void *map_noreserve(size_t bytes)
 {
@@ -51,7 +57,7 @@ int heap_init(size_t max)
 	if (head)
 		munmap(raw, head);
 	munmap((char *)aligned + bytes, HUGE_PAGE - head);
-	madvise((void *)aligned, bytes, MADV_HUGEPAGE);
+	madvise((void *)aligned, bytes, MADV_NOHUGEPAGE);
 	heap.blocks = map_noreserve(nblocks * sizeof(struct block));
 	heap.cards = map_noreserve(nblocks * CARDS_PER_BLOCK);
 	heap.space = map_noreserve(nblocks);

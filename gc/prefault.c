@@ -71,6 +71,9 @@ static void *prefault_main(void *arg)
 		size_t from = pf.done > in_use ? pf.done : in_use;
 		size_t to = from + STEP < pf.bytes ? from + STEP : pf.bytes;
 		pthread_mutex_unlock(&pf.lock);
+		/* Huge pages for what is mapped here, ahead of use (see
+		 * heap.c); a failure (THP off) leaves small ones. */
+		madvise(pf.base + from, to - from, MADV_HUGEPAGE);
 		int rc = madvise(pf.base + from, to - from, MADV_POPULATE_WRITE);
 		pthread_mutex_lock(&pf.lock);
 		/* Not supported here: first writes fault pages in instead.

@@ -8,7 +8,9 @@
  * an allocating thread on its own time. So a thread keeps the pages up to
  * PREFAULT_AHEAD past the highest block handed out already mapped
  * (MADV_POPULATE_WRITE, which maps without writing: blocks handed out
- * meanwhile are not disturbed), off every pause and every program thread,
+ * meanwhile are not disturbed; in huge pages, asked for a step at a time,
+ * while the rest of the heap has small ones), off every pause and every
+ * program thread,
  * at idle priority (SCHED_IDLE), so that it only takes a core nobody else
  * wants.
  * The cost: up to PREFAULT_AHEAD more resident memory than the heap uses.

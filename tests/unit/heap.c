@@ -2,9 +2,15 @@
  * heap.c: unit tests of the block heap and size classes: every size maps
  * to the smallest class that fits it, the reciprocal slot computation is
  * exact for every class and offset, conservative lookup finds objects from
- * interior pointers and nothing in free slots, and the heap maximum holds.
+ * interior pointers and nothing in free slots, the heap maximum holds, and
+ * the prefault thread maps ahead of the top, in huge pages where the rest
+ * of the reservation has small ones.
  */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -169,6 +175,57 @@ static void test_prefault_maps_ahead_of_the_top(void **state)
 	#undef WAIT_MAPPED
 }
 
+/* The VmFlags line of the mapping holding p, from /proc/self/smaps, into
+ * flags; false if none was found. */
+static bool vm_flags_of(const void *p, char *flags, size_t size)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	assert_non_null(f);
+	char line[512];
+	bool in = false, found = false;
+	while (fgets(line, sizeof(line), f)) {
+		uintptr_t lo, hi;
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " ", &lo, &hi) == 2) {
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+			continue;
+		}
+		if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			snprintf(flags, size, "%s", line + 8);
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static bool has_flag(const char *flags, const char *flag)
+{
+	for (const char *s = flags; (s = strstr(s, flag)); s++)
+		if ((s == flags || s[-1] == ' ') && (s[2] == ' ' || s[2] == '\n'))
+			return true;
+	return false;
+}
+
+/* What the prefault thread maps asks for huge pages; the rest of the
+ * reservation, which threads and pauses may reach first, small ones, so
+ * that none of them waits for a whole huge page's fault (heap.c). */
+static void test_only_prefaulted_memory_asks_for_huge_pages(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 2000 && absent_pages(heap.base, PREFAULT_AHEAD); i++)
+		usleep(1000);
+	if (absent_pages(heap.base, PREFAULT_AHEAD))
+		skip();
+	char flags[512];
+	assert_true(vm_flags_of(heap.base, flags, sizeof(flags)));
+	assert_true(has_flag(flags, "hg"));
+	char *far = heap.base + ((heap.nblocks - 1) << BLOCK_SHIFT);
+	assert_true(vm_flags_of(far, flags, sizeof(flags)));
+	assert_true(has_flag(flags, "nh"));
+	assert_false(has_flag(flags, "hg"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_find_small_in_pinned_nursery_block),
 		cmocka_unit_test(test_reserve_respects_heap_max),
 		cmocka_unit_test(test_prefault_maps_ahead_of_the_top),
+		cmocka_unit_test(test_only_prefaulted_memory_asks_for_huge_pages),
 	};
 	return cmocka_run_group_tests(tests, harness_up, harness_down);
 }
