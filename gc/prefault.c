@@ -3,7 +3,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 
@@ -40,7 +39,7 @@ static struct {
 	size_t done;
 	_Atomic size_t wanted;
 	/* The last top prefault_note was told of; it only grows. Relaxed: a
-	 * stale sight only maps a step that is already in use. */
+	 * stale sight only maps blocks that are already in use. */
 	_Atomic size_t top;
 } pf = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
@@ -48,32 +47,30 @@ static void *prefault_main(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "gyre-prefault");
-	/* Only on a core nobody else wants. At normal priority it took its
-	 * turn at a scheduler tick and kept the core for a whole tick (4 ms
-	 * here, faulting in huge pages): the collector thread it displaced
-	 * could not reach its safepoint, and a pause waited for it
-	 * (bench/churn: stops of 2-5 ms). A failure leaves it at normal
-	 * priority. */
-	pthread_setschedparam(pthread_self(), SCHED_IDLE, &(struct sched_param){0});
 	pthread_mutex_lock(&pf.lock);
 	while (!pf.stopping) {
 		if (pf.done >= atomic_load_relaxed(&pf.wanted)) {
 			pthread_cond_wait(&pf.wake, &pf.lock);
 			continue;
 		}
-		/* Not below the step that holds the top: the blocks there are
-		 * in use, their threads fault them in as they write them, and
-		 * mapping one under them only makes them wait for this thread
-		 * (which, at idle priority, may wait long: bench/churn had the
-		 * collector thread asleep in such faults for 4 ms, holding up
-		 * pauses). */
-		size_t in_use = atomic_load_relaxed(&pf.top) & ~(STEP - 1);
-		size_t from = pf.done > in_use ? pf.done : in_use;
-		size_t to = from + STEP < pf.bytes ? from + STEP : pf.bytes;
+		/* Never below the top: the blocks there are in use, their
+		 * threads fault them in as they write them, and mapping one
+		 * under them only makes them wait for this thread (bench/churn
+		 * had the collector thread asleep in such faults for 4 ms,
+		 * holding up pauses). The top is block-aligned; a step ends on
+		 * a huge-page boundary. */
+		size_t top = atomic_load_relaxed(&pf.top);
+		size_t from = pf.done > top ? pf.done : top;
+		size_t to = (from & ~(STEP - 1)) + STEP;
+		to = to < pf.bytes ? to : pf.bytes;
 		pthread_mutex_unlock(&pf.lock);
-		/* Huge pages for what is mapped here, ahead of use (see
-		 * heap.c); a failure (THP off) leaves small ones. */
-		madvise(pf.base + from, to - from, MADV_HUGEPAGE);
+		/* Huge pages for a whole step mapped here, ahead of use (see
+		 * heap.c); a failure (THP off) leaves small ones. The rest of
+		 * a step the top is in keeps small pages: the step's blocks in
+		 * use must not be collapsed into a huge page under their
+		 * threads. */
+		if (from % STEP == 0)
+			madvise(pf.base + from, to - from, MADV_HUGEPAGE);
 		int rc = madvise(pf.base + from, to - from, MADV_POPULATE_WRITE);
 		pthread_mutex_lock(&pf.lock);
 		/* Not supported here: first writes fault pages in instead.

@@ -10,9 +10,7 @@
  * (MADV_POPULATE_WRITE, which maps without writing: blocks handed out
  * meanwhile are not disturbed; in huge pages, asked for a step at a time,
  * while the rest of the heap has small ones), off every pause and every
- * program thread,
- * at idle priority (SCHED_IDLE), so that it only takes a core nobody else
- * wants.
+ * program thread, and never below the highest block handed out.
  * The cost: up to PREFAULT_AHEAD more resident memory than the heap uses.
  * Where the kernel lacks MADV_POPULATE_WRITE (before Linux 5.14) the
  * thread ends and pages are faulted in where they are first written.

@@ -14,11 +14,15 @@ static void wait_for_restart(struct mutator *m, int stopped_state)
 	pthread_mutex_lock(&stw.lock);
 	atomic_store_seq_cst(&m->state, stopped_state);
 	pthread_cond_broadcast(&stw.parked);
-	stw.waiting++;
+	/* Relaxed: `waiting` changes only under `lock`; the initiator's
+	 * unlocked spin reads it as a hint. */
+	atomic_store_relaxed(&stw.waiting, atomic_load_relaxed(&stw.waiting) + 1);
 	while (atomic_load_relaxed(&stw.requested))
 		pthread_cond_wait(&stw.resume, &stw.lock);
 	/* The last waiter to go lets the next stop begin [INV-STW-FAIR]. */
-	if (--stw.waiting == 0)
+	unsigned left = atomic_load_relaxed(&stw.waiting) - 1;
+	atomic_store_relaxed(&stw.waiting, left);
+	if (left == 0)
 		pthread_cond_broadcast(&stw.parked);
 	atomic_store_seq_cst(&m->state, MUTATOR_RUNNING);
 	pthread_mutex_unlock(&stw.lock);

@@ -34,14 +34,19 @@ struct stw {
 	_Atomic bool requested;
 	/* Threads waiting for a restart (parked, or leaving a blocking
 	 * region). [INV-STW-FAIR] A stop is not requested while any is left
-	 * from the last one, for up to 200 us: a woken waiter that is on a
-	 * core has seen the restart and gone on by then, so a thread that
-	 * collects back to back cannot starve the others (a woken waiter
-	 * needs tens of microseconds to take `lock`, and a tiny collection
-	 * used to come round again first). A waiter not gone by then has no
-	 * core to run on; it is still PARKED or BLOCKING, so the next stop
-	 * counts it as stopped, and it goes after that one. Sync: `lock`. */
-	unsigned waiting;
+	 * from the last one: for up to 200 us, or, when the last 8 stops went
+	 * ahead without one (`skipped`), until all have gone. So a thread
+	 * that collects back to back cannot starve the others (a woken
+	 * waiter needs tens of microseconds to take `lock`, and a tiny
+	 * collection used to come round again first), and no waiter misses
+	 * more than 8 restarts in a row. One left behind is still PARKED or
+	 * BLOCKING and has not run since it was counted stopped, so the next
+	 * stop counts it as stopped too. Sync: changed under `lock`; also
+	 * read relaxed by the initiator's spin, as a hint. */
+	_Atomic unsigned waiting;
+	/* Stops in a row requested while `waiting` was not 0. Sync:
+	 * `lock`. */
+	unsigned skipped;
 	/* True from the end of stw_stop_world to stw_start_world. Sync:
 	 * written by the initiator under registry_lock; read in assertions. */
 	bool stopped;
