@@ -16,13 +16,11 @@ static void wait_for_restart(struct mutator *m, int stopped_state)
 	pthread_cond_broadcast(&stw.parked);
 	/* Relaxed: `waiting` changes only under `lock`; the initiator's
 	 * unlocked spin reads it as a hint. */
-	atomic_store_relaxed(&stw.waiting, atomic_load_relaxed(&stw.waiting) + 1);
+	atomic_add_relaxed(&stw.waiting, 1);
 	while (atomic_load_relaxed(&stw.requested))
 		pthread_cond_wait(&stw.resume, &stw.lock);
 	/* The last waiter to go lets the next stop begin [INV-STW-FAIR]. */
-	unsigned left = atomic_load_relaxed(&stw.waiting) - 1;
-	atomic_store_relaxed(&stw.waiting, left);
-	if (left == 0)
+	if (atomic_sub_relaxed(&stw.waiting, 1) == 1)
 		pthread_cond_broadcast(&stw.parked);
 	atomic_store_seq_cst(&m->state, MUTATOR_RUNNING);
 	pthread_mutex_unlock(&stw.lock);

@@ -30,9 +30,9 @@ void stw_stop_world(struct mutator *self)
 	 * (most 2-4 ms), and 10-20 with this bounded spin. Only after
 	 * FAIR_SKIPS stops in a row went ahead without a waiter does one
 	 * wait for them asleep, however long: no waiter misses more than
-	 * FAIR_SKIPS restarts in a row. (Waiting so after a single skip gave
-	 * 50-80 slow stops again.) Relaxed loads of `waiting` while spinning: only a hint;
-	 * it is read again under `lock`. */
+	 * FAIR_SKIPS restarts in a row (waiting so after a single skip gave
+	 * 50-80 slow stops again). Relaxed loads of `waiting` while
+	 * spinning: only a hint; it is read again under `lock`. */
 	if (atomic_load_relaxed(&stw.waiting) && stw.skipped < FAIR_SKIPS) {
 		uint64_t deadline = gyre_now_ns() + FAIR_WAIT_NS;
 		pthread_mutex_unlock(&stw.lock);
