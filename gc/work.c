@@ -8,6 +8,7 @@
 
 #include "gc/work.h"
 #include "runtime/meta.h"
+#include "threads/workers.h"
 
 #define STACK_INITIAL 4096
 
@@ -127,6 +128,10 @@ void work_drain(struct work_pool *wp, struct work_stack *w,
 				atomic_fetch_sub(&wp->active, 1);
 			} else if (atomic_load(&wp->active) == 0) {
 				return;
+			} else if (workers_help()) {
+				/* A share no thread had started (it counts as
+				 * active): it ran here, to its end. */
+				continue;
 			}
 			sched_yield();
 		}

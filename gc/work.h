@@ -7,7 +7,9 @@
  * Termination: a worker finishes when its stack is empty, the pool is empty
  * and no worker is active; only an active worker pushes packets, and each
  * re-checks the pool before it stops being active, so no packet is left
- * behind.
+ * behind. A share of the job that no thread has started yet counts as
+ * active: a worker waiting for the others runs it (workers_help) instead
+ * of waiting for a thread to be scheduled.
  */
 #ifndef GYRE_WORK_H
 #define GYRE_WORK_H

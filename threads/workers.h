@@ -7,6 +7,8 @@
 #ifndef GYRE_WORKERS_H
 #define GYRE_WORKERS_H
 
+#include <stdbool.h>
+
 typedef void (*worker_fn)(unsigned id, void *arg);
 
 /* Starts n - 1 threads. Returns GYRE_OK or GYRE_ENOMEM. */
@@ -21,8 +23,20 @@ void workers_warm(void);
 void workers_rest(void);
 /* Jobs handed to the pool since it started. For tests. */
 unsigned long workers_jobs(void);
-/* Runs fn(id, arg) on every worker, id 0 on the caller, and returns when
- * all have returned. Jobs do not overlap: the caller serialises them. */
+/* Test hook: while held, pool threads take no share, so every job runs
+ * whole on its caller, as if they were never scheduled. */
+void workers_hold(bool held);
+/* Runs fn(id, arg) once for every id in [0, workers_count()), and returns
+ * when all have returned. Id 0 runs on the caller; each other id on the
+ * first thread to claim it: a pool thread, or the caller once its own is
+ * done, so a job never waits for a thread that has not started. A share
+ * must not depend on the thread it runs on, nor wait for another share
+ * to start (workers_help is how it waits). Jobs do not overlap: the
+ * caller serialises them. */
 void workers_run(worker_fn fn, void *arg);
+/* Inside a job: runs one share that no thread has claimed yet, on this
+ * thread, and returns true; false if every share is claimed (and outside
+ * a job). For a share that waits for the others to finish. */
+bool workers_help(void);
 
 #endif

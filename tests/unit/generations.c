@@ -1095,6 +1095,42 @@ static void test_copy_stack_overflow_recovers(void)
 	gyre_handle_free(w.h);
 }
 
+/* Pool threads that never start their shares (held, as if the scheduler
+ * never ran them) hold up no collection: the collecting thread runs their
+ * shares itself, inside the waits of its own (work_drain), and every
+ * object survives intact. */
+struct long_chain {
+	gyre_handle h;
+	unsigned intact;
+};
+
+static void long_chain_check(void *arg)
+{
+	struct long_chain *c = arg;
+	c->intact = 0;
+	for (struct node *n = gyre_handle_get(c->h); n; n = n->left)
+		c->intact += n->value == 7 + c->intact;
+}
+
+static void test_collections_run_the_shares_of_held_workers(void)
+{
+	if (workers_count() < 2)
+		skip();
+	struct plant p = {.spot = HANDLE, .value = 7, .length = 100000};
+	plant(&p);
+	unsigned long jobs = workers_jobs();
+	workers_hold(true);
+	collect(0);
+	collect(1);
+	collect(2);
+	workers_hold(false);
+	assert_true(workers_jobs() > jobs);
+	struct long_chain c = {.h = p.h};
+	harness_in_thread(long_chain_check, &c);
+	assert_int_equal(c.intact, 100000);
+	assert_int_equal(gyre_handle_free(p.h), GYRE_OK);
+}
+
 /* ------------------------------------------------ 6. per-generation stats */
 
 static void assert_collections(const gyre_stats *before, uint64_t n0, uint64_t n1,
@@ -1241,6 +1277,7 @@ int main(void)
 		TEST(test_threshold1_triggers_gen1),
 		TEST_WITH(test_free_floor_forces_gen2, up_free_floor),
 		TEST(test_copy_stack_overflow_recovers),
+		TEST_WITH(test_collections_run_the_shares_of_held_workers, up),
 		TEST_WITH(test_sizer_shrinks_nursery_for_long_pauses, up_pause_target),
 		TEST_WITH(test_small_minor_collections_run_alone, up),
 		TEST(test_stats_count_collections_by_generation),

@@ -1,11 +1,13 @@
 /*
  * threads.c: unit tests of threads/: the worker pool runs each worker once
- * per job; stopping the world stops every running mutator and does not wait
+ * per job, on the caller when the pool's threads do not take theirs;
+ * stopping the world stops every running mutator and does not wait
  * for one in a blocking region; a thread leaving its blocking region during
  * a stop waits for the restart.
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +16,17 @@
 #include "threads/workers.h"
 
 static _Atomic unsigned runs[64];
+
+/* Three workers whatever the machine, so that a job always has shares
+ * for the pool's threads. */
+static int up_three_workers(void **state)
+{
+	(void)state;
+	if (gyre_init(&(gyre_config){.workers = 3}) != GYRE_OK ||
+	    gyre_thread_attach() != GYRE_OK)
+		return -1;
+	return 0;
+}
 
 static void count_run(unsigned id, void *arg)
 {
@@ -31,6 +44,40 @@ static void test_workers_run_each_id_once_per_job(void **state)
 	for (unsigned i = 0; i < n; i++)
 		assert_int_equal(atomic_load(&runs[i]), 100);
 	assert_int_equal(atomic_load(&runs[n]), 0);
+}
+
+static _Atomic unsigned elsewhere;
+static pthread_t caller;
+
+static void count_caller_run(unsigned id, void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&runs[id], 1);
+	if (!pthread_equal(pthread_self(), caller))
+		atomic_fetch_add(&elsewhere, 1);
+}
+
+/* Pool threads that never take a share (held, as if never scheduled)
+ * hold up no job: the caller runs every share itself, each once. */
+static void test_held_workers_leave_their_shares_to_the_caller(void **state)
+{
+	(void)state;
+	unsigned n = workers_count();
+	assert_true(n >= 2 && n <= 64);
+	memset(runs, 0, sizeof(runs));
+	caller = pthread_self();
+	workers_hold(true);
+	for (int job = 0; job < 100; job++)
+		workers_run(count_caller_run, NULL);
+	workers_hold(false);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(atomic_load(&runs[i]), 100);
+	assert_int_equal(atomic_load(&elsewhere), 0);
+	/* Released, they take shares again. */
+	assert_false(workers_help());
+	for (int job = 0; job < 100; job++)
+		workers_run(count_run, NULL);
+	assert_int_equal(atomic_load(&runs[1]), 200);
 }
 
 #define SPINNERS 3
@@ -105,7 +152,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_workers_run_each_id_once_per_job),
+		cmocka_unit_test(test_held_workers_leave_their_shares_to_the_caller),
 		cmocka_unit_test(test_stop_the_world),
 	};
-	return cmocka_run_group_tests(tests, harness_up, harness_down);
+	return cmocka_run_group_tests(tests, up_three_workers, harness_down);
 }
