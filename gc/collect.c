@@ -234,8 +234,11 @@ size_t collect_allowance(void)
 
 /* When one collection began, stopped the world and ended, and the time
  * its phases took. */
+/* `start` is when the stop was requested: the pause. `called` is
+ * earlier, at the initiator's call, before the [INV-STW-FAIR] wait in
+ * stw_stop_world, which leaves the world running (in the trace only). */
 struct phase_times {
-	uint64_t start, stopped, end;
+	uint64_t called, start, stopped, end;
 	uint64_t minor_ns, mark_ns, sweep_ns;
 };
 
@@ -282,13 +285,13 @@ static void trace_line(unsigned gen, enum reason why, bool started, bool ended,
 		snprintf(cycle, sizeof(cycle), " (cycle ended, %.1fms after its start)",
 			 (t->start - collector.cycle_start_ns) / 1e6);
 	fprintf(stderr,
-		"gyre: gc %llu gen=%u reason=%s%s pause=%.3fms (stop %.3f minor %.3f "
+		"gyre: gc %llu gen=%u reason=%s%s pause=%.3fms (wait %.3f stop %.3f minor %.3f "
 		"[prepare %.3f copy %.3f release %.3f] mark %.3f sweep %.3f) "
 		"freed=%zuobj promoted=%zuobj/%.1fMiB pinned=%zu live=%.1fMiB "
 		"heap=%.1fMiB nursery=%.1fMiB survived=%.0f%% gen1_died=%.0f%% workers=%u\n",
 		(unsigned long long)atomic_load_relaxed(&collector.epoch), gen,
 		reasons[why], cycle,
-		(t->end - t->start) / 1e6,
+		(t->end - t->start) / 1e6, (t->start - t->called) / 1e6,
 		(t->stopped - t->start) / 1e6, t->minor_ns / 1e6,
 		mr->prepare_ns / 1e6, mr->copy_ns / 1e6, mr->release_ns / 1e6,
 		t->mark_ns / 1e6, t->sweep_ns / 1e6,
@@ -335,7 +338,7 @@ static void end_cycle(struct phase_times *t, struct sweep_result *r, bool paced)
  * collector.lock and is RUNNING. Returns the objects freed. */
 static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 {
-	struct phase_times t = {.start = gyre_now_ns()};
+	struct phase_times t = {.called = gyre_now_ns()};
 	/* Taken here, in the frame that lives through the pause: this
 	 * thread's stack is a root like the others. */
 	context_save(&m->ctx);
@@ -348,6 +351,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	bool solo = gen < 2 && collector.last_cards < SOLO_CARDS &&
 		    collector.last_survived + (gen == 1 ? minor_gen1_bytes() : 0) < SOLO_BYTES;
 	stw_stop_world(m);
+	t.start = stw.requested_ns;
 	/* Workers wake now, not before the stop: a worker spinning while the
 	 * world stops takes a core from a thread that has yet to reach its
 	 * safepoint (bench/churn on 2 cores: stops of 2-5 ms, where the

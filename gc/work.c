@@ -115,6 +115,10 @@ void work_drain(struct work_pool *wp, struct work_stack *w,
 		bool (*more)(struct work_stack *w, void *ctx),
 		void (*lost)(struct work_stack *w, void *item), void *ctx)
 {
+	/* Inside a job of the pool with a share per worker, or alone: the
+	 * shares workers_help runs are this phase's (a phase on only some
+	 * workers would count the others active forever). */
+	GYRE_ASSERT(wp->nactive == 1 || wp->nactive == workers_count());
 	for (;;) {
 		drain_local(w, ctx);
 		if ((more && more(w, ctx)) || work_take(wp, w, lost))

@@ -43,6 +43,7 @@ void stw_stop_world(struct mutator *self)
 	while (atomic_load_relaxed(&stw.waiting) && stw.skipped >= FAIR_SKIPS)
 		pthread_cond_wait(&stw.parked, &stw.lock);
 	stw.skipped = atomic_load_relaxed(&stw.waiting) ? stw.skipped + 1 : 0;
+	stw.requested_ns = gyre_now_ns();
 	/* seq_cst: pairs with the seq_cst state stores of threads leaving
 	 * BLOCKING [INV-STW-DEKKER]. */
 	atomic_store_seq_cst(&stw.requested, true);

@@ -47,6 +47,11 @@ struct stw {
 	/* Stops in a row requested while `waiting` was not 0. Sync:
 	 * `lock`. */
 	unsigned skipped;
+	/* When the last stop was requested: its pause begins here, not at
+	 * the call of stw_stop_world, whose [INV-STW-FAIR] wait leaves the
+	 * world running. Sync: written by the initiator under registry_lock,
+	 * read by it. */
+	uint64_t requested_ns;
 	/* True from the end of stw_stop_world to stw_start_world. Sync:
 	 * written by the initiator under registry_lock; read in assertions. */
 	bool stopped;

@@ -372,7 +372,11 @@ int gyre_is_enabled(void);
 
 /* --------------------------------------------------------------- observing */
 
-/* Pause histogram: bucket i counts pauses in [2^i, 2^(i+1)) microseconds;
+/* A pause runs from the collecting thread's stop request to the restart:
+ * it includes the time the other threads take to reach a safepoint, not
+ * the wait before the request (up to 200 us, while the world runs) that
+ * lets the threads the last restart woke leave first.
+ * Pause histogram: bucket i counts pauses in [2^i, 2^(i+1)) microseconds;
  * bucket 0 also holds pauses under 1 us, the last bucket everything above. */
 #define GYRE_PAUSE_BUCKETS 24
 
