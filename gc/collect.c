@@ -232,11 +232,10 @@ size_t collect_allowance(void)
 	return atomic_load_relaxed(&collector.pace_limit);
 }
 
-/* When one collection began, stopped the world and ended, and the time
- * its phases took. */
-/* `start` is when the stop was requested: the pause. `called` is
- * earlier, at the initiator's call, before the [INV-STW-FAIR] wait in
- * stw_stop_world, which leaves the world running (in the trace only). */
+/* When one collection was called, began, stopped the world and ended,
+ * and the time its phases took. It begins (`start`, the pause) when the
+ * stop is requested; `called` is earlier, before the [INV-STW-FAIR] wait
+ * in stw_stop_world, which leaves the world running (in the trace only). */
 struct phase_times {
 	uint64_t called, start, stopped, end;
 	uint64_t minor_ns, mark_ns, sweep_ns;

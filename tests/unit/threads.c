@@ -77,7 +77,8 @@ static void test_held_workers_leave_their_shares_to_the_caller(void **state)
 	for (unsigned i = 0; i < n; i++)
 		assert_int_equal(atomic_load(&runs[i]), 100);
 	assert_int_equal(atomic_load(&elsewhere), 0);
-	/* Released, they take shares again. */
+	/* Outside a job nothing is left to claim; released, jobs still run
+	 * every share once. */
 	assert_false(workers_help());
 	for (int job = 0; job < 100; job++)
 		workers_run(count_run, NULL);
