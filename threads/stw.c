@@ -9,12 +9,48 @@
 #define FAIR_WAIT_NS 200000
 /* Stops in a row that may go ahead with waiters left (see below). */
 #define FAIR_SKIPS 8
+/* How long a stop spins for the threads to park before it sleeps. */
+#define PARK_SPIN_NS 100000
 
 struct stw stw = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.parked = PTHREAD_COND_INITIALIZER,
 	.resume = PTHREAD_COND_INITIALIZER,
 };
+
+/* True once every attached thread but self is PARKED or BLOCKING. seq_cst
+ * loads [INV-STW-DEKKER]; a load that reads a stopped state also acquires
+ * what the thread wrote before it stored it (its context, its heap
+ * writes). */
+static bool all_stopped(const struct mutator *self)
+{
+	struct mutator *m;
+	mutator_for_each(m) {
+		if (m != self && atomic_load_seq_cst(&m->state) == MUTATOR_RUNNING)
+			return false;
+	}
+	return true;
+}
+
+/* Spins, with `lock` free (a parking thread takes it), for up to
+ * PARK_SPIN_NS until all_stopped. Why not sleep on `parked` at once: the
+ * initiator's core went to whatever else was runnable there, and the
+ * wake-up from the last thread to park queued it behind that thread
+ * while the other core went idle, for a slice: on 2 cores, in
+ * bench/churn's growing heap, the prefault thread's huge-page zeroing
+ * held it 1-3.4 ms (perf sched: the initiator woken, runnable, a core
+ * idle), the most common cause of stops over 1 ms. Threads on a core
+ * park within tens of microseconds (median stop 40 us); one that is not
+ * is waited for asleep, as before. */
+static void spin_for_parking(const struct mutator *self)
+{
+	uint64_t deadline = gyre_now_ns() + PARK_SPIN_NS;
+	for (unsigned i = 1; !all_stopped(self); i++) {
+		if (i % 16 == 0 && gyre_now_ns() > deadline)
+			return;
+		cpu_relax();
+	}
+}
 
 void stw_stop_world(struct mutator *self)
 {
@@ -47,6 +83,9 @@ void stw_stop_world(struct mutator *self)
 	/* seq_cst: pairs with the seq_cst state stores of threads leaving
 	 * BLOCKING [INV-STW-DEKKER]. */
 	atomic_store_seq_cst(&stw.requested, true);
+	pthread_mutex_unlock(&stw.lock);
+	spin_for_parking(self);
+	pthread_mutex_lock(&stw.lock);
 	struct mutator *m;
 	mutator_for_each(m) {
 		if (m == self)
