@@ -40,6 +40,7 @@
 #include "gc/mark.h"
 #include "gc/minor.h"
 #include "gc/nursery.h"
+#include "gc/prefault.h"
 #include "gc/satb.h"
 #include "gc/sizer.h"
 #include "gc/sweep.h"
@@ -284,11 +285,11 @@ static void trace_line(unsigned gen, enum reason why, bool started, bool ended,
 		snprintf(cycle, sizeof(cycle), " (cycle ended, %.1fms after its start)",
 			 (t->start - collector.cycle_start_ns) / 1e6);
 	fprintf(stderr,
-		"gyre: gc %llu gen=%u reason=%s%s pause=%.3fms (wait %.3f stop %.3f minor %.3f "
+		"gyre: t=%.6f gc %llu gen=%u reason=%s%s pause=%.3fms (wait %.3f stop %.3f minor %.3f "
 		"[prepare %.3f copy %.3f release %.3f] mark %.3f sweep %.3f) "
 		"freed=%zuobj promoted=%zuobj/%.1fMiB pinned=%zu live=%.1fMiB "
 		"heap=%.1fMiB nursery=%.1fMiB survived=%.0f%% gen1_died=%.0f%% workers=%u\n",
-		(unsigned long long)atomic_load_relaxed(&collector.epoch), gen,
+		t->start / 1e9, (unsigned long long)atomic_load_relaxed(&collector.epoch), gen,
 		reasons[why], cycle,
 		(t->end - t->start) / 1e6, (t->start - t->called) / 1e6,
 		(t->stopped - t->start) / 1e6, t->minor_ns / 1e6,
@@ -351,6 +352,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		    collector.last_survived + (gen == 1 ? minor_gen1_bytes() : 0) < SOLO_BYTES;
 	stw_stop_world(m);
 	t.start = stw.requested_ns;
+	prefault_hold(true);
 	/* Workers wake now, not before the stop: a worker spinning while the
 	 * world stops takes a core from a thread that has yet to reach its
 	 * safepoint (bench/churn on 2 cores: stops of 2-5 ms, where the
@@ -366,6 +368,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	 * stopped, is the one that holds. */
 	if (why != R_EXPLICIT && !collect_enabled()) {
 		workers_rest();
+		prefault_hold(false);
 		stw_start_world();
 		return 0;
 	}
@@ -448,6 +451,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	unsigned counted = start ? 1 : gen;
 	stats_note_collection(counted, t.end - t.start, t.mark_ns, t.sweep_ns, &mr, &r);
 	workers_rest();
+	prefault_hold(false);
 	stw_start_world();
 	if (start)
 		marker_wake();

@@ -30,6 +30,9 @@ static struct {
 	 * MADV_POPULATE_WRITE. Relaxed: a stale sight costs one signal. */
 	_Atomic bool alive;
 	bool stopping; /* Sync: lock */
+	/* A collection runs: no step starts, and none is signalled for
+	 * (see prefault_hold). Sync: lock. */
+	bool held;
 	char *base;
 	size_t bytes;
 	/* [0, done) is done with (mapped, skipped after a failure, or passed
@@ -49,7 +52,7 @@ static void *prefault_main(void *arg)
 	pthread_setname_np(pthread_self(), "gyre-prefault");
 	pthread_mutex_lock(&pf.lock);
 	while (!pf.stopping) {
-		if (pf.done >= atomic_load_relaxed(&pf.wanted)) {
+		if (pf.held || pf.done >= atomic_load_relaxed(&pf.wanted)) {
 			pthread_cond_wait(&pf.wake, &pf.lock);
 			continue;
 		}
@@ -112,8 +115,20 @@ void prefault_note(size_t top)
 	pthread_mutex_lock(&pf.lock);
 	if (want > atomic_load_relaxed(&pf.wanted)) {
 		atomic_store_relaxed(&pf.wanted, want);
-		pthread_cond_signal(&pf.wake);
+		if (!pf.held)
+			pthread_cond_signal(&pf.wake);
 	}
+	pthread_mutex_unlock(&pf.lock);
+}
+
+void prefault_hold(bool held)
+{
+	if (!pf.started)
+		return;
+	pthread_mutex_lock(&pf.lock);
+	pf.held = held;
+	if (!held && pf.done < atomic_load_relaxed(&pf.wanted))
+		pthread_cond_signal(&pf.wake);
 	pthread_mutex_unlock(&pf.lock);
 }
 

@@ -30,6 +30,13 @@ bool prefault_start(char *base, size_t bytes);
  * Cheap when nothing is to be done; may be called under heap.lock (the
  * thread never takes it). */
 void prefault_note(size_t top);
+/* Called with the world stopped: true as a collection begins, false as it
+ * ends. While held, the thread starts no step and is not woken: a woken
+ * thread took a core from a worker in the middle of its share (bench/churn
+ * filling its table: the caller waited 1.5 ms for it), and one in a step
+ * runs for a huge page's zeroing, 1.5-2.5 ms here. A step under way when
+ * a collection begins goes on (see work_drain). */
+void prefault_hold(bool held);
 void prefault_stop(void);
 
 #endif

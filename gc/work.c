@@ -1,7 +1,6 @@
 /*
  * work.c: work stacks, packets and termination (see work.h).
  */
-#include <sched.h>
 #include <string.h>
 
 #include <urcu/compiler.h>
@@ -11,6 +10,8 @@
 #include "threads/workers.h"
 
 #define STACK_INITIAL 4096
+/* Idle rounds in work_drain before it naps: about 50 us. */
+#define NAP_AFTER 1024
 
 struct packet {
 	struct cds_lfs_node node;
@@ -124,7 +125,7 @@ void work_drain(struct work_pool *wp, struct work_stack *w,
 		if ((more && more(w, ctx)) || work_take(wp, w, lost))
 			continue;
 		atomic_fetch_sub(&wp->active, 1);
-		for (;;) {
+		for (unsigned i = 0;; i++) {
 			if (!cds_lfs_empty(&wp->pool)) {
 				atomic_fetch_add(&wp->active, 1);
 				if (work_take(wp, w, lost))
@@ -137,7 +138,13 @@ void work_drain(struct work_pool *wp, struct work_stack *w,
 				 * active): it ran here, to its end. */
 				continue;
 			}
-			sched_yield();
+			/* A few microseconds spinning (a worker that is on a
+			 * core shares work or finishes soon), then naps: one
+			 * that is not on a core may be waiting for this one. */
+			if (i < NAP_AFTER)
+				cpu_relax();
+			else
+				spin_nap();
 		}
 	}
 }

@@ -8,6 +8,7 @@
 #define GYRE_ATOMICS_H
 
 #include <stdatomic.h>
+#include <time.h>
 
 #define atomic_load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
 #define atomic_load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
@@ -31,6 +32,18 @@
 static inline void cpu_relax(void)
 {
 	__builtin_ia32_pause();
+}
+
+/* In a spin loop that has waited long enough to give its core away: sleeps
+ * 10 us (a little more with the thread's timer slack). Not sched_yield: a
+ * yield hands the core to whatever else is runnable on it for a whole time
+ * slice, and the yielder gets it back at the next scheduler tick (bench/
+ * churn: a pause's caller yielded to the prefault thread in a huge page's
+ * zeroing and got its core back 3.5 ms later, its share long done). A
+ * sleeper's wake-up takes the core back at once. */
+static inline void spin_nap(void)
+{
+	nanosleep(&(struct timespec){.tv_nsec = 10000}, NULL);
 }
 
 /* Synchronisation that happens inside an uninstrumented library
