@@ -8,7 +8,8 @@
  * run at, the share of the nursery that survived there.
  *
  * The size is a power of two times SIZER_MIN, and after every few
- * generation-0 collections it moves one step:
+ * generation-0 collections (or one whose pause passed twice the target)
+ * it moves one step:
  * - up, while a smaller nursery had a clearly higher survival than this
  *   one (or this one than the next): objects die young but not young
  *   enough, and each step up lets more of them die uncopied (GCBench,

@@ -207,18 +207,27 @@ static bool has_flag(const char *flags, const char *flag)
 	return false;
 }
 
-/* What the prefault thread maps asks for huge pages; the rest of the
- * reservation, which threads and pauses may reach first, small ones, so
- * that none of them waits for a whole huge page's fault (heap.c). */
+/* What the prefault thread maps a step or more above the top asks for
+ * huge pages; the rest of the reservation, which threads and pauses may
+ * reach first, small ones, so that none of them waits for a whole huge
+ * page's fault (heap.c, prefault.c). */
 static void test_only_prefaulted_memory_asks_for_huge_pages(void **state)
 {
 	(void)state;
-	for (int i = 0; i < 2000 && absent_pages(heap.base, PREFAULT_AHEAD); i++)
+	pthread_mutex_lock(&heap.lock);
+	size_t top = heap.top << BLOCK_SHIFT;
+	pthread_mutex_unlock(&heap.lock);
+	char *mapped = heap.base + top;
+	for (int i = 0; i < 2000 && absent_pages(mapped, PREFAULT_AHEAD); i++)
 		usleep(1000);
-	if (absent_pages(heap.base, PREFAULT_AHEAD))
+	if (absent_pages(mapped, PREFAULT_AHEAD))
 		skip();
 	char flags[512];
+	/* The first step was mapped with the top in it. */
 	assert_true(vm_flags_of(heap.base, flags, sizeof(flags)));
+	assert_false(has_flag(flags, "hg"));
+	char *ahead = heap.base + ((top + 2 * HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
+	assert_true(vm_flags_of(ahead, flags, sizeof(flags)));
 	assert_true(has_flag(flags, "hg"));
 	char *far = heap.base + ((heap.nblocks - 1) << BLOCK_SHIFT);
 	assert_true(vm_flags_of(far, flags, sizeof(flags)));

@@ -68,6 +68,30 @@ static void test_long_lived_survivors_shrink_to_the_minimum(void **state)
 	assert_int_equal(hi, SIZER_MIN);
 }
 
+/* Everything survives (a table being filled): from the 8 MiB base, every
+ * step down to 2 MiB pauses over twice the target, and each ends its
+ * window at once, so only three collections take that long (twelve with
+ * windows of four). */
+static double everything(size_t bytes)
+{
+	(void)bytes;
+	return 1.0;
+}
+
+static void test_far_over_the_target_steps_down_at_once(void **state)
+{
+	(void)state;
+	size_t size = sizer_init(8 * MIB, 128 * MIB, TARGET_NS);
+	unsigned over = 0;
+	for (unsigned i = 0; i < 100; i++) {
+		uint64_t pause = pause_of(size, everything(size));
+		over += pause > 2 * TARGET_NS;
+		size = sizer_next(pause, size, size, 1);
+	}
+	assert_int_equal(size, SIZER_MIN);
+	assert_int_equal(over, 3);
+}
+
 /* 10% survive whatever the size: 310 us at 2 MiB, within the band of a
  * sixth to a third of the target; 519 us at 4 MiB, over it; 205 us at
  * 1 MiB, which would not be too short to go back up from. */
@@ -157,6 +181,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_long_lived_survivors_shrink_to_the_minimum),
+		cmocka_unit_test(test_far_over_the_target_steps_down_at_once),
 		cmocka_unit_test(test_mean_pause_settles_in_the_band),
 		cmocka_unit_test(test_young_dying_survivors_grow_the_nursery),
 		cmocka_unit_test(test_no_survivors_keep_the_base),
