@@ -351,6 +351,7 @@ struct result {
 	uint64_t ops;
 	uint64_t corrupt;          /* failed checks, during the run and at the end */
 	struct latency lat;        /* every worker's, merged */
+	struct mm_pauses filled;   /* the pauses up to the end of the fill */
 };
 
 static void report(const struct options *opt, const struct result *r)
@@ -369,6 +370,7 @@ static void report(const struct options *opt, const struct result *r)
 		       latency_quantile_us(l, 0.5), latency_quantile_us(l, 0.99),
 		       latency_quantile_us(l, 0.999), (double)l->max_ns / 1e3);
 		print_mm_json();
+		print_minor_window_json("run_", &r->filled);
 		printf("}\n");
 		return;
 	}
@@ -468,6 +470,7 @@ static void run(const struct options *opt, struct worker *ws,
 
 	shared.table = mm_alloc_ptrs(shared.n_slots);
 	table_fill(&s);
+	mm_pauses_get(&r->filled);
 	workers_init(ws, opt);
 	r->wall_s = run_workers(ws, opt->threads);
 	for (int t = 0; t < opt->threads; t++) {

@@ -96,6 +96,30 @@ static inline void print_minor_json(const struct mm_pauses *p)
 	printf("]");
 }
 
+/* The minor pauses between two readings (`before`, then now), as
+ * "<prefix>minor_p99_us_le" and "<prefix>minor_hist" (gyre only; null
+ * otherwise): what a workload's measured window saw, without its setup. */
+static inline void print_minor_window_json(const char *prefix,
+                                           const struct mm_pauses *before)
+{
+	struct mm_pauses p;
+	uint64_t h[MM_PAUSE_BUCKETS];
+
+	mm_pauses_get(&p);
+	if (!p.minor_known) {
+		printf(",\"%sminor_p99_us_le\":null,\"%sminor_hist\":null", prefix,
+		       prefix);
+		return;
+	}
+	for (int b = 0; b < MM_PAUSE_BUCKETS; b++)
+		h[b] = p.minor_histogram[b] - before->minor_histogram[b];
+	printf(",\"%sminor_p99_us_le\":%llu,\"%sminor_hist\":[", prefix,
+	       (unsigned long long)pause_quantile_us(h, 0.99), prefix);
+	for (int b = 0; b < MM_PAUSE_BUCKETS; b++)
+		printf("%s%llu", b ? "," : "", (unsigned long long)h[b]);
+	printf("]");
+}
+
 /* The JSON fields that follow a workload's own: peak RSS, collections, and
  * the pauses (null for the malloc managers, which have none). pause_hist
  * bucket i counts pauses in [2^i, 2^(i+1)) microseconds. */

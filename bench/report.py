@@ -82,6 +82,30 @@ def table(runs, cases, managers):
                   f"{fmt(mmax / 1e3 if mmax is not None else None, '.3f', 14)}")
 
 
+def over_ms(hist):
+    """Share of a log2 pause histogram (bucket b: [2^b, 2^(b+1)) us) at
+    1.024 ms or more, in percent."""
+    n = sum(hist)
+    return 100.0 * sum(hist[10:]) / n if n else 0.0
+
+
+def minor_runs(runs):
+    """gyre's minor pauses per churn run: the whole run, and the timed
+    phase alone (run_minor_*: the table's fill excluded)."""
+    rs = [r for r in runs if r["case"] == "churn" and r["mm"] == "gyre"
+          and r.get("minor_hist")]
+    if not rs:
+        return
+    print("\nchurn, gyre's minor pauses per run: p99 bucket bound in us and "
+          "the share over 1 ms, whole run / timed phase (fill excluded)")
+    for r in rs:
+        run_hist = r.get("run_minor_hist")
+        timed = (f"{r['run_minor_p99_us_le']} us, {over_ms(run_hist):.2f}%"
+                 if run_hist else "-")
+        print(f"  run {r['run']}: {r['minor_p99_us_le']} us, "
+              f"{over_ms(r['minor_hist']):.2f}% / {timed}")
+
+
 def pause_data(runs, cases, managers, out):
     """Per case and collector, pauses per run in each log2 bucket; returns
     the (case, manager, file) triples written. gcbench reports no pauses
@@ -318,6 +342,7 @@ def main():
           "medians; Boehm's pause is a whole collection (GC_EVENT_START to "
           "END).\nminor p99: gyre's generation-0 and -1 pauses, upper bound "
           "of the log2 histogram bucket holding the 99th percentile.")
+    minor_runs(runs)
     plots(runs, cases, managers, plot_dir)
     if len(sys.argv) == 7:
         micro_dir, micro_json = sys.argv[5:7]
