@@ -2,6 +2,8 @@
  * stw.c: the initiator's side of stop-the-world (see stw.h); the mutators'
  * side is in safepoint.c.
  */
+#include <sched.h>
+
 #include "threads/stw.h"
 
 /* How long a stop waits for the threads the last restart woke to go
@@ -17,6 +19,22 @@ struct stw stw = {
 	.parked = PTHREAD_COND_INITIALIZER,
 	.resume = PTHREAD_COND_INITIALIZER,
 };
+
+/* Whether the process may run on more than one CPU, read once (from its
+ * affinity mask, which a container's cpuset narrows). On one CPU the
+ * spins below only keep the threads they wait for off it. Sync: the
+ * initiator's, under registry_lock. */
+static bool can_spin(void)
+{
+	static unsigned cpus;
+	if (!cpus) {
+		cpu_set_t set;
+		cpus = sched_getaffinity(0, sizeof(set), &set) == 0
+			       ? (unsigned)CPU_COUNT(&set)
+			       : 2;
+	}
+	return cpus > 1;
+}
 
 /* True once every attached thread but self is PARKED or BLOCKING. seq_cst
  * loads [INV-STW-DEKKER]; a load that reads a stopped state also acquires
@@ -44,6 +62,8 @@ static bool all_stopped(const struct mutator *self)
  * is waited for asleep, as before. */
 static void spin_for_parking(const struct mutator *self)
 {
+	if (!can_spin())
+		return;
 	uint64_t deadline = gyre_now_ns() + PARK_SPIN_NS;
 	for (unsigned i = 1; !all_stopped(self); i++) {
 		if (i % 16 == 0 && gyre_now_ns() > deadline)
@@ -69,7 +89,7 @@ void stw_stop_world(struct mutator *self)
 	 * FAIR_SKIPS restarts in a row (waiting so after a single skip gave
 	 * 50-80 slow stops again). Relaxed loads of `waiting` while
 	 * spinning: only a hint; it is read again under `lock`. */
-	if (atomic_load_relaxed(&stw.waiting) && stw.skipped < FAIR_SKIPS) {
+	if (atomic_load_relaxed(&stw.waiting) && stw.skipped < FAIR_SKIPS && can_spin()) {
 		uint64_t deadline = gyre_now_ns() + FAIR_WAIT_NS;
 		pthread_mutex_unlock(&stw.lock);
 		while (atomic_load_relaxed(&stw.waiting) && gyre_now_ns() < deadline)
