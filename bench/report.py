@@ -324,6 +324,26 @@ def micro_table(micro):
               f"{fmt(get('micro-collect-gyre', name, 'MiB_per_s'), '.0f', 12)}"
               f"{fmt(get('micro-collect-boehm', name, 'MiB_per_s'), '.0f', 13)}")
 
+    minor_micro_table(micro, get)
+
+
+def minor_micro_table(micro, get):
+    """gyre's minor pause against the old generation's size and the share
+    that survives, beside Boehm's full collection of the same heap."""
+    names = [n for n in micro.get("micro-collect-gyre", {})
+             if n.startswith("minor/")]
+    if not names:
+        return
+    print("\nyoung collection against the old generation: pause (us), gyre's "
+          "minor and Boehm's full collection")
+    print(f"{'old MiB':<9}{'survive':>9}{'gyre us':>10}{'Boehm us':>11}")
+    for name in names:
+        fields = dict(f.split(":") for f in name.split("/")[1:3])
+        g, b = get("micro-collect-gyre", name), get("micro-collect-boehm", name)
+        print(f"{fields['old_MiB']:<9}{fields['survive_pct'] + '%':>9}"
+              f"{fmt(None if g is None else g / 1e3, '.1f', 10)}"
+              f"{fmt(None if b is None else b / 1e3, '.1f', 11)}")
+
 
 def main():
     if len(sys.argv) not in (5, 7):
