@@ -77,6 +77,14 @@ static inline uint64_t pause_quantile_us(const uint64_t *hist, double q)
 	return 0;
 }
 
+/* A pause histogram's buckets as a JSON array's elements, and its close. */
+static inline void print_hist_json(const uint64_t *hist)
+{
+	for (int b = 0; b < MM_PAUSE_BUCKETS; b++)
+		printf("%s%llu", b ? "," : "", (unsigned long long)hist[b]);
+	printf("]");
+}
+
 /* Minor-collection fields (gyre only; null otherwise): count, max, the
  * bucket bound of the 99th percentile, and the histogram. */
 static inline void print_minor_json(const struct mm_pauses *p)
@@ -90,10 +98,7 @@ static inline void print_minor_json(const struct mm_pauses *p)
 	       "\"minor_p99_us_le\":%llu,\"minor_hist\":[",
 	       (unsigned long long)p->minor_count, (double)p->minor_max_ns / 1e3,
 	       (unsigned long long)pause_quantile_us(p->minor_histogram, 0.99));
-	for (int b = 0; b < MM_PAUSE_BUCKETS; b++)
-		printf("%s%llu", b ? "," : "",
-		       (unsigned long long)p->minor_histogram[b]);
-	printf("]");
+	print_hist_json(p->minor_histogram);
 }
 
 /* The minor pauses between two readings (`before`, then now), as
@@ -115,9 +120,7 @@ static inline void print_minor_window_json(const char *prefix,
 		h[b] = p.minor_histogram[b] - before->minor_histogram[b];
 	printf(",\"%sminor_p99_us_le\":%llu,\"%sminor_hist\":[", prefix,
 	       (unsigned long long)pause_quantile_us(h, 0.99), prefix);
-	for (int b = 0; b < MM_PAUSE_BUCKETS; b++)
-		printf("%s%llu", b ? "," : "", (unsigned long long)h[b]);
-	printf("]");
+	print_hist_json(h);
 }
 
 /* The JSON fields that follow a workload's own: peak RSS, collections, and
@@ -139,10 +142,7 @@ static inline void print_mm_json(void)
 	       "\"pause_max_us\":%.1f,\"pause_hist\":[",
 	       (unsigned long long)p.count, (double)p.total_ns / 1e6,
 	       (double)p.max_ns / 1e3);
-	for (int b = 0; b < MM_PAUSE_BUCKETS; b++)
-		printf("%s%llu", b ? "," : "",
-		       (unsigned long long)p.histogram[b]);
-	printf("]");
+	print_hist_json(p.histogram);
 	print_minor_json(&p);
 }
 
