@@ -25,6 +25,8 @@
  *   (mm_alloc_ptrs); pointer-free byte buffers (mm_alloc_bytes,
  *   mm_alloc_doubles); mm_free and mm_free_tree, which only the malloc
  *   variants do anything for: the collectors reclaim what is dropped;
+ * - mm_safepoint, which a long loop that does not allocate calls (gyre's
+ *   safepoints are cooperative; Boehm stops threads with signals);
  * - critical sections: mm_disable/mm_enable turn automatic collection off
  *   and on (no-ops for malloc); MM_EXPLICIT_FREE is 1 where mm_free frees,
  *   so code that walks a structure only to free it can skip the walk;
@@ -134,6 +136,7 @@ static inline void mm_root_add(void *start, size_t size) { (void)start, (void)si
 
 #define MM_BLOCKING_BEGIN() ((void)0)
 #define MM_BLOCKING_END() ((void)0)
+static inline void mm_safepoint(void) {}
 #endif
 
 #if defined(MM_GYRE)
@@ -197,6 +200,8 @@ static inline void mm_root_add(void *start, size_t size)
 
 #define MM_BLOCKING_BEGIN() mm_check(gyre_blocking_begin(), "gyre_blocking_begin")
 #define MM_BLOCKING_END() mm_check(gyre_blocking_end(), "gyre_blocking_end")
+
+static inline void mm_safepoint(void) { gyre_safepoint(); }
 
 static inline void *mm_alloc(mm_type type)
 {

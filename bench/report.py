@@ -48,7 +48,8 @@ def fmt(v, spec, width):
 
 def table(runs, cases, managers):
     """One row per workload and manager. "x gyre" is time relative to gyre
-    (wall time, or for churn time per operation): above 1 is slower."""
+    (wall time, or for churn time per operation): above 1 is slower. The
+    mutator cases have a table of their own (mutator_table)."""
     print(f"\n{'workload':<16}{'manager':<10}{'wall s':>8}{'kops/s':>9}"
           f"{'x gyre':>8}{'p99 us':>9}{'p99.9 us':>10}{'max ms':>9}"
           f"{'RSS MiB':>9}{'x gyre':>8}{'GCs':>7}{'pause max ms':>14}"
@@ -56,6 +57,8 @@ def table(runs, cases, managers):
     for case in cases:
         by = {mm: [r for r in runs if r["case"] == case and r["mm"] == mm]
               for mm in managers}
+        if case.startswith("mutator"):
+            continue
         churn = case == "churn"
         key = "ops_per_s" if churn else "wall_s"
         gyre_v = median(by["gyre"], key)
@@ -104,6 +107,32 @@ def minor_runs(runs):
                  if run_hist else "-")
         print(f"  run {r['run']}: {r['minor_p99_us_le']} us, "
               f"{over_ms(r['minor_hist']):.2f}% / {timed}")
+
+
+def mutator_table(runs, managers):
+    """The mutated-heap workload: throughput, the share of its timed phase
+    spent in pauses, gyre's minor pauses there, and the build phase."""
+    cases = sorted({r["case"] for r in runs if r["case"].startswith("mutator")})
+    if not cases:
+        return
+    print(f"\n{'mutator':<13}{'manager':<9}{'kops/s':>8}{'x boehm':>9}"
+          f"{'pauses %':>10}{'minor p99 ms':>14}{'build s':>9}{'live MiB':>10}")
+    for case in cases:
+        by = {mm: [r for r in runs if r["case"] == case and r["mm"] == mm]
+              for mm in managers}
+        boehm = median(by.get("boehm", []), "ops_per_s")
+        for mm in managers:
+            rs = by[mm]
+            if not rs:
+                continue
+            v = median(rs, "ops_per_s")
+            p99 = median(rs, "run_minor_p99_us_le")
+            print(f"{case:<13}{mm:<9}{v / 1e3:>8.1f}"
+                  f"{fmt(v / boehm if boehm else None, '.2f', 9)}"
+                  f"{100 * median(rs, 'run_pause_share'):>10.1f}"
+                  f"{fmt(None if p99 is None else p99 / 1e3, '.3f', 14)}"
+                  f"{median(rs, 'build_s'):>9.2f}"
+                  f"{median(rs, 'live_found_mb'):>10.0f}")
 
 
 def pause_data(runs, cases, managers, out):
@@ -363,6 +392,7 @@ def main():
           "END).\nminor p99: gyre's generation-0 and -1 pauses, upper bound "
           "of the log2 histogram bucket holding the 99th percentile.")
     minor_runs(runs)
+    mutator_table(runs, managers)
     plots(runs, cases, managers, plot_dir)
     if len(sys.argv) == 7:
         micro_dir, micro_json = sys.argv[5:7]

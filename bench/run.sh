@@ -54,18 +54,28 @@ if $quick; then
 	gcbench_args="--depth 16"
 	bt_args="--depth 14"
 	churn_args="--table-mb 32 --seconds 1"
+	mutator_args="--live-mb 16 --seconds 1"
 else
 	gcbench_args=""
 	bt_args=""
 	churn_args=""
+	mutator_args=""
 fi
-cases="gcbench binarytrees-t1 binarytrees-t2 churn"
+cases="gcbench binarytrees-t1 binarytrees-t2 churn mutator-t1 mutator-t2 mutator-t4"
+# mutator drops objects others may still point at: the collectors only.
+case_managers() { # case -> the managers that run it
+	case $1 in
+	mutator-*) echo "gyre boehm" ;;
+	*) echo "$managers" ;;
+	esac
+}
 case_cmd() { # case manager -> the command line, binary from $bin
 	case $1 in
 	gcbench) echo "$bin/gcbench-$2 --json $gcbench_args $gcbench_extra" ;;
 	binarytrees-t1) echo "$bin/binarytrees-$2 --json --threads 1 $bt_args" ;;
 	binarytrees-t2) echo "$bin/binarytrees-$2 --json --threads 2 $bt_args" ;;
 	churn) echo "$bin/churn-$2 --json $churn_args" ;;
+	mutator-t*) echo "$bin/mutator-$2 --json --threads ${1#mutator-t} $mutator_args" ;;
 	esac
 }
 gcbench_extra="$*"
@@ -94,6 +104,7 @@ for wl in gcbench binarytrees churn; do
 		cp "$build/bench/$wl-$mm" "$bin/"
 	done
 done
+cp "$build/bench/mutator-gyre" "$build/bench/mutator-boehm" "$bin/"
 # The microbenchmarks: one binary per manager, built from bench/micro/.
 micros="micro-alloc-gyre micro-alloc-boehm micro-alloc-malloc micro-store
 micro-collect-gyre micro-collect-boehm"
@@ -112,7 +123,7 @@ mkdir -p "$lat"
 i=1
 while [ "$i" -le "$runs" ]; do
 	for c in $cases; do
-		for mm in $managers; do
+		for mm in $(case_managers "$c"); do
 			cmd=$(case_cmd "$c" "$mm")
 			lf=-
 			if [ "$c" = churn ]; then
