@@ -15,12 +15,14 @@ static void wait_for_restart(struct mutator *m, int stopped_state)
 	atomic_store_seq_cst(&m->state, stopped_state);
 	pthread_cond_broadcast(&stw.parked);
 	/* Relaxed: `waiting` changes only under `lock`; the initiator's
-	 * unlocked spin reads it as a hint. */
-	atomic_add_relaxed(&stw.waiting, 1);
+	 * unlocked spin reads it as a hint. gyre's own threads are not
+	 * counted [INV-STW-FAIR]. */
+	if (!m->internal)
+		atomic_add_relaxed(&stw.waiting, 1);
 	while (atomic_load_relaxed(&stw.requested))
 		pthread_cond_wait(&stw.resume, &stw.lock);
 	/* The last waiter to go lets the next stop begin [INV-STW-FAIR]. */
-	if (atomic_sub_relaxed(&stw.waiting, 1) == 1)
+	if (!m->internal && atomic_sub_relaxed(&stw.waiting, 1) == 1)
 		pthread_cond_broadcast(&stw.parked);
 	atomic_store_seq_cst(&m->state, MUTATOR_RUNNING);
 	pthread_mutex_unlock(&stw.lock);
