@@ -121,9 +121,13 @@ static inline void copy_words(void *dst, const void *src, size_t bytes)
 }
 
 /* An object that cannot be copied (to-space is exhausted) stays in place,
- * like a pinned one. Scanned by the recovery pass, not here: a worker may
- * be scanning this block's pinned objects already. */
-static void *stay(void *obj, uint64_t h)
+ * like a pinned one, and is scanned like a copy: the winner of its claim
+ * pushes it. A worker scanning its block's pinned objects may scan it
+ * too, which is harmless (forwarding a field twice stores the same
+ * address). Left to the overflow rescan instead, each object that stayed
+ * cost a pass over every copy and pinned block to reach the next: a long
+ * list at the heap's maximum took a pass per node (minutes). */
+static void *stay(struct copier *c, void *obj, uint64_t h)
 {
 	struct block *b = block_of((uintptr_t)obj);
 	pthread_mutex_lock(&minor_state.pin_lock);
@@ -132,7 +136,7 @@ static void *stay(void *obj, uint64_t h)
 	b->stayed = true;
 	pthread_mutex_unlock(&minor_state.pin_lock);
 	if (type_get(header_type(h))->kind != TYPE_NOPTR)
-		atomic_store_relaxed(&minor_state.overflow, true);
+		push(c, obj);
 	return obj;
 }
 
@@ -183,7 +187,7 @@ static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned *gen)
 		goto claimed;
 	}
 	if (!slot)
-		return stay(obj, h);
+		return stay(c, obj, h);
 	copy_words(slot + HEADER_SIZE, obj, bytes - HEADER_SIZE);
 	*(uint64_t *)slot = header_with_age(h, age);
 	if (to == 1)
