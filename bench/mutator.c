@@ -17,8 +17,9 @@
  * - edges moved between objects (sharing and cycles);
  * - subtrees replaced at the roots, and now and then a large (64 KiB to
  *   1 MiB) payload;
- * - every second, a walk over everything the thread can reach that checks
- *   every object (long loops without allocation, polling a safepoint).
+ * - every second (or 8 times --live-mb of allocation), a walk over
+ *   everything the thread can reach that checks every object (long loops
+ *   without allocation, polling a safepoint).
  *
  * An object has 0 to 8 pointer fields and a pointer-free payload of 16 B
  * to 4 KiB (mostly small). Live size is steered towards --live-mb by the
@@ -320,9 +321,18 @@ static void op_burst(struct worker *w)
 		store_into(w, a, prune(w) ? NULL : small_new(w));
 }
 
+/* At most this many objects in one list or fresh array: a small graph
+ * (--live-mb) has short lists and arrays, so that one is never most of it. */
+static uint32_t cap_objects(const struct worker *w, uint32_t n)
+{
+	uint64_t cap = w->target_bytes / 512;
+
+	return n < cap ? n : (uint32_t)(cap > 8 ? cap : 8);
+}
+
 static void op_fresh_array(struct worker *w)
 {
-	struct obj *v = vec_new(w, rng_log(&w->rng, 8, 12));
+	struct obj *v = vec_new(w, cap_objects(w, rng_log(&w->rng, 8, 12)));
 
 	for (uint32_t k = 0; k < v->len; k++)
 		MM_STORE_AT((void **)v->payload, k, small_new(w));
@@ -337,7 +347,7 @@ static void op_fresh_array(struct worker *w)
 static struct obj *list_new(struct worker *w, uint32_t k)
 {
 	w->list_len[k] = 0;
-	w->list_max[k] = rng_log(&w->rng, 10, 13);
+	w->list_max[k] = cap_objects(w, rng_log(&w->rng, 10, 13));
 	return obj_new(w, 2, 16);
 }
 
@@ -506,7 +516,7 @@ static void build(struct worker *w)
 
 	w->roots = mm_alloc_ptrs(ROOTS);
 	for (uint32_t k = 0; k < ARRAYS; k++) {
-		struct obj *a = vec_new(w, rng_log(&w->rng, 64, 7));
+		struct obj *a = vec_new(w, cap_objects(w, rng_log(&w->rng, 64, 7)));
 
 		root_set(w, k, a);
 		bytes += (uint64_t)a->len * sizeof(void *);
@@ -527,7 +537,7 @@ static void build(struct worker *w)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	uint64_t t0, deadline, next_check, sink = 0;
+	uint64_t t0, deadline, next_check, checked_at, sink = 0;
 
 	mm_thread_attach();
 	t0 = now_ns();
@@ -540,6 +550,7 @@ static void *worker_main(void *arg)
 	t0 = now_ns();
 	deadline = t0 + (uint64_t)(shared.opt->seconds * 1e9);
 	next_check = t0 + 1000000000u;
+	checked_at = w->allocated;
 	for (;;) {
 		for (int k = 0; k < 64; k++)
 			sink += operation(w);
@@ -547,9 +558,13 @@ static void *worker_main(void *arg)
 		uint64_t t = now_ns();
 		if (t >= deadline)
 			break;
-		if (t >= next_check) {
+		/* Every second, or sooner once the thread has allocated 8
+		 * times its target: a small graph would otherwise grow far
+		 * past it before it is measured. */
+		if (t >= next_check || w->allocated - checked_at > 8 * w->target_bytes) {
 			check(w);
 			next_check = now_ns() + 1000000000u;
+			checked_at = w->allocated;
 		}
 	}
 	check(w);
