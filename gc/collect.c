@@ -406,8 +406,10 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		}
 		if (gen == 0 && atomic_load_relaxed(&collector.adaptive))
 			atomic_store_relaxed(&collector.threshold[0],
-					     sizer_next(t.minor_ns, mr.young_bytes,
-							mr.young_survived, allocators));
+					     sizer_next(t.minor_ns + (t.stopped - t.start),
+							mr.copy_ns, t.start - t.called,
+							mr.young_bytes, mr.young_survived,
+							allocators));
 		atomic_store_relaxed(&collector.young_count,
 				     gen == 0 ? atomic_load_relaxed(&collector.young_count) + 1 : 0);
 	}

@@ -1,7 +1,10 @@
 /*
  * sizer.c: the adaptive nursery size (see sizer.h).
  */
+#include <stdio.h>
+
 #include "gc/sizer.h"
+#include "runtime/config.h"
 #include "runtime/internal.h"
 
 /* The band the mean pause is kept in, as fractions of the target (see
@@ -24,7 +27,7 @@ static struct sizer {
 	/* The window at the current step so far. */
 	unsigned n;
 	size_t young, survived;
-	uint64_t pause_ns;
+	uint64_t pause_ns, copy_ns, wait_ns;
 	unsigned threads; /* the most that allocated in one collection */
 	/* Per step: the share of the nursery that survived (an average of
 	 * the windows there) and the window count when it was last
@@ -75,8 +78,31 @@ static unsigned base_for(unsigned threads)
 	return b;
 }
 
-/* One step from the current one, after a window (see sizer.h). */
-static unsigned decide(uint64_t pause_ns, unsigned base)
+/* A collection's cost to the program as a model: a part that halves with
+ * the nursery (copying what survives, copy_ns) and one that does not (the
+ * rest of the pause: stopping, the pin pass and card preparation,
+ * releasing; and the wait before it, wait_ns). A step down is worth its
+ * doubled count of collections only if it cuts the cost of each by at
+ * least a third: if copying takes at least twice the rest. */
+static bool worth_shrinking(uint64_t pause_ns, uint64_t copy_ns, uint64_t wait_ns)
+{
+	return copy_ns >= 2 * (pause_ns - copy_ns + wait_ns);
+}
+
+/* The rest is over twice the copying, and a step up (twice the copying)
+ * keeps the pause within the target: half as many collections for a
+ * pause at most a third longer. Only up to the base: past it, what a
+ * bigger nursery saves in pauses it loses in cache misses. */
+static bool worth_growing(uint64_t pause_ns, uint64_t copy_ns, uint64_t wait_ns)
+{
+	return 2 * copy_ns < pause_ns - copy_ns + wait_ns &&
+	       pause_ns + copy_ns <= sz.target_ns;
+}
+
+/* One step from the current one, after a window whose mean pause,
+ * copying time and wait are pause_ns, copy_ns and wait_ns (see sizer.h). */
+static unsigned decide(uint64_t pause_ns, uint64_t copy_ns, uint64_t wait_ns,
+		       unsigned base)
 {
 	unsigned s = sz.step;
 	bool steep_below = s > 0 && known(s - 1) && steep(s - 1, s);
@@ -85,21 +111,27 @@ static unsigned decide(uint64_t pause_ns, unsigned base)
 		if (steep_above)
 			return s + 1;
 	}
-	if (s > 0 && !steep_below && (pause_ns > sz.target_ns / HIGH_DIV || s > base))
+	if (s > 0 && !steep_below &&
+	    ((pause_ns > sz.target_ns / HIGH_DIV && worth_shrinking(pause_ns, copy_ns, wait_ns)) ||
+	     s > base))
 		return s - 1;
 	if (s < base && pause_ns < sz.target_ns / LOW_DIV)
+		return s + 1;
+	if (s < base && worth_growing(pause_ns, copy_ns, wait_ns))
 		return s + 1;
 	return s;
 }
 
-size_t sizer_next(uint64_t pause_ns, size_t young, size_t survived,
-		  unsigned threads)
+size_t sizer_next(uint64_t pause_ns, uint64_t copy_ns, uint64_t wait_ns,
+		  size_t young, size_t survived, unsigned threads)
 {
 	sz.n++;
 	sz.threads = threads > sz.threads ? threads : sz.threads;
 	sz.young += young;
 	sz.survived += survived;
 	sz.pause_ns += pause_ns;
+	sz.copy_ns += copy_ns < pause_ns ? copy_ns : pause_ns;
+	sz.wait_ns += wait_ns;
 	/* A pause far over the target ends the window early: waiting for
 	 * WINDOW of them at every step down from a large nursery that all
 	 * survives (bench/churn filling its table: 8 MiB to 256 KiB in 20
@@ -113,10 +145,17 @@ size_t sizer_next(uint64_t pause_ns, size_t young, size_t survived,
 	sz.survival[sz.step] = known(sz.step) ? (sz.survival[sz.step] + share) / 2
 					      : share;
 	sz.measured[sz.step] = sz.windows;
-	sz.step = decide(sz.pause_ns / sz.n, base_for(sz.threads));
+	unsigned from = sz.step;
+	sz.step = decide(sz.pause_ns / sz.n, sz.copy_ns / sz.n, sz.wait_ns / sz.n,
+			 base_for(sz.threads));
+	if (gyre_cfg.trace && sz.step != from)
+		fprintf(stderr, "gyre: sizer %zu -> %zu KiB: mean pause %.3f ms (copying %.3f), "
+			"wait %.3f ms, survived %.0f%%\n", (SIZER_MIN << from) >> 10,
+			(SIZER_MIN << sz.step) >> 10, sz.pause_ns / sz.n / 1e6,
+			sz.copy_ns / sz.n / 1e6, sz.wait_ns / sz.n / 1e6, 100 * share);
 	sz.n = 0;
 	sz.threads = 0;
 	sz.young = sz.survived = 0;
-	sz.pause_ns = 0;
+	sz.pause_ns = sz.copy_ns = sz.wait_ns = 0;
 	return SIZER_MIN << sz.step;
 }
