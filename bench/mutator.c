@@ -6,8 +6,8 @@
  * allocated long ago:
  *
  * - scattered stores: walk 1-8 random edges from a random root, then store
- *   a fresh object or small subtree into a random field of the object
- *   reached (the stores land on many cards);
+ *   a fresh object or small subtree (1-15 objects) into a random field of
+ *   the object reached (the stores land on many cards);
  * - bursts: 1-32 fresh objects into random slots of one of a few
  *   long-lived arrays of 64 to 8,192 slots;
  * - fresh pointer arrays of 8 to 32,768 slots, filled with fresh objects,
@@ -21,8 +21,9 @@
  *   everything the thread can reach that checks every object (long loops
  *   without allocation, polling a safepoint).
  *
- * An object has 0 to 8 pointer fields and a pointer-free payload of 16 B
- * to 4 KiB (mostly small). Live size is steered towards --live-mb by the
+ * Every operation also allocates a buffer and four small objects that die
+ * at once, as a request's temporaries. An object has 0 to 8 pointer
+ * fields and a pointer-free payload of 16 B to 4 KiB (mostly small). Live size is steered towards --live-mb by the
  * check walk: over it, more stores store NULL. It reports operations per
  * second, the share of wall time in pauses and the minor pauses of the
  * timed phase, after a build phase that allocates the whole graph at once.
@@ -62,6 +63,7 @@ enum {
 	MAX_SECONDS = 3600,
 	SAFEPOINT_EVERY = 1024,    /* objects a check walk visits between polls */
 	STACK_SLOTS = 65536,       /* the check walk's first stack */
+	TEMPORARIES = 4,           /* short-lived objects per operation */
 };
 
 enum kind { K_OBJ = 1, K_VEC = 2 };
@@ -244,10 +246,10 @@ static struct obj *tree_new(struct worker *w, uint32_t n)
 	return o;
 }
 
-/* A fresh subtree of 1-64 objects, mostly a few. */
+/* A fresh subtree of 1-15 objects, mostly a few. */
 static struct obj *fresh(struct worker *w)
 {
-	return tree_new(w, rng_log(&w->rng, 1, 6));
+	return tree_new(w, rng_log(&w->rng, 1, 4));
 }
 
 /* ----------------------------------------------------------- the graph */
@@ -390,14 +392,17 @@ static void op_large(struct worker *w)
 		store_into(w, o, obj_new(w, 0, rng_log(&w->rng, 64 << 10, 4)));
 }
 
-/* Short-lived temporaries, as every request has. */
+/* Short-lived temporaries, as every request has: a buffer and
+ * TEMPORARIES small objects, dropped at once. */
 static uint64_t temporaries(struct worker *w)
 {
 	uint8_t *a = mm_alloc_bytes(32 + rng_below(&w->rng, 96));
-	struct obj *b = small_new(w);
+	uint64_t h = 0;
 
 	a[0] = (uint8_t)w->serial;
-	return a[0] + b->id;
+	for (int k = 0; k < TEMPORARIES; k++)
+		h += small_new(w)->id;
+	return a[0] + h;
 }
 
 static uint64_t operation(struct worker *w)
@@ -408,9 +413,11 @@ static uint64_t operation(struct worker *w)
 		op_scattered_store(w);
 	else if (r < 550)
 		op_burst(w);
-	else if (r < 560)
-		op_fresh_array(w);
-	else if (r < 680)
+	else if (r < 560) {
+		/* One in a thousand operations: 4,000 objects on average. */
+		if (rng_below(&w->rng, 10) == 0)
+			op_fresh_array(w);
+	} else if (r < 680)
 		op_append(w);
 	else if (r < 880)
 		op_move_edge(w);
