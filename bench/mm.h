@@ -84,6 +84,11 @@ struct mm_pauses {
 	uint64_t minor_count;
 	uint64_t minor_max_ns;
 	uint64_t minor_histogram[MM_PAUSE_BUCKETS];
+	/* What the minor pauses spent their time on (gyre_gen_stats):
+	 * their total, stopping the threads, roots (pinning and dirty
+	 * cards), copying, releasing; and the dirty cards scanned. */
+	uint64_t minor_total_ns, minor_stop_ns, minor_roots_ns, minor_copy_ns,
+		minor_release_ns, minor_cards;
 };
 
 /* Out of memory or a failed manager call: a benchmark cannot go on. */
@@ -266,6 +271,13 @@ static inline void mm_pauses_get(struct mm_pauses *out)
 	for (int b = 0; b < MM_PAUSE_BUCKETS; b++)
 		out->minor_histogram[b] = s.gen[0].pause_histogram[b] +
 		                          s.gen[1].pause_histogram[b];
+	out->minor_total_ns = s.gen[0].pause_total_ns + s.gen[1].pause_total_ns;
+	out->minor_stop_ns = s.gen[0].stop_total_ns + s.gen[1].stop_total_ns;
+	out->minor_roots_ns = s.gen[0].roots_total_ns + s.gen[1].roots_total_ns;
+	out->minor_copy_ns = s.gen[0].copy_total_ns + s.gen[1].copy_total_ns;
+	out->minor_release_ns = s.gen[0].release_total_ns +
+	                        s.gen[1].release_total_ns;
+	out->minor_cards = s.gen[0].cards_scanned + s.gen[1].cards_scanned;
 }
 
 #define MM_STORE(obj, field, value) GYRE_STORE(obj, field, value)

@@ -26,7 +26,8 @@
  * fields and a pointer-free payload of 16 B to 4 KiB (mostly small). Live size is steered towards --live-mb by the
  * check walk: over it, more stores store NULL. It reports operations per
  * second, the share of wall time in pauses and the minor pauses of the
- * timed phase, after a build phase that allocates the whole graph at once.
+ * timed phase (for gyre, what they spent their time on), after a build
+ * phase that allocates the whole graph at once.
  *
  * Only the collectors run it (gyre and Boehm GC): the program drops
  * objects without knowing whether anything else still points at them.
@@ -589,6 +590,26 @@ struct result {
 	struct mm_pauses built, end;
 };
 
+/* What the timed phase's minor pauses spent their time on, in ms (gyre
+ * only; null otherwise). */
+static void print_minor_phases_json(const struct result *r)
+{
+	const struct mm_pauses *a = &r->built, *b = &r->end;
+
+	if (!b->minor_known) {
+		printf(",\"run_minor_ms\":null");
+		return;
+	}
+	printf(",\"run_minor_ms\":{\"total\":%.1f,\"stop\":%.1f,\"roots\":%.1f,"
+	       "\"copy\":%.1f,\"release\":%.1f},\"run_minor_cards\":%llu",
+	       (double)(b->minor_total_ns - a->minor_total_ns) / 1e6,
+	       (double)(b->minor_stop_ns - a->minor_stop_ns) / 1e6,
+	       (double)(b->minor_roots_ns - a->minor_roots_ns) / 1e6,
+	       (double)(b->minor_copy_ns - a->minor_copy_ns) / 1e6,
+	       (double)(b->minor_release_ns - a->minor_release_ns) / 1e6,
+	       (unsigned long long)(b->minor_cards - a->minor_cards));
+}
+
 static void report(const struct options *opt, const struct result *r)
 {
 	double ops_s = (double)r->ops / r->wall_s;
@@ -613,6 +634,7 @@ static void report(const struct options *opt, const struct result *r)
 		       (unsigned long long)r->checks);
 		print_mm_json();
 		print_minor_window_json("run_", &r->built);
+		print_minor_phases_json(r);
 		printf("}\n");
 		return;
 	}
@@ -621,11 +643,19 @@ static void report(const struct options *opt, const struct result *r)
 	       mm_name(), opt->threads, (double)r->live_bytes / 1048576.0,
 	       r->build_s, (unsigned long long)r->ops, r->wall_s, ops_s,
 	       100 * pause_s / r->wall_s);
-	if (r->end.minor_known)
-		printf(", minor p50 <= %llu us, p99 <= %llu us (%llu)",
+	if (r->end.minor_known) {
+		double total = (double)(r->end.minor_total_ns - r->built.minor_total_ns);
+
+		printf(", minor p50 <= %llu us, p99 <= %llu us (%llu); of their "
+		       "time: stop %.0f%%, roots %.0f%%, copy %.0f%%, release %.0f%%",
 		       (unsigned long long)pause_quantile_us(h, 0.5),
 		       (unsigned long long)pause_quantile_us(h, 0.99),
-		       (unsigned long long)n);
+		       (unsigned long long)n,
+		       100 * (double)(r->end.minor_stop_ns - r->built.minor_stop_ns) / total,
+		       100 * (double)(r->end.minor_roots_ns - r->built.minor_roots_ns) / total,
+		       100 * (double)(r->end.minor_copy_ns - r->built.minor_copy_ns) / total,
+		       100 * (double)(r->end.minor_release_ns - r->built.minor_release_ns) / total);
+	}
 	printf("\n  ");
 	print_mm_text();
 }

@@ -109,6 +109,17 @@ def minor_runs(runs):
               f"{over_ms(r['minor_hist']):.2f}% / {timed}")
 
 
+def minor_split(rs):
+    """gyre's minor pause time by phase, medians over the runs, in percent
+    of the minor pauses' total ('-' for Boehm)."""
+    parts = [r["run_minor_ms"] for r in rs if r.get("run_minor_ms")]
+    if not parts:
+        return "-"
+    shares = [statistics.median(100 * p[k] / p["total"] for p in parts if p["total"])
+              for k in ("stop", "roots", "copy", "release")]
+    return "/".join(f"{v:.0f}" for v in shares)
+
+
 def mutator_table(runs, managers):
     """The mutated-heap workload: throughput, the share of its timed phase
     spent in pauses, gyre's minor pauses there, and the build phase."""
@@ -116,7 +127,8 @@ def mutator_table(runs, managers):
     if not cases:
         return
     print(f"\n{'mutator':<13}{'manager':<9}{'kops/s':>8}{'x boehm':>9}"
-          f"{'pauses %':>10}{'minor p99 ms':>14}{'build s':>9}{'live MiB':>10}")
+          f"{'pauses %':>10}{'minor p99 ms':>14}{'build s':>9}{'live MiB':>10}"
+          f"  minor time: stop/roots/copy/release %")
     for case in cases:
         by = {mm: [r for r in runs if r["case"] == case and r["mm"] == mm]
               for mm in managers}
@@ -132,7 +144,8 @@ def mutator_table(runs, managers):
                   f"{100 * median(rs, 'run_pause_share'):>10.1f}"
                   f"{fmt(None if p99 is None else p99 / 1e3, '.3f', 14)}"
                   f"{median(rs, 'build_s'):>9.2f}"
-                  f"{median(rs, 'live_found_mb'):>10.0f}")
+                  f"{median(rs, 'live_found_mb'):>10.0f}"
+                  f"  {minor_split(rs)}")
 
 
 def pause_data(runs, cases, managers, out):

@@ -451,7 +451,8 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	 * comparing gyre_stats.collections before and after a stretch of its
 	 * code tells whether one ran inside it. */
 	unsigned counted = start ? 1 : gen;
-	stats_note_collection(counted, t.end - t.start, t.mark_ns, t.sweep_ns, &mr, &r);
+	stats_note_collection(counted, t.end - t.start, t.stopped - t.start, t.mark_ns,
+			      t.sweep_ns, &mr, &r);
 	workers_rest();
 	prefault_hold(false);
 	stw_start_world();

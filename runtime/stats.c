@@ -44,9 +44,9 @@ static unsigned pause_bucket(uint64_t ns)
 	return b;
 }
 
-void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t mark_ns,
-			   uint64_t sweep_ns, const struct minor_result *m,
-			   const struct sweep_result *r)
+void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
+			   uint64_t mark_ns, uint64_t sweep_ns,
+			   const struct minor_result *m, const struct sweep_result *r)
 {
 	pthread_mutex_lock(&stats.lock);
 	gyre_stats *s = &stats.s;
@@ -72,6 +72,13 @@ void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t mark_ns,
 	g->objects_promoted += m->promoted_objects;
 	g->bytes_promoted += m->promoted_bytes;
 	g->objects_pinned += m->pinned_objects;
+	if (gen < 2) {
+		g->stop_total_ns += stop_ns;
+		g->roots_total_ns += m->prepare_ns;
+		g->copy_total_ns += m->copy_ns;
+		g->release_total_ns += m->release_ns;
+		g->cards_scanned += m->dirty_cards;
+	}
 	g->pause_total_ns += pause_ns;
 	if (pause_ns > g->pause_max_ns)
 		g->pause_max_ns = pause_ns;

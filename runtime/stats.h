@@ -14,12 +14,13 @@ void stats_reset(void);
 /* Bytes and objects handed out; called per retired nursery buffer and
  * per large object. */
 void stats_note_alloc(size_t bytes, size_t objects);
-/* One collection of generations 0..gen: its pause, the parts of it spent
- * marking and sweeping, what the minor collection did and (gen 2) what
- * the sweep found. */
-void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t mark_ns,
-			   uint64_t sweep_ns, const struct minor_result *m,
-			   const struct sweep_result *r);
+/* One collection of generations 0..gen: its pause, the part of it spent
+ * stopping the threads, the parts spent marking and sweeping, what the
+ * minor collection did (its phases are counted for generations 0 and 1)
+ * and (gen 2) what the sweep found. */
+void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
+			   uint64_t mark_ns, uint64_t sweep_ns,
+			   const struct minor_result *m, const struct sweep_result *r);
 void stats_read(gyre_stats *out);
 
 #endif

@@ -390,9 +390,22 @@ typedef struct gyre_gen_stats {
 	 * generation. */
 	uint64_t objects_promoted;
 	uint64_t bytes_promoted;
-	/* Young objects a stack, register or root area pointed at, which
-	 * stayed in place. */
+	/* Young objects a stack, register or root area pointed at, or that
+	 * found no room to be copied into, which stayed in place. */
 	uint64_t objects_pinned;
+	/* Generations 0 and 1 (minor collections): what their pauses spent
+	 * their time on. Stopping the threads (from the stop request until
+	 * the last reached a safepoint); roots (pinning what stacks,
+	 * registers and root areas point at, and turning dirty cards into
+	 * roots); copying (everything reachable from the roots, dirty cards
+	 * and handles); releasing from-space. The rest of pause_total_ns is
+	 * bookkeeping. cards_scanned counts the dirty cards scanned as roots
+	 * (each 512 bytes of an old object, or 64 bytes of a large one). */
+	uint64_t stop_total_ns;
+	uint64_t roots_total_ns;
+	uint64_t copy_total_ns;
+	uint64_t release_total_ns;
+	uint64_t cards_scanned;
 	uint64_t pause_total_ns;
 	uint64_t pause_max_ns;
 	uint64_t pause_histogram[GYRE_PAUSE_BUCKETS];
