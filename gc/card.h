@@ -7,7 +7,8 @@
  * reads only the cards of generations older than the one it collects.
  *
  * A summary byte per block is set with any of its cards, so that a minor
- * collection reads the cards of only the blocks whose summary is set.
+ * collection reads the cards of only the blocks whose summary is set; a
+ * large object has one too [INV-LARGE-SUMMARY].
  *
  * [INV-CARDS] Outside a minor collection, every pointer from an object of
  * generation g to an object of a younger generation lies on a dirty card,
@@ -67,6 +68,8 @@ static inline void card_dirty(const void *holder, const void *slot)
 	if (heap_contains(s))
 		__atomic_store_n(&heap.card_summary[(s - (uintptr_t)heap.base) >>
 						   BLOCK_SHIFT], 1, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(large_summary(large_of(holder)), 1, __ATOMIC_RELAXED);
 }
 
 #endif

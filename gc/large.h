@@ -4,8 +4,13 @@
  * gyre's jemalloc arena (runtime/meta.h) and never move; they belong to
  * generation 2. A small record in front of the header holds the mark bit
  * and, for objects with pointer fields, the address of their card bytes
- * (one per LARGE_CARD_SIZE bytes of payload, after the payload): GYRE_STORE
- * finds it two words before the object (gyre.h).
+ * (one per LARGE_CARD_SIZE bytes of payload, after the payload and a
+ * summary byte): GYRE_STORE finds it two words before the object (gyre.h).
+ *
+ * [INV-LARGE-SUMMARY] The summary byte (the byte before the first card)
+ * is set whenever one of the object's cards is dirty, so that a minor
+ * collection reads one byte of an object that was not written, not its
+ * whole card array.
  *
  * [INV-LARGE-SET] Every large object is in large.objs; between
  * large_prepare and the end of the sweep the array is sorted by address.
@@ -31,7 +36,8 @@ struct large {
 	_Atomic uint64_t card_cursor;
 	/* Must stay the last field: gyre.h's barrier reads it at obj[-2]. */
 	uint8_t *cards;          /* NULL for pointer-free objects */
-	/* the header word follows, then the payload, then the cards */
+	/* the header word follows, then the payload, then the summary byte
+	 * and the cards */
 };
 
 struct large_space {
@@ -53,6 +59,12 @@ static inline size_t large_ncards(const struct large *l)
 {
 	return l->cards ? (l->bytes - sizeof(uint64_t) + ((size_t)1 << GYRE__LARGE_CARD_SHIFT) - 1) >>
 				 GYRE__LARGE_CARD_SHIFT : 0;
+}
+
+/* The summary byte [INV-LARGE-SUMMARY] of an object with cards. */
+static inline uint8_t *large_summary(const struct large *l)
+{
+	return l->cards - 1;
 }
 
 static inline struct large *large_of(const void *obj)

@@ -95,6 +95,12 @@ void minor_prepare_worker(unsigned id, void *arg)
 							       : large.count;
 		for (size_t i = start; i < end; i++) {
 			struct large *l = large.objs[i];
+			l->cards_pending = false;
+			/* [INV-LARGE-SUMMARY]: an object not written since
+			 * the last collection costs its record and one byte. */
+			if (!l->cards || !*large_summary(l))
+				continue;
+			*large_summary(l) = 0;
 			size_t dirty = prepare_cards(l->cards, large_ncards(l));
 			l->cards_pending = dirty != 0;
 			c->dirty_cards += dirty;

@@ -6,7 +6,8 @@
  *   its size class is the smallest that fits);
  * - every pointer field holds NULL or the start of an allocated object, so
  *   no live object points at a freed one (a lost object);
- * - [INV-CARDS] every pointer to a younger generation lies on a dirty card;
+ * - [INV-CARDS] every pointer to a younger generation lies on a dirty card,
+ *   whose block or large object has its summary set [INV-LARGE-SUMMARY];
  * - [INV-MARKS-CLEAR] no mark bit is set, except while a concurrent cycle
  *   marks generation 2: then its blocks' marks are a subset of their start
  *   bits, and large objects may be marked;
@@ -208,6 +209,10 @@ static size_t check_large(void)
 		if (obj_bytes != l->bytes || obj_bytes <= SIZECLASS_MAX_SIZE)
 			FAIL("large object %p has %zu bytes, header says %zu", phase,
 			     large_object(l), (size_t)l->bytes, obj_bytes);
+		for (size_t k = 0; k < large_ncards(l); k++)
+			if (l->cards[k] && !*large_summary(l))
+				FAIL("large object %p has a dirty card and a clean summary",
+				     phase, large_object(l));
 		bytes += l->bytes;
 	}
 	return bytes;

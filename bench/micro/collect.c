@@ -32,6 +32,12 @@
  * and times the one collection. gyre's pause should not grow with N;
  * counter survivor_MiB_per_s is the surviving bytes / pause.
  *
+ * minor_tables/tables_MiB:N is the same pause (10% surviving) with N MiB of
+ * large pointer arrays as the old generation (512 KiB tables, every slot
+ * pointing at an old table, none written since they were built): a
+ * server's indexes. gyre's pause should not grow with N either: a table
+ * nobody wrote costs a byte of its card summary, not its cards.
+ *
  * One source, two binaries: MM_GYRE (micro-collect-gyre) and MM_BOEHM
  * (micro-collect-boehm). The benchmark runs on one thread, so Google
  * Benchmark's start and stop barriers never wait, and the gyre variant stays
@@ -216,6 +222,35 @@ static void build_live(int64_t mb)
 	live_mb = mb;
 }
 
+/* Replaces the live data with `mb` MiB of tables (TABLE slots each, hung
+ * from live_lists), whose slots point at the tables: large objects, old
+ * from the start and never moved, so that no young object a stale stack
+ * word pins keeps their cards dirty. */
+static void build_tables(int64_t mb)
+{
+	size_t n = (size_t)mb * MB / (TABLE * sizeof(void *));
+
+	if (n > LISTS)
+		die("sizing the tables");
+	live_lists = NULL;
+	mm_collect();
+	live_lists = mm_lists();
+	if (live_lists == NULL)
+		die("allocating the list heads");
+	for (size_t t = 0; t < n; t++) {
+		struct node **table = mm_table();
+
+		if (table == NULL)
+			die("allocating a table");
+		STORE_AT(live_lists, t, (struct node *)table);
+	}
+	for (size_t t = 0; t < n; t++)
+		for (size_t k = 0; k < TABLE; k++)
+			STORE_AT((struct node **)live_lists[t], k,
+			         live_lists[(t + k + 1) % n]);
+	live_mb = -1;
+}
+
 static void bm_collect(gbench_state *st)
 {
 	int64_t mb = gbench_range(st, 0);
@@ -274,15 +309,13 @@ static void make_young(int64_t pct, uint64_t *rng)
 	mm_enable();
 }
 
-static void bm_minor(gbench_state *st)
+/* Times young collections at pct% survival over whatever old generation
+ * is built; reports old_MiB as `mb`. */
+static void time_minor(gbench_state *st, int64_t mb, int64_t pct)
 {
-	int64_t mb = gbench_range(st, 0), pct = gbench_range(st, 1);
 	uint64_t rng = 42;
 	double total = 0;
 
-	mm_attach();
-	if (live_mb != mb)
-		build_live(mb);
 	young_table = mm_table();
 	if (young_table == NULL)
 		die("allocating the table");
@@ -308,6 +341,26 @@ static void bm_minor(gbench_state *st)
 		gbench_counter(st, "survivor_MiB_per_s",
 		               (double)gbench_iterations(st) * YOUNG_MB * (double)pct /
 		               100 / total, GBENCH_COUNTER_DEFAULT, 1000);
+}
+
+static void bm_minor(gbench_state *st)
+{
+	int64_t mb = gbench_range(st, 0);
+
+	mm_attach();
+	if (live_mb != mb)
+		build_live(mb);
+	time_minor(st, mb, gbench_range(st, 1));
+	mm_detach();
+}
+
+static void bm_minor_tables(gbench_state *st)
+{
+	int64_t mb = gbench_range(st, 0);
+
+	mm_attach();
+	build_tables(mb);
+	time_minor(st, mb, 10);
 	mm_detach();
 }
 
@@ -326,6 +379,11 @@ int main(int argc, char **argv)
 	for (int64_t mb = 0; mb <= 512; mb = mb ? mb * 8 : 64)
 		for (int64_t pct = 0; pct <= 50; pct = pct ? pct * 5 : 10)
 			gbench_args2(b, mb, pct);
+	gbench_use_manual_time(b);
+	gbench_fixed_iterations(b, MINOR_ITERATIONS);
+	b = gbench_register("minor_tables", bm_minor_tables);
+	gbench_arg_name(b, "tables_MiB");
+	gbench_arg(gbench_arg(gbench_arg(b, 0), 64), 256);
 	gbench_use_manual_time(b);
 	gbench_fixed_iterations(b, MINOR_ITERATIONS);
 	status = gbench_main(argc, argv);

@@ -544,7 +544,7 @@ static inline void *gyre__alloc_bytes_inline(size_t size)
  * obj is old, marks the field's card: the heap's table (and its
  * one-byte-per-block summary) for objects in the block heap, else the
  * large object's own cards, whose address is the word two before the
- * object (gc/large.h). A young holder (space byte 0: a nursery block) needs
+ * object, and their summary byte just before them (gc/large.h). A young holder (space byte 0: a nursery block) needs
  * no card, as nothing is younger than it; most stores initialise new
  * objects, and the early return halves their cost. A block's space byte
  * changes from 0 only with the world stopped, so a relaxed load never
@@ -581,8 +581,9 @@ static inline void gyre__store(void *obj, size_t off, void *value)
 		__atomic_store_n(&gyre__card_summary[rel >> GYRE__BLOCK_SHIFT], 1,
 				 __ATOMIC_RELAXED);
 	} else {
-		__atomic_store_n(&((uint8_t **)obj)[-2][off >> GYRE__LARGE_CARD_SHIFT], 1,
-				 __ATOMIC_RELAXED);
+		uint8_t *cards = ((uint8_t **)obj)[-2];
+		__atomic_store_n(&cards[off >> GYRE__LARGE_CARD_SHIFT], 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&cards[-1], 1, __ATOMIC_RELAXED);
 	}
 }
 
