@@ -373,16 +373,21 @@ def minor_micro_table(micro, get):
     """gyre's minor pause against the old generation's size and the share
     that survives, beside Boehm's full collection of the same heap."""
     names = [n for n in micro.get("micro-collect-gyre", {})
-             if n.startswith("minor/")]
+             if n.startswith("minor/") or n.startswith("minor_tables/")]
     if not names:
         return
-    print("\nyoung collection against the old generation: pause (us), gyre's "
-          "minor and Boehm's full collection")
-    print(f"{'old MiB':<9}{'survive':>9}{'gyre us':>10}{'Boehm us':>11}")
+    print("\nyoung collection against the old generation (lists, or "
+          "unwritten tables): pause (us), gyre's minor and Boehm's full "
+          "collection")
+    print(f"{'old MiB':<9}{'of':>7}{'survive':>9}{'gyre us':>10}{'Boehm us':>11}")
     for name in names:
-        fields = dict(f.split(":") for f in name.split("/")[1:3])
+        fields = dict(f.split(":") for f in name.split("/")[1:3]
+                      if ":" in f and not f.startswith("iterations"))
+        tables = name.startswith("minor_tables/")
+        mb = fields["tables_MiB" if tables else "old_MiB"]
+        pct = "10" if tables else fields["survive_pct"]
         g, b = get("micro-collect-gyre", name), get("micro-collect-boehm", name)
-        print(f"{fields['old_MiB']:<9}{fields['survive_pct'] + '%':>9}"
+        print(f"{mb:<9}{'tables' if tables else 'lists':>7}{pct + '%':>9}"
               f"{fmt(None if g is None else g / 1e3, '.1f', 10)}"
               f"{fmt(None if b is None else b / 1e3, '.1f', 11)}")
 
