@@ -101,21 +101,6 @@ struct worker {
 
 /* ------------------------------------------------------ random, checksum */
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-static uint32_t rng_below(uint64_t *s, uint32_t n)
-{
-	return (uint32_t)((rng_next(s) >> 32) * n >> 32);
-}
-
 static void fill_random(uint8_t *p, size_t n, uint64_t *s)
 {
 	size_t k = 0;

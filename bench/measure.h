@@ -1,7 +1,8 @@
 /*
- * measure.h: what the newer macro workloads (binarytrees.c, churn.c) share
- * besides the memory manager: clocks, peak RSS, command-line numbers, a
- * per-thread latency histogram, and the JSON fields every workload reports
+ * measure.h: what the newer macro workloads (binarytrees.c, churn.c,
+ * mutator.c) share besides the memory manager: clocks, random numbers,
+ * peak RSS, command-line numbers, a per-thread latency histogram, and the
+ * JSON fields every workload reports
  * (peak RSS, collections, and the collectors' pauses from mm_pauses_get).
  * Include it after mm.h. Everything is static and inline: each workload is
  * still one translation unit, built once per manager.
@@ -25,6 +26,23 @@ static inline uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64: the workloads' random numbers (s must not be 0). */
+static inline uint64_t rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+/* Uniform in [0, n). */
+static inline uint32_t rng_below(uint64_t *s, uint32_t n)
+{
+	return (uint32_t)((rng_next(s) >> 32) * n >> 32);
 }
 
 /* Peak resident set of the whole process, in KiB (Linux's ru_maxrss unit). */

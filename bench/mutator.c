@@ -121,21 +121,6 @@ static struct {
 
 /* ------------------------------------------------------------- random */
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-static uint32_t rng_below(uint64_t *s, uint32_t n)
-{
-	return (uint32_t)((rng_next(s) >> 32) * n >> 32);
-}
-
 /* Log-uniform in [lo, lo << octaves). */
 static uint32_t rng_log(uint64_t *s, uint32_t lo, uint32_t octaves)
 {
