@@ -6,7 +6,9 @@
  * once per object it could not move.
  *
  * The build runs it with GYRE_VERIFY=1: the verifier checks the heap
- * before and after every collection.
+ * before and after every collection; the TSan build finds two workers
+ * scanning one object that stayed (one that claimed it, one that scans
+ * the pinned objects of its block), which they must not.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -37,8 +39,18 @@ static int up(void **state)
 
 struct filled {
 	gyre_handle fillers, chain;
+	/* The young structure, built once the heap is filled: a chain of
+	 * CHAIN_NODES nodes, or (tree_depth levels) a complete tree. */
+	struct node *(*build)(unsigned tree_depth);
+	unsigned tree_depth;
 	unsigned intact;
 };
+
+static struct node *a_chain(unsigned tree_depth)
+{
+	(void)tree_depth;
+	return chain(1, CHAIN_NODES);
+}
 
 /* Fills the heap with large objects, then allocates the chain, all
  * reachable from handles; on a helper thread, so that no stale stack word
@@ -58,7 +70,7 @@ static void fill(void *arg)
 		assert_non_null(b);
 		GYRE_STORE_AT(fillers, i, b);
 	}
-	f->chain = gyre_handle_new(chain(1, CHAIN_NODES));
+	f->chain = gyre_handle_new(f->build(f->tree_depth));
 	assert_non_null(f->chain);
 }
 
@@ -75,7 +87,7 @@ static void check(void *arg)
  * needed one per node left in place: hours for a chain this long). */
 static void test_full_to_space_keeps_everything_in_one_pass(void)
 {
-	struct filled f = {0};
+	struct filled f = {.build = a_chain};
 	disable();
 	harness_in_thread(fill, &f);
 	size_t rescans = minor_rescans();
@@ -94,12 +106,81 @@ static void test_full_to_space_keeps_everything_in_one_pass(void)
 	gyre_handle_free(f.fillers);
 }
 
+/* The same with a tree (work the workers share), some of its blocks
+ * pinned by this thread's stack: objects that stay for want of space are
+ * marked in blocks whose pinned objects another worker is scanning. Four
+ * workers, whatever the machine. */
+#define DEPTH 17
+#define TREE_NODES ((1u << DEPTH) - 1)
+#define PINS 256
+
+static int up_four_workers(void **state)
+{
+	(void)state;
+	return node_up_with(&(gyre_config){.heap_max = HEAP_MAX,
+					   .nursery_size = 16 * MIB, .workers = 4});
+}
+
+/* A complete tree of `depth` levels whose nodes hold their heap order
+ * (root 1, children 2k and 2k + 1). */
+static struct node *tree(uint64_t k, unsigned depth)
+{
+	if (!depth)
+		return NULL;
+	return node_new(k, tree(2 * k, depth - 1), tree(2 * k + 1, depth - 1));
+}
+
+static unsigned tree_intact(const struct node *n, uint64_t k)
+{
+	if (!n)
+		return 0;
+	return (n->value == k) + tree_intact(n->left, 2 * k) +
+	       tree_intact(n->right, 2 * k + 1);
+}
+
+static struct node *a_tree(unsigned depth)
+{
+	return tree(1, depth);
+}
+
+static void check_tree(void *arg)
+{
+	struct filled *f = arg;
+	f->intact = tree_intact(gyre_handle_get(f->chain), 1);
+}
+
+static void test_full_to_space_with_pinned_blocks(void)
+{
+	struct filled f = {.build = a_tree, .tree_depth = DEPTH};
+	void *volatile pins[PINS];
+	disable();
+	harness_in_thread(fill, &f);
+	/* Leftmost paths from PINS nodes of the tree's widest level. */
+	for (unsigned i = 0; i < PINS; i++) {
+		struct node *n = gyre_handle_get(f.chain);
+		for (unsigned bit = DEPTH - 1; bit-- > 0;)
+			n = (i * (TREE_NODES / 2 / PINS)) >> bit & 1 ? n->right : n->left;
+		pins[i] = n;
+	}
+	assert_true(gyre_collect(0) >= 0);
+	assert_true(gyre_collect(1) >= 0);
+	enable();
+	harness_in_thread(check_tree, &f);
+	assert_int_equal(f.intact, TREE_NODES);
+	for (unsigned i = 0; i < PINS; i++)
+		assert_non_null(pins[i]);
+	gyre_handle_free(f.chain);
+	gyre_handle_free(f.fillers);
+}
+
 #define TEST(fn) {#fn, run_body, up, node_down, &(struct body){fn}}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(test_full_to_space_keeps_everything_in_one_pass),
+		{"test_full_to_space_with_pinned_blocks", run_body, up_four_workers,
+		 node_down, &(struct body){test_full_to_space_with_pinned_blocks}},
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
