@@ -14,15 +14,15 @@ static void wait_for_restart(struct mutator *m, int stopped_state)
 	pthread_mutex_lock(&stw.lock);
 	atomic_store_seq_cst(&m->state, stopped_state);
 	pthread_cond_broadcast(&stw.parked);
-	/* Relaxed: `waiting` changes only under `lock`; the initiator's
-	 * unlocked spin reads it as a hint. gyre's own threads are not
-	 * counted [INV-STW-FAIR]. */
-	if (!m->internal)
-		atomic_add_relaxed(&stw.waiting, 1);
+	/* Relaxed: the counts change only under `lock`; the initiator's
+	 * unlocked spin reads `waiting` as a hint. gyre's own threads are
+	 * counted apart [INV-STW-FAIR]. */
+	_Atomic unsigned *waiting = m->internal ? &stw.waiting_internal : &stw.waiting;
+	atomic_add_relaxed(waiting, 1);
 	while (atomic_load_relaxed(&stw.requested))
 		pthread_cond_wait(&stw.resume, &stw.lock);
 	/* The last waiter to go lets the next stop begin [INV-STW-FAIR]. */
-	if (!m->internal && atomic_sub_relaxed(&stw.waiting, 1) == 1)
+	if (atomic_sub_relaxed(waiting, 1) == 1)
 		pthread_cond_broadcast(&stw.parked);
 	atomic_store_seq_cst(&m->state, MUTATOR_RUNNING);
 	pthread_mutex_unlock(&stw.lock);

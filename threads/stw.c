@@ -9,8 +9,10 @@
 /* How long a stop waits for the threads the last restart woke to go
  * [INV-STW-FAIR]. */
 #define FAIR_WAIT_NS 200000
-/* Stops in a row that may go ahead with waiters left (see below). */
+/* Stops in a row that may go ahead with waiters left (see below), and
+ * with gyre's own threads left (stw.h). */
 #define FAIR_SKIPS 8
+#define FAIR_SKIPS_INTERNAL 8
 /* How long a stop spins for the threads to park before it sleeps. */
 #define PARK_SPIN_NS 100000
 
@@ -99,6 +101,11 @@ void stw_stop_world(struct mutator *self)
 	while (atomic_load_relaxed(&stw.waiting) && stw.skipped >= FAIR_SKIPS)
 		pthread_cond_wait(&stw.parked, &stw.lock);
 	stw.skipped = atomic_load_relaxed(&stw.waiting) ? stw.skipped + 1 : 0;
+	while (atomic_load_relaxed(&stw.waiting_internal) &&
+	       stw.skipped_internal >= FAIR_SKIPS_INTERNAL)
+		pthread_cond_wait(&stw.parked, &stw.lock);
+	stw.skipped_internal = atomic_load_relaxed(&stw.waiting_internal)
+				       ? stw.skipped_internal + 1 : 0;
 	stw.requested_ns = gyre_now_ns();
 	/* seq_cst: pairs with the seq_cst state stores of threads leaving
 	 * BLOCKING [INV-STW-DEKKER]. */
