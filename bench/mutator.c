@@ -53,7 +53,8 @@
 
 enum {
 	MAX_FIELDS = 8,
-	ROOTS = 4096,              /* root slots per thread */
+	ROOTS = 4096,              /* root slots per thread, at most */
+	ROOT_SHARE = 16 << 10,     /* bytes of the target per root slot */
 	ARRAYS = 16,               /* long-lived arrays: root slots 0.. */
 	LISTS = 4,                 /* lists: root slots ARRAYS.. */
 	FIRST_TREE = ARRAYS + LISTS,
@@ -98,9 +99,12 @@ struct worker {
 	uint64_t rng;
 	uint64_t serial;
 	uint64_t allocated;        /* bytes of objects and payloads built */
-	/* The root array (ROOTS slots). A registered root area: this struct
+	/* The root array (nroots slots: one per ROOT_SHARE bytes of the
+	 * target, so that a small graph is not mostly the trees hung from
+	 * them, FIRST_TREE + 64 at least). A registered root area: this struct
 	 * lives in static memory, which gyre does not otherwise scan. */
 	void **roots;
+	uint32_t nroots;
 	uint32_t epoch;
 	uint32_t list_len[LISTS], list_max[LISTS];
 	double prune;              /* chance that a store stores NULL */
@@ -262,7 +266,7 @@ static struct obj *child(struct worker *w, struct obj *o)
  * is none there); stops early at a leaf. */
 static struct obj *walk(struct worker *w, uint32_t steps)
 {
-	struct obj *o = root_get(w, rng_below(&w->rng, ROOTS));
+	struct obj *o = root_get(w, rng_below(&w->rng, w->nroots));
 
 	for (uint32_t k = 0; o && k < steps; k++) {
 		struct obj *c = child(w, o);
@@ -326,7 +330,7 @@ static void op_fresh_array(struct worker *w)
 		MM_STORE_AT((void **)v->payload, k, small_new(w));
 	/* Kept at a root, or dropped at once (a request's scratch table). */
 	if (!prune(w))
-		root_set(w, FIRST_TREE + rng_below(&w->rng, ROOTS - FIRST_TREE), v);
+		root_set(w, FIRST_TREE + rng_below(&w->rng, w->nroots - FIRST_TREE), v);
 }
 
 /* A list is a header (f[0] its head, f[1] its tail) and nodes linked by
@@ -365,7 +369,7 @@ static void op_move_edge(struct worker *w)
 
 static void op_replace_tree(struct worker *w)
 {
-	uint32_t k = FIRST_TREE + rng_below(&w->rng, ROOTS - FIRST_TREE);
+	uint32_t k = FIRST_TREE + rng_below(&w->rng, w->nroots - FIRST_TREE);
 
 	root_set(w, k, prune(w) ? NULL : tree_new(w, rng_log(&w->rng, 1, 7)));
 }
@@ -469,7 +473,7 @@ static void check(struct worker *w)
 	uint64_t bytes = 0, objects = 0;
 
 	w->epoch++;
-	for (uint32_t k = 0; k < ROOTS; k++)
+	for (uint32_t k = 0; k < w->nroots; k++)
 		visit(w, &s, root_get(w, k));
 	while (s.n) {
 		struct obj *o = stack_pop(&s);
@@ -505,9 +509,11 @@ static void check(struct worker *w)
  * thread holds about its target. */
 static void build(struct worker *w)
 {
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, share = w->target_bytes / ROOT_SHARE;
 
-	w->roots = mm_alloc_ptrs(ROOTS);
+	w->nroots = share > ROOTS ? ROOTS : share < FIRST_TREE + 64 ? FIRST_TREE + 64
+	                                                          : (uint32_t)share;
+	w->roots = mm_alloc_ptrs(w->nroots);
 	for (uint32_t k = 0; k < ARRAYS; k++) {
 		struct obj *a = vec_new(w, cap_objects(w, rng_log(&w->rng, 64, 7)));
 
@@ -520,7 +526,7 @@ static void build(struct worker *w)
 	for (uint32_t k = FIRST_TREE; bytes < w->target_bytes; k++) {
 		uint64_t before = w->allocated;
 
-		if (k == ROOTS)
+		if (k == w->nroots)
 			k = FIRST_TREE;
 		root_set(w, k, tree_new(w, rng_log(&w->rng, 16, 6)));
 		bytes += w->allocated - before;
