@@ -110,7 +110,6 @@ struct worker {
 	double prune;              /* chance that a store stores NULL */
 	uint64_t target_bytes;
 	uint64_t live_bytes;       /* found by the last check walk */
-	uint64_t live_objects;
 	uint64_t checks;
 	uint64_t ops;
 	uint64_t corrupt;
@@ -119,7 +118,7 @@ struct worker {
 
 static struct {
 	mm_type types[MAX_FIELDS + 1]; /* an object with n fields */
-	pthread_barrier_t built, start_line;
+	pthread_barrier_t start_line;
 	const struct options *opt;
 } shared;
 
@@ -496,7 +495,6 @@ static void check(struct worker *w)
 		}
 	}
 	w->live_bytes = bytes;
-	w->live_objects = objects;
 	w->checks++;
 	/* Stores store NULL half the time at the target, more above it. */
 	w->prune = 0.5 + 2 * ((double)bytes / (double)w->target_bytes - 1);
@@ -581,24 +579,34 @@ struct result {
 	struct mm_pauses built, end;
 };
 
-/* What the timed phase's minor pauses spent their time on, in ms (gyre
- * only; null otherwise). */
-static void print_minor_phases_json(const struct result *r)
+/* What the timed phase's minor pauses spent their time on (gyre only):
+ * their total, stopping, roots, copying and releasing, in ms. */
+enum { PH_TOTAL, PH_STOP, PH_ROOTS, PH_COPY, PH_RELEASE, PHASES };
+
+static void minor_phases_ms(const struct result *r, double ms[PHASES])
 {
 	const struct mm_pauses *a = &r->built, *b = &r->end;
 
-	if (!b->minor_known) {
+	ms[PH_TOTAL] = (double)(b->minor_total_ns - a->minor_total_ns) / 1e6;
+	ms[PH_STOP] = (double)(b->minor_stop_ns - a->minor_stop_ns) / 1e6;
+	ms[PH_ROOTS] = (double)(b->minor_roots_ns - a->minor_roots_ns) / 1e6;
+	ms[PH_COPY] = (double)(b->minor_copy_ns - a->minor_copy_ns) / 1e6;
+	ms[PH_RELEASE] = (double)(b->minor_release_ns - a->minor_release_ns) / 1e6;
+}
+
+static void print_minor_phases_json(const struct result *r)
+{
+	double ms[PHASES];
+
+	if (!r->end.minor_known) {
 		printf(",\"run_minor_ms\":null");
 		return;
 	}
+	minor_phases_ms(r, ms);
 	printf(",\"run_minor_ms\":{\"total\":%.1f,\"stop\":%.1f,\"roots\":%.1f,"
 	       "\"copy\":%.1f,\"release\":%.1f},\"run_minor_cards\":%llu",
-	       (double)(b->minor_total_ns - a->minor_total_ns) / 1e6,
-	       (double)(b->minor_stop_ns - a->minor_stop_ns) / 1e6,
-	       (double)(b->minor_roots_ns - a->minor_roots_ns) / 1e6,
-	       (double)(b->minor_copy_ns - a->minor_copy_ns) / 1e6,
-	       (double)(b->minor_release_ns - a->minor_release_ns) / 1e6,
-	       (unsigned long long)(b->minor_cards - a->minor_cards));
+	       ms[PH_TOTAL], ms[PH_STOP], ms[PH_ROOTS], ms[PH_COPY], ms[PH_RELEASE],
+	       (unsigned long long)(r->end.minor_cards - r->built.minor_cards));
 }
 
 static void report(const struct options *opt, const struct result *r)
@@ -635,17 +643,16 @@ static void report(const struct options *opt, const struct result *r)
 	       r->build_s, (unsigned long long)r->ops, r->wall_s, ops_s,
 	       100 * pause_s / r->wall_s);
 	if (r->end.minor_known) {
-		double total = (double)(r->end.minor_total_ns - r->built.minor_total_ns);
+		double ms[PHASES];
 
+		minor_phases_ms(r, ms);
 		printf(", minor p50 <= %llu us, p99 <= %llu us (%llu); of their "
 		       "time: stop %.0f%%, roots %.0f%%, copy %.0f%%, release %.0f%%",
 		       (unsigned long long)pause_quantile_us(h, 0.5),
 		       (unsigned long long)pause_quantile_us(h, 0.99),
-		       (unsigned long long)n,
-		       100 * (double)(r->end.minor_stop_ns - r->built.minor_stop_ns) / total,
-		       100 * (double)(r->end.minor_roots_ns - r->built.minor_roots_ns) / total,
-		       100 * (double)(r->end.minor_copy_ns - r->built.minor_copy_ns) / total,
-		       100 * (double)(r->end.minor_release_ns - r->built.minor_release_ns) / total);
+		       (unsigned long long)n, 100 * ms[PH_STOP] / ms[PH_TOTAL],
+		       100 * ms[PH_ROOTS] / ms[PH_TOTAL], 100 * ms[PH_COPY] / ms[PH_TOTAL],
+		       100 * ms[PH_RELEASE] / ms[PH_TOTAL]);
 	}
 	printf("\n  ");
 	print_mm_text();

@@ -79,24 +79,23 @@ static unsigned base_for(unsigned threads)
 }
 
 /* A collection's cost to the program as a model: a part that halves with
- * the nursery (copying what survives, copy_ns) and one that does not (the
- * rest of the pause: stopping, the pin pass and card preparation,
- * releasing; and the wait before it, wait_ns). A step down is worth its
- * doubled count of collections only if it cuts the cost of each by at
- * least a third: if copying takes at least twice the rest. */
-static bool worth_shrinking(uint64_t pause_ns, uint64_t copy_ns, uint64_t wait_ns)
+ * the nursery (copying what survives, copy_ns) and the rest, which does
+ * not (the pause's stopping, pin pass and card preparation, releasing,
+ * and the wait before it). A step down is worth its doubled count of
+ * collections only if it cuts the cost of each by at least a third: if
+ * copying takes at least twice the rest. */
+static bool worth_shrinking(uint64_t copy_ns, uint64_t rest_ns)
 {
-	return copy_ns >= 2 * (pause_ns - copy_ns + wait_ns);
+	return copy_ns >= 2 * rest_ns;
 }
 
 /* The rest is over twice the copying, and a step up (twice the copying)
  * keeps the pause within the target: half as many collections for a
  * pause at most a third longer. Only up to the base: past it, what a
  * bigger nursery saves in pauses it loses in cache misses. */
-static bool worth_growing(uint64_t pause_ns, uint64_t copy_ns, uint64_t wait_ns)
+static bool worth_growing(uint64_t pause_ns, uint64_t copy_ns, uint64_t rest_ns)
 {
-	return 2 * copy_ns < pause_ns - copy_ns + wait_ns &&
-	       pause_ns + copy_ns <= sz.target_ns;
+	return 2 * copy_ns < rest_ns && pause_ns + copy_ns <= sz.target_ns;
 }
 
 /* One step from the current one, after a window whose mean pause,
@@ -105,6 +104,7 @@ static unsigned decide(uint64_t pause_ns, uint64_t copy_ns, uint64_t wait_ns,
 		       unsigned base)
 {
 	unsigned s = sz.step;
+	uint64_t rest_ns = pause_ns - copy_ns + wait_ns; /* copy_ns <= pause_ns */
 	bool steep_below = s > 0 && known(s - 1) && steep(s - 1, s);
 	if (s < sz.max) {
 		bool steep_above = known(s + 1) ? steep(s, s + 1) : steep_below;
@@ -112,12 +112,12 @@ static unsigned decide(uint64_t pause_ns, uint64_t copy_ns, uint64_t wait_ns,
 			return s + 1;
 	}
 	if (s > 0 && !steep_below &&
-	    ((pause_ns > sz.target_ns / HIGH_DIV && worth_shrinking(pause_ns, copy_ns, wait_ns)) ||
+	    ((pause_ns > sz.target_ns / HIGH_DIV && worth_shrinking(copy_ns, rest_ns)) ||
 	     s > base))
 		return s - 1;
 	if (s < base && pause_ns < sz.target_ns / LOW_DIV)
 		return s + 1;
-	if (s < base && worth_growing(pause_ns, copy_ns, wait_ns))
+	if (s < base && worth_growing(pause_ns, copy_ns, rest_ns))
 		return s + 1;
 	return s;
 }

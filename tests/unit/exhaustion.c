@@ -17,7 +17,6 @@
 #include "harness.h"
 #include "node.h"
 #include "gc/heap.h"
-#include "gc/minor.h"
 
 #define MIB ((size_t)1 << 20)
 #define HEAP_MAX (64 * MIB)
@@ -41,15 +40,13 @@ static int up(void **state)
 struct filled {
 	gyre_handle fillers, chain;
 	/* The young structure, built once the heap is filled: a chain of
-	 * CHAIN_NODES nodes, or (tree_depth levels) a complete tree. */
-	struct node *(*build)(unsigned tree_depth);
-	unsigned tree_depth;
+	 * CHAIN_NODES nodes, or a complete tree of DEPTH levels. */
+	struct node *(*build)(void);
 	unsigned intact;
 };
 
-static struct node *a_chain(unsigned tree_depth)
+static struct node *a_chain(void)
 {
-	(void)tree_depth;
 	return chain(1, CHAIN_NODES);
 }
 
@@ -71,7 +68,7 @@ static void fill(void *arg)
 		assert_non_null(b);
 		GYRE_STORE_AT(fillers, i, b);
 	}
-	f->chain = gyre_handle_new(f->build(f->tree_depth));
+	f->chain = gyre_handle_new(f->build());
 	assert_non_null(f->chain);
 }
 
@@ -135,9 +132,9 @@ static unsigned tree_intact(const struct node *n, uint64_t k)
 	       tree_intact(n->right, 2 * k + 1);
 }
 
-static struct node *a_tree(unsigned depth)
+static struct node *a_tree(void)
 {
-	return tree(1, depth);
+	return tree(1, DEPTH);
 }
 
 static void check_tree(void *arg)
@@ -148,7 +145,7 @@ static void check_tree(void *arg)
 
 static void test_full_to_space_with_pinned_blocks(void)
 {
-	struct filled f = {.build = a_tree, .tree_depth = DEPTH};
+	struct filled f = {.build = a_tree};
 	void *volatile pins[PINS];
 	disable();
 	harness_in_thread(fill, &f);
