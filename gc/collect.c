@@ -35,6 +35,7 @@
 
 #include "gc/alloc.h"
 #include "gc/collect.h"
+#include "gc/final.h"
 #include "gc/large.h"
 #include "gc/marker.h"
 #include "gc/mark.h"
@@ -320,6 +321,7 @@ static void end_cycle(struct phase_times *t, struct sweep_result *r, bool paced)
 	uint64_t t0 = gyre_now_ns();
 	atomic_store_relaxed(&collector.low_memory, false);
 	mark_old_finish();
+	mark_final();
 	if (gyre_cfg.verify)
 		verify_old_marks("remark");
 	satb_stop();
@@ -428,6 +430,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	} else if (gen == 2 && !end_only) {
 		uint64_t t0 = gyre_now_ns();
 		mark_heap();
+		mark_final();
 		uint64_t t1 = gyre_now_ns();
 		struct sweep_result sr = sweep_heap(false);
 		add_sweep(&r, &sr);
@@ -456,6 +459,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	workers_rest();
 	prefault_hold(false);
 	stw_start_world();
+	final_wake();
 	if (start)
 		marker_wake();
 	if (gyre_cfg.trace)

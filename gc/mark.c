@@ -16,9 +16,12 @@
 #include "gc/large.h"
 #include "gc/mark.h"
 #include "gc/nursery.h"
+#include "gc/final.h"
+#include "gc/ptrvec.h"
 #include "gc/roots.h"
 #include "gc/satb.h"
 #include "gc/type.h"
+#include "gc/weak.h"
 #include "gc/work.h"
 #include "runtime/meta.h"
 #include "threads/stw.h"
@@ -49,6 +52,13 @@ static struct {
 	/* Cycles started since init. Sync: written with the world stopped,
 	 * read by the collector thread and by pauses. */
 	uint64_t cycle;
+	/* The weak references each worker marked (weak[i] is stack i's;
+	 * the collector thread uses 0 between pauses), to be resolved once
+	 * marking is complete; `seen` of them already were. */
+	struct weak_found {
+		struct ptrvec found;
+		size_t seen;
+	} *weak;
 } mk;
 
 #define PARTIAL_FIELDS 1024
@@ -56,11 +66,22 @@ static struct {
 int mark_init(unsigned workers)
 {
 	mk.rescans = 0;
-	return work_pool_init(&mk.wp, workers);
+	mk.weak = meta_calloc(workers * sizeof(*mk.weak));
+	if (!mk.weak)
+		return GYRE_ENOMEM;
+	if (work_pool_init(&mk.wp, workers)) {
+		meta_free(mk.weak);
+		return GYRE_ENOMEM;
+	}
+	return GYRE_OK;
 }
 
 void mark_shutdown(void)
 {
+	for (unsigned i = 0; i < mk.wp.nstacks; i++)
+		ptrvec_free(&mk.weak[i].found);
+	meta_free(mk.weak);
+	mk.weak = NULL;
 	work_pool_shutdown(&mk.wp);
 	meta_free(mk.cstack.items);
 	meta_free(mk.deferred.items);
@@ -212,6 +233,19 @@ static void scan_fields(struct work_stack *w, void *obj, const struct type *t,
 		}
 }
 
+/* Word 0 of a weak reference (weak.h): noted, to be resolved once the
+ * marking is complete. A young one in a concurrent cycle (only its first
+ * pause scans those) is strong [INV-WEAK-SHADE]; without memory for the
+ * note, so is any: its target survives this collection. */
+static void weak_found(struct work_stack *w, void *obj)
+{
+	void *target = load_field(obj);
+	if (!target)
+		return;
+	if ((old_only() && !old_target(obj)) || !ptrvec_push(&mk.weak[w->id].found, obj))
+		mark_field(w, target, obj);
+}
+
 static void scan_object(struct work_stack *w, void *obj)
 {
 	uint64_t h = *object_header(obj);
@@ -220,6 +254,8 @@ static void scan_object(struct work_stack *w, void *obj)
 	char *elem = obj;
 	if (t->kind == TYPE_OFFSETS) {
 		scan_fields(w, obj, t, 0, n);
+		if (t->weak)
+			weak_found(w, obj);
 	} else if (t->kind == TYPE_TRACE) {
 		struct trace_ctx c = {w, obj};
 		for (uint32_t e = 0; e < n; e++, elem += t->size)
@@ -258,6 +294,7 @@ static void scan_roots(struct work_stack *w)
 	if (w->id == mk.wp.nstacks - 1) {
 		roots_for_each_area(scan_range, w);
 		roots_for_each_handle(scan_handle, w);
+		final_for_each_root(scan_handle, w);
 	}
 }
 
@@ -358,6 +395,7 @@ void mark_old_start(void)
 	roots_for_each_stack(0, 1, scan_range, w);
 	roots_for_each_area(scan_range, w);
 	roots_for_each_handle(scan_handle, w);
+	final_for_each_root(scan_handle, w);
 	/* The minor collection before this tenured every survivor, so the
 	 * young objects left are the pinned ones: all are scanned, those
 	 * that nothing points at any more too (a blocking thread may have
@@ -419,6 +457,8 @@ static size_t scan_object_concurrent(struct work_stack *w, void *obj)
 		if (fields > PARTIAL_FIELDS && partial_push(obj))
 			return 1;
 		scan_fields(w, obj, t, 0, header_length(h));
+		if (t->weak)
+			weak_found(w, obj);
 		return fields + 1;
 	}
 	if (t->kind == TYPE_TRACE && !work_push(&mk.wp, &mk.deferred, obj))
@@ -535,4 +575,68 @@ static void finish(void)
 		rescan_heap(&mk.wp.stacks[0]);
 	}
 	GYRE_ASSERT(cds_lfs_empty(&mk.wp.pool));
+}
+
+/* ------------------------------------- weak references and finalizers */
+
+/* True if obj survives this marking: marked, or young while a concurrent
+ * cycle marks only generation 2. */
+static bool survives(const void *obj)
+{
+	return (old_only() && !old_target(obj)) || mark_old_marked(obj);
+}
+
+static void *mark_survivor(void *obj)
+{
+	return survives(obj) ? obj : NULL;
+}
+
+static bool mark_dead(void *obj)
+{
+	return !survives(obj);
+}
+
+/* Clears the noted weak references whose targets did not survive, and
+ * queues their callbacks if `callbacks` (their holders were marked from
+ * the roots). */
+static void resolve_weak(bool callbacks)
+{
+	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
+		struct weak_found *f = &mk.weak[i];
+		for (size_t j = f->seen; j < f->found.n; j++) {
+			struct weak_obj *w = f->found.v[j];
+			if (!w->target || survives(w->target))
+				continue;
+			w->target = NULL;
+			if (callbacks && w->fn)
+				final_queue_weak(w);
+		}
+		f->seen = f->found.n;
+	}
+}
+
+/* Marks U's objects and everything they reach, in parallel. */
+static void mark_unreached(struct fin *u)
+{
+	work_pool_start(&mk.wp, mk.wp.nstacks);
+	for (struct fin *e = u; e; e = e->unext)
+		if (set_mark(e->obj))
+			push(&mk.wp.stacks[0], e->obj);
+	workers_run(mark_worker, NULL);
+	finish();
+}
+
+void mark_final(void)
+{
+	GYRE_ASSERT(stw_world_stopped());
+	resolve_weak(true);
+	struct fin *u = final_unreached(!old_only(), true, mark_survivor);
+	if (u) {
+		final_order(u, mark_dead);
+		mark_unreached(u);
+		final_settle(u, mark_survivor);
+		resolve_weak(false);
+	}
+	for (unsigned i = 0; i < mk.wp.nstacks; i++)
+		mk.weak[i].found.n = mk.weak[i].seen = 0;
 }

@@ -61,6 +61,8 @@ int minor_init(unsigned workers)
 
 void minor_shutdown(void)
 {
+	for (unsigned i = 0; i < minor_state.wp.nstacks; i++)
+		ptrvec_free(&minor_state.copiers[i].weak);
 	work_pool_shutdown(&minor_state.wp);
 	meta_free(minor_state.copiers);
 	minor_state.copiers = NULL;
@@ -158,11 +160,8 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 
 	atomic_store_relaxed(&minor_state.overflow, false);
 	run_job(minor_copy_worker, minor_state.pinned);
-	while (atomic_load_relaxed(&minor_state.overflow)) {
-		atomic_store_relaxed(&minor_state.overflow, false);
-		minor_state.rescans++;
-		minor_rescan(&minor_state.copiers[0]);
-	}
+	minor_recover();
+	minor_final();
 	GYRE_ASSERT(cds_lfs_empty(&minor_state.wp.pool));
 	uint64_t t2 = gyre_now_ns();
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gc/card.h"
+#include "gc/final.h"
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/minor_impl.h"
@@ -268,6 +269,20 @@ static inline void process_slot(struct copier *c, void **slot, void *holder,
 	c->ring[(c->ring_head + c->ring_n++) % RING] = (struct pending){slot, holder, hgen};
 }
 
+/* Word 0 of a weak reference (weak.h): not traced, but noted if its
+ * target is in from-space, for minor_final; a target elsewhere is kept
+ * to [INV-WEAK-CARDS] like any field. Without memory for the note, the
+ * reference is traced like a strong one: its target survives this
+ * collection. */
+static void weak_slot(struct copier *c, void **slot, void *holder, unsigned hgen)
+{
+	void *v = *slot;
+	if (v && heap_contains((uintptr_t)v) && (space_of((uintptr_t)v) & SPACE_FROM) &&
+	    ptrvec_push(&c->weak, slot))
+		return;
+	process_slot(c, slot, holder, hgen);
+}
+
 struct field_ctx {
 	struct copier *c;
 	void *holder;
@@ -311,6 +326,8 @@ void minor_scan_fields(struct copier *c, void *obj, unsigned hgen,
 				if ((uintptr_t)slot >= lo && (uintptr_t)slot < hi)
 					process_slot(c, slot, obj, hgen);
 			}
+		if (t->weak && base >= lo && base < hi)
+			weak_slot(c, obj, obj, hgen);
 	} else {
 		struct field_ctx f = {c, obj, hgen, lo, hi};
 		for (; e < n; e++, elem += t->size)
@@ -334,6 +351,8 @@ static void scan_object(struct copier *c, void *obj)
 	for (uint32_t e = 0; e < n; e++, elem += t->size)
 		for (uint32_t i = 0; i < t->n_ptrs; i++)
 			process_slot(c, (void **)elem + t->word_offsets[i], obj, hgen);
+	if (GYRE_UNLIKELY(t->weak))
+		weak_slot(c, obj, obj, hgen);
 }
 
 /* Scans until the stack and the ring are empty. */
@@ -376,8 +395,10 @@ void minor_copy_worker(unsigned id, void *arg)
 	for (struct block *b = pinned; b; b = b->pin_next)
 		if (i++ % n == id)
 			scan_pinned(c, b);
-	if (id == n - 1)
+	if (id == n - 1) {
 		roots_for_each_handle(handle_cb, c);
+		final_for_each_root(handle_cb, c);
+	}
 	for (struct block *b = c->pending; b; b = b->card_next) {
 		minor_scan_block_cards(c, b);
 		minor_drain_local(c->w, c);
@@ -399,9 +420,8 @@ static void drain_alone(struct copier *c)
 	while (work_take(&minor_state.wp, c->w, lost));
 }
 
-/* Overflow recovery, on this thread: scans every copy and pinned object
- * again (already-updated fields are left as they are). */
-void minor_rescan(struct copier *c)
+/* Scans every copy and pinned object again. */
+static void rescan(struct copier *c)
 {
 	for (unsigned i = 0; i < minor_state.wp.nstacks; i++)
 		for (unsigned g = 0; g < 2; g++)
@@ -419,4 +439,39 @@ void minor_rescan(struct copier *c)
 			b = b->copy_next == b ? NULL : b->copy_next;
 		}
 	}
+}
+
+void minor_recover(void)
+{
+	while (atomic_load_relaxed(&minor_state.overflow)) {
+		atomic_store_relaxed(&minor_state.overflow, false);
+		minor_state.rescans++;
+		rescan(&minor_state.copiers[0]);
+	}
+}
+
+void *minor_survivor(void *obj, unsigned *gen)
+{
+	uint8_t space = space_of((uintptr_t)obj);
+	*gen = space & SPACE_GEN_MASK;
+	if (space & SPACE_PINNED) {
+		struct block *b = block_of((uintptr_t)obj);
+		if (slot_marked(b, slot_of(b, obj)))
+			return obj;
+	}
+	uint64_t h = header_read(obj);
+	if (h & HDR_STAYS)
+		return obj;
+	if (!(h & HDR_FORWARDED))
+		return NULL;
+	void *fwd = (void *)(uintptr_t)(h & ~HDR_FORWARDED);
+	*gen = space_of((uintptr_t)fwd) & SPACE_GEN_MASK;
+	return fwd;
+}
+
+void minor_keep(void **slot)
+{
+	struct copier *c = &minor_state.copiers[0];
+	handle_cb(slot, c);
+	drain_alone(c);
 }

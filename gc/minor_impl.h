@@ -18,6 +18,7 @@
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/minor.h"
+#include "gc/ptrvec.h"
 #include "gc/run.h"
 #include "gc/sizeclass.h"
 #include "gc/work.h"
@@ -47,6 +48,10 @@ struct copier {
 	size_t objects[2][2], bytes[2][2];
 	size_t slot_bytes[2];              /* of the copies, by target */
 	size_t dirty_cards;                /* turned pending by this worker */
+	/* Word 0 of the weak references this worker scanned whose targets
+	 * were in from-space (minor_final.c resolves them). */
+	struct ptrvec weak;
+	size_t weak_seen;                  /* of those, resolved already */
 	/* Bytes this worker may still copy into generation 1; past it,
 	 * survivors go to generation 2 whatever their age. */
 	size_t gen1_room;
@@ -93,9 +98,24 @@ void minor_scan_fields(struct copier *c, void *obj, unsigned hgen,
 void minor_drain_local(struct work_stack *w, void *ctx);
 /* The copy phase's job; arg is minor_state.pinned. */
 void minor_copy_worker(unsigned id, void *arg);
-/* Overflow recovery, on this thread: scans every copy and pinned object
- * again (already-updated fields are left as they are). */
-void minor_rescan(struct copier *c);
+/* After a parallel phase, on this thread: while the overflow flag is
+ * up, scans every copy and pinned object again (already-updated fields
+ * are left as they are). */
+void minor_recover(void);
+/* After the copy phase: where from-space object obj is now (its copy, or
+ * itself if it stayed in place), with its generation in *gen; NULL if
+ * nothing reached it. */
+void *minor_survivor(void *obj, unsigned *gen);
+/* After the copy phase, on this thread: *slot (a root) and everything it
+ * reaches survive; the slot is updated. minor_recover afterwards. */
+void minor_keep(void **slot);
+
+/* minor_final.c */
+
+/* After the copy phase: resolves the weak references noted, then finds
+ * the finalizable objects that died, keeps them alive and queues those
+ * that are ready (final.h). */
+void minor_final(void);
 
 /* minor_cards.c */
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gc/type.h"
+#include "gc/weak.h"
 #include "runtime/meta.h"
 
 struct type *_Atomic type_table[TYPE_MAX];
@@ -95,22 +96,43 @@ gyre_type type_register(const gyre_type_desc *d, int *status)
 	return id;
 }
 
-static void register_builtin(const char *name, size_t size, size_t n_ptrs)
+void type_visit_fields(void *obj, gyre_visit_fn visit, void *ctx)
 {
-	static const size_t zero = 0;
-	gyre_type_desc d = {.name = name, .size = size,
-			    .ptr_offsets = n_ptrs ? &zero : NULL, .n_ptrs = n_ptrs};
+	uint64_t h = *object_header(obj);
+	const struct type *t = type_get(header_type(h));
+	char *elem = obj;
+	for (uint32_t e = 0; e < header_length(h); e++, elem += t->size) {
+		if (t->kind == TYPE_OFFSETS)
+			for (uint32_t i = 0; i < t->n_ptrs; i++)
+				visit((void **)elem + t->word_offsets[i], ctx);
+		else if (t->kind == TYPE_TRACE)
+			t->trace(elem, visit, ctx);
+	}
+}
+
+/* `offsets` lists the strong pointer fields (n of them). */
+static gyre_type register_builtin(const char *name, size_t size,
+				  const size_t *offsets, size_t n)
+{
+	gyre_type_desc d = {.name = name, .size = size, .ptr_offsets = offsets,
+			    .n_ptrs = n};
 	int status;
-	type_register(&d, &status);
+	return type_register(&d, &status);
 }
 
 int type_init(void)
 {
+	static const size_t zero = 0, weak_strong = offsetof(struct weak_obj, next);
 	type_count = 1; /* id 0 is never a type */
-	register_builtin("gyre.ptr", sizeof(void *), 1);
-	register_builtin("gyre.byte", 1, 0);
-	return type_get(GYRE_TYPE_PTR) && type_get(GYRE_TYPE_BYTE) ? GYRE_OK
-								     : GYRE_ENOMEM;
+	gyre_type ptr = register_builtin("gyre.ptr", sizeof(void *), &zero, 1);
+	gyre_type byte = register_builtin("gyre.byte", 1, NULL, 0);
+	gyre_type weak = register_builtin("gyre.weak", sizeof(struct weak_obj),
+					  &weak_strong, 1);
+	if (ptr != GYRE_TYPE_PTR || byte != GYRE_TYPE_BYTE || weak != TYPE_WEAK)
+		return GYRE_ENOMEM;
+	/* Written before any thread can see the id: init is single-threaded. */
+	atomic_load_relaxed(&type_table[TYPE_WEAK])->weak = true;
+	return GYRE_OK;
 }
 
 void type_shutdown(void)

@@ -8,6 +8,7 @@
 #define GYRE_TYPE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "gc/object.h"
 #include "gc/sizeclass.h"
@@ -25,8 +26,17 @@ struct type {
 	uint32_t n_ptrs;        /* TYPE_OFFSETS: entries in word_offsets */
 	uint32_t *word_offsets; /* TYPE_OFFSETS: offsets / sizeof(void *) */
 	gyre_trace_fn trace;    /* TYPE_TRACE */
+	/* gyre's own weak reference (gc/weak.h): word 0 of the object is
+	 * a reference that does not keep its target alive, and is not
+	 * among word_offsets; the other pointer fields are. */
+	bool weak;
 	char *name;             /* for messages, never NULL */
 };
+
+/* gyre's own types, registered at init after the public built-ins. The
+ * embedder cannot allocate them with gyre_alloc. */
+#define TYPE_WEAK ((gyre_type)3)
+#define TYPE_FIRST_USER ((gyre_type)4)
 
 /* Sync: an entry is written once, fully initialised, and then published by
  * a release store of its pointer; readers load it with acquire (type_get)
@@ -45,6 +55,12 @@ static inline const struct type *type_get(gyre_type id)
 		return NULL;
 	return atomic_load_acquire(&type_table[id]);
 }
+
+/* Calls visit(slot, ctx) on every strong pointer field of obj (a weak
+ * reference's target is not one), whatever its layout: for the paths
+ * that are not hot (checks, finalizer ordering); the collectors' loops
+ * are their own. */
+void type_visit_fields(void *obj, gyre_visit_fn visit, void *ctx);
 
 /* Bytes of the object a (valid, unforwarded) header describes, header
  * included. Sync: the type was registered before the object existed. */

@@ -4,8 +4,9 @@
  * - [INV-HEADER] every allocated slot, nursery object and large object has
  *   a registered type, no forwarding or stay bit, and fits its slot (and
  *   its size class is the smallest that fits);
- * - every pointer field holds NULL or the start of an allocated object, so
- *   no live object points at a freed one (a lost object);
+ * - every pointer field, and every weak reference's target, holds NULL or
+ *   the start of an allocated object, so no live object points at a freed
+ *   one (a lost object);
  * - [INV-CARDS] every pointer to a younger generation lies on a dirty card,
  *   whose block or large object has its summary set [INV-LARGE-SUMMARY];
  * - [INV-MARKS-CLEAR] no mark bit is set, except while a concurrent cycle
@@ -19,6 +20,7 @@
  *   objects.
  */
 #include "gc/card.h"
+#include "gc/final.h"
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/mark.h"
@@ -77,6 +79,10 @@ static void check_fields(const struct holder *h, const struct type *t, uint32_t 
 		else if (t->kind == TYPE_TRACE)
 			t->trace(elem, verify_visit, (void *)h);
 	}
+	/* A weak reference's target: never a freed object, and on a dirty
+	 * card if younger [INV-WEAK-CARDS]. */
+	if (t->weak)
+		check_pointer(h, h->obj);
 }
 
 /* Checks the header and fields; returns the object's byte size. */
@@ -280,16 +286,7 @@ static void old_visit(void **slot, void *holder)
 
 static void check_old_targets(void *obj)
 {
-	uint64_t h = *object_header(obj);
-	const struct type *t = type_get(header_type(h));
-	char *elem = obj;
-	for (uint32_t e = 0; e < header_length(h); e++, elem += t->size) {
-		if (t->kind == TYPE_OFFSETS)
-			for (uint32_t i = 0; i < t->n_ptrs; i++)
-				check_old_target((void **)elem + t->word_offsets[i], obj);
-		else if (t->kind == TYPE_TRACE)
-			t->trace(elem, old_visit, obj);
-	}
+	type_visit_fields(obj, old_visit, obj);
 }
 
 static void check_handle(void **slot, void *ctx)
@@ -323,4 +320,5 @@ void verify_old_marks(const char *when)
 	 * was already dead then. Such a word keeps nothing alive that the
 	 * program can reach, so the cycle rightly frees its target. */
 	roots_for_each_handle(check_handle, NULL);
+	final_for_each_root(check_handle, NULL);
 }

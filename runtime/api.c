@@ -14,6 +14,7 @@
 
 #include "gc/alloc.h"
 #include "gc/collect.h"
+#include "gc/final.h"
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/mark.h"
@@ -23,6 +24,7 @@
 #include "gc/satb.h"
 #include "gc/sweep.h"
 #include "gc/type.h"
+#include "runtime/api.h"
 #include "runtime/config.h"
 #include "runtime/meta.h"
 #include "runtime/stats.h"
@@ -33,7 +35,7 @@
  * run concurrently with any other gyre call; relaxed reads elsewhere. */
 static _Atomic bool initialized;
 
-static int need_init(const char *fn)
+int api_need_init(const char *fn)
 {
 	if (!atomic_load_relaxed(&initialized))
 		return gyre_misuse(GYRE_ESTATE, fn, "gyre is not initialised");
@@ -42,9 +44,9 @@ static int need_init(const char *fn)
 
 /* The calling thread's mutator if it may touch the heap; else NULL with
  * the misuse reported in *rc. */
-static struct mutator *heap_user(const char *fn, int *rc)
+struct mutator *api_heap_user(const char *fn, int *rc)
 {
-	*rc = need_init(fn);
+	*rc = api_need_init(fn);
 	if (*rc)
 		return NULL;
 	struct mutator *m = mutator_current();
@@ -63,7 +65,7 @@ static struct mutator *heap_user(const char *fn, int *rc)
 
 static struct mutator *attached(const char *fn, int *rc)
 {
-	*rc = need_init(fn);
+	*rc = api_need_init(fn);
 	if (*rc)
 		return NULL;
 	struct mutator *m = mutator_current();
@@ -123,12 +125,20 @@ static int init_parts(const gyre_config *c)
 		goto fail_workers;
 	if (pthread_key_create(&exit_guard, exited_attached))
 		goto fail_key;
+	if (final_init())
+		goto fail_final;
 	collect_init();
 	stats_reset();
 	if (!c->stw_mark && marker_start())
 		goto fail_marker;
+	if (c->finalizer_thread > 0 && final_start_thread())
+		goto fail_thread;
 	return GYRE_OK;
+fail_thread:
+	marker_stop();
 fail_marker:
+	final_shutdown();
+fail_final:
 	pthread_key_delete(exit_guard);
 fail_key:
 	workers_stop();
@@ -165,12 +175,13 @@ GYRE_API int gyre_init(const gyre_config *config)
 
 GYRE_API int gyre_shutdown(void)
 {
-	int rc = need_init("gyre_shutdown");
+	int rc = api_need_init("gyre_shutdown");
 	if (rc)
 		return rc;
 	if (mutator_any_external())
 		return gyre_misuse(GYRE_ESTATE, "gyre_shutdown",
 				   "threads are still attached");
+	final_shutdown();
 	atomic_store_relaxed(&initialized, false);
 	marker_stop();
 	pthread_key_delete(exit_guard);
@@ -191,7 +202,7 @@ GYRE_API int gyre_shutdown(void)
 
 GYRE_API int gyre_thread_attach(void)
 {
-	int rc = need_init("gyre_thread_attach");
+	int rc = api_need_init("gyre_thread_attach");
 	if (rc)
 		return rc;
 	if (mutator_current())
@@ -282,7 +293,7 @@ GYRE_API int gyre_blocking_end(void)
 
 GYRE_API gyre_type gyre_type_register(const gyre_type_desc *desc)
 {
-	if (need_init("gyre_type_register"))
+	if (api_need_init("gyre_type_register"))
 		return 0;
 	int status;
 	gyre_type id = type_register(desc, &status);
@@ -296,12 +307,14 @@ GYRE_API gyre_type gyre_type_register(const gyre_type_desc *desc)
 static void *alloc_checked(const char *fn, gyre_type type, size_t n)
 {
 	int rc;
-	struct mutator *m = heap_user(fn, &rc);
+	struct mutator *m = api_heap_user(fn, &rc);
 	if (!m)
 		return NULL;
 	const struct type *t = type_get(type);
-	if (!t) {
-		gyre_misuse(GYRE_EINVAL, fn, "type %u is not registered", type);
+	if (!t || (type < TYPE_FIRST_USER && type > GYRE_TYPE_BYTE)) {
+		gyre_misuse(GYRE_EINVAL, fn, "type %u is %s", type,
+			    t ? "gyre's own (gyre_weak_new makes weak references)"
+			      : "not registered");
 		return NULL;
 	}
 	size_t bytes;
@@ -339,7 +352,7 @@ GYRE_API size_t gyre_length(const void *obj)
 
 GYRE_API int gyre_root_add(void *start, size_t size)
 {
-	int rc = need_init("gyre_root_add");
+	int rc = api_need_init("gyre_root_add");
 	if (rc)
 		return rc;
 	if (!start || !size || (uintptr_t)start + size < (uintptr_t)start)
@@ -354,7 +367,7 @@ GYRE_API int gyre_root_add(void *start, size_t size)
 
 GYRE_API int gyre_root_remove(void *start)
 {
-	int rc = need_init("gyre_root_remove");
+	int rc = api_need_init("gyre_root_remove");
 	if (rc)
 		return rc;
 	if (roots_remove(start))
@@ -367,7 +380,7 @@ GYRE_API int gyre_root_remove(void *start)
  * object start: outside any block in use, or not at a slot's payload.
  * Start bits cannot tell: a nursery block in use has none yet
  * [INV-STARTS]; large objects are not looked up outside collections. */
-static int check_object_arg(const char *fn, void *obj)
+int api_check_object(const char *fn, void *obj)
 {
 	uintptr_t p = (uintptr_t)obj;
 	if (!GYRE_DEBUG || !obj || !heap_contains(p))
@@ -382,7 +395,7 @@ static int check_object_arg(const char *fn, void *obj)
 GYRE_API gyre_handle gyre_handle_new(void *obj)
 {
 	int rc;
-	if (!heap_user("gyre_handle_new", &rc) || check_object_arg("gyre_handle_new", obj))
+	if (!api_heap_user("gyre_handle_new", &rc) || api_check_object("gyre_handle_new", obj))
 		return NULL;
 	gyre_handle h = handle_new(obj);
 	if (!h)
@@ -403,12 +416,12 @@ GYRE_API void *gyre_handle_get(gyre_handle h)
 GYRE_API int gyre_handle_set(gyre_handle h, void *obj)
 {
 	int rc;
-	if (!heap_user("gyre_handle_set", &rc))
+	if (!api_heap_user("gyre_handle_set", &rc))
 		return rc;
 	if (!h || !h->live)
 		return gyre_misuse(GYRE_EINVAL, "gyre_handle_set",
 				   "handle %p is NULL or freed", (void *)h);
-	rc = check_object_arg("gyre_handle_set", obj);
+	rc = api_check_object("gyre_handle_set", obj);
 	if (!rc)
 		h->obj = obj;
 	return rc;
@@ -417,7 +430,7 @@ GYRE_API int gyre_handle_set(gyre_handle h, void *obj)
 GYRE_API int gyre_handle_free(gyre_handle h)
 {
 	int rc;
-	if (!heap_user("gyre_handle_free", &rc))
+	if (!api_heap_user("gyre_handle_free", &rc))
 		return rc;
 	if (!h || handle_free(h))
 		return gyre_misuse(GYRE_EINVAL, "gyre_handle_free",
@@ -430,7 +443,7 @@ GYRE_API int gyre_handle_free(gyre_handle h)
 GYRE_API int64_t gyre_collect(int generation)
 {
 	int rc;
-	struct mutator *m = heap_user("gyre_collect", &rc);
+	struct mutator *m = api_heap_user("gyre_collect", &rc);
 	if (!m)
 		return rc;
 	if (generation < 0 || generation > 2)
@@ -442,7 +455,7 @@ GYRE_API int64_t gyre_collect(int generation)
 GYRE_API int gyre_set_threshold(size_t threshold0, size_t threshold1,
 				size_t threshold2)
 {
-	int rc = need_init("gyre_set_threshold");
+	int rc = api_need_init("gyre_set_threshold");
 	if (rc)
 		return rc;
 	if (threshold0 < 256 * 1024 || threshold0 > gyre_cfg.heap_max / 2)
@@ -461,7 +474,7 @@ GYRE_API int gyre_set_threshold(size_t threshold0, size_t threshold1,
 
 GYRE_API int gyre_get_threshold(size_t out[3])
 {
-	int rc = need_init("gyre_get_threshold");
+	int rc = api_need_init("gyre_get_threshold");
 	if (rc)
 		return rc;
 	if (!out)
@@ -472,7 +485,7 @@ GYRE_API int gyre_get_threshold(size_t out[3])
 
 GYRE_API int gyre_get_count(size_t out[3])
 {
-	int rc = need_init("gyre_get_count");
+	int rc = api_need_init("gyre_get_count");
 	if (rc)
 		return rc;
 	if (!out)
@@ -487,7 +500,7 @@ GYRE_API int gyre_disable(void)
 	/* Not from a blocking region: a collection may be running while the
 	 * thread is in one, and [INV-DISABLE] promises none runs after
 	 * gyre_disable returns. */
-	struct mutator *m = heap_user("gyre_disable", &rc);
+	struct mutator *m = api_heap_user("gyre_disable", &rc);
 	if (!m)
 		return rc;
 	m->disable_depth++;
@@ -511,7 +524,7 @@ GYRE_API int gyre_enable(void)
 
 GYRE_API int gyre_is_enabled(void)
 {
-	int rc = need_init("gyre_is_enabled");
+	int rc = api_need_init("gyre_is_enabled");
 	return rc ? rc : collect_enabled();
 }
 
@@ -519,7 +532,7 @@ GYRE_API int gyre_is_enabled(void)
 
 GYRE_API int gyre_stats_get(gyre_stats *out)
 {
-	int rc = need_init("gyre_stats_get");
+	int rc = api_need_init("gyre_stats_get");
 	if (rc)
 		return rc;
 	if (!out)

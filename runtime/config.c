@@ -89,6 +89,19 @@ static int env_flag(const char *name, int *field)
 	return GYRE_OK;
 }
 
+/* GYRE_FINALIZER_THREAD takes 0 or 1; the field, -1 or 1 (0: 1). */
+static int env_finalizer_thread(gyre_config *c)
+{
+	if (c->finalizer_thread < -1 || c->finalizer_thread > 1)
+		return gyre_misuse(GYRE_EINVAL, "gyre_init",
+				   "config finalizer_thread = %d is not -1, 0 or 1",
+				   c->finalizer_thread);
+	int on = c->finalizer_thread >= 0;
+	int rc = env_flag("GYRE_FINALIZER_THREAD", &on);
+	c->finalizer_thread = on ? 1 : -1;
+	return rc;
+}
+
 static int apply_env(gyre_config *c)
 {
 	unsigned workers = c->workers;
@@ -103,6 +116,7 @@ static int apply_env(gyre_config *c)
 	if (!rc) rc = env_flag("GYRE_STW_MARK", &c->stw_mark);
 	if (!rc) rc = env_flag("GYRE_VERIFY", &c->verify);
 	if (!rc) rc = env_flag("GYRE_TRACE", &c->trace);
+	if (!rc) rc = env_finalizer_thread(c);
 	c->workers = workers;
 	return rc;
 }
@@ -142,6 +156,7 @@ static int validate(gyre_config *c)
 		return out_of_range("pause_target_us", c->pause_target_us);
 	if (c->tenure_age > 7)
 		return out_of_range("tenure_age", c->tenure_age);
+
 	return GYRE_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "gc/final.h"
 #include "gc/heap.h"
 #include "runtime/atomics.h"
 #include "runtime/config.h"
@@ -95,4 +96,6 @@ void stats_read(gyre_stats *out)
 	out->objects_allocated = atomic_load_relaxed(&stats.objects_allocated);
 	out->heap_size = atomic_load_relaxed(&heap.used);
 	out->heap_max = gyre_cfg.heap_max;
+	out->finalizers_pending = final_pending();
+	out->finalizers_run = final_ran();
 }

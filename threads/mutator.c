@@ -62,7 +62,7 @@ bool mutator_any_external(void)
 	struct mutator *m;
 	pthread_mutex_lock(&registry_lock);
 	mutator_for_each(m)
-		any |= !m->internal;
+		any |= !m->internal && !m->service;
 	pthread_mutex_unlock(&registry_lock);
 	return any;
 }

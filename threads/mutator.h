@@ -38,6 +38,10 @@ struct mutator {
 	 * scanned, and it does not count as the embedder's. Immutable after
 	 * attach. */
 	bool internal;
+	/* One of gyre's own threads that runs the embedder's code (the
+	 * finalizer thread): its stack is scanned like any other, but it
+	 * does not count as the embedder's. Immutable after attach. */
+	bool service;
 	/* gyre_disable calls not yet matched on this thread. Owner only. */
 	int disable_depth;
 	/* gc/'s allocator state for this thread. Sync: owner, or the

@@ -127,6 +127,13 @@ typedef struct gyre_config {
 	int verify;
 	/* GYRE_TRACE=1: print one line per collection on stderr. */
 	int trace;
+	/* GYRE_FINALIZER_THREAD: where finalizers and weak-reference
+	 * callbacks run. 1 (the default; 0 in this field means it too): on a
+	 * thread gyre owns, which attaches like the program's threads but
+	 * does not count among them at gyre_shutdown. -1 (0 in the
+	 * environment): only when the program calls gyre_run_finalizers
+	 * (on its own event loop, or in tests). */
+	int finalizer_thread;
 	/* Called when an allocation is about to fail; may be NULL. */
 	gyre_oom_fn on_oom;
 	void *oom_ctx;
@@ -314,6 +321,69 @@ int gyre_handle_set(gyre_handle h, void *obj);
  * already freed handle). */
 int gyre_handle_free(gyre_handle h);
 
+/* ------------------------------------------- weak references, finalizers */
+
+/* A weak reference is a heap object (it can be stored in other objects
+ * with GYRE_STORE, and dies like any object) that refers to its target
+ * without keeping it alive. gyre_weak_get returns the target, at its
+ * current address, while anything else keeps it alive; once a collection
+ * of the target's generation finds it unreachable (a minor collection for
+ * a young target, a collection of generation 2 for an old one), every
+ * weak reference to it reads NULL, all at once.
+ *
+ * The callback, if any, then runs once, with the weak reference and ctx,
+ * provided the weak reference itself was still reachable when its target
+ * died (as Python's weakref callbacks): an old weak reference counts as
+ * reachable until a collection of generation 2 finds otherwise. It runs
+ * like a finalizer (gyre_run_finalizers), never inside a pause.
+ *
+ * `target` must be a gyre object (not NULL). Errors (NULL returned):
+ * GYRE_ENOTATTACHED, GYRE_EBLOCKING, GYRE_EINVAL (target NULL or, checked
+ * builds, not a gyre object), GYRE_ENOMEM. */
+typedef void (*gyre_weak_fn)(void *weak, void *ctx);
+void *gyre_weak_new(void *target, gyre_weak_fn callback, void *ctx);
+/* The target, or NULL once it died. While generation 2 is being marked,
+ * the target it returns is kept alive by that cycle (the program may
+ * store it anywhere). Errors (NULL returned, last error set):
+ * GYRE_ENOTATTACHED, GYRE_EBLOCKING, GYRE_EINVAL (`weak` is NULL or not
+ * a weak reference). */
+void *gyre_weak_get(const void *weak);
+
+/* A finalizer runs fn(obj, ctx) once, after obj became unreachable, unless
+ * cancelled first. obj is intact then: its fields and everything it
+ * reaches are still there, kept alive until the finalizer has run, and
+ * weak references to it already read NULL. If the finalizer stores obj
+ * somewhere reachable (a root, a handle, a live object), obj lives on,
+ * usable; its finalizer does not run again (it may register a new one),
+ * and when it becomes unreachable again it is simply freed.
+ *
+ * Order: if finalizable A reaches finalizable B, A's finalizer runs first
+ * (B is then finalized by a later collection, and was intact for A's);
+ * objects that reach one another (a cycle) are finalized together, in no
+ * particular order, and then freed unless resurrected (Python's PEP 442;
+ * unlike Boehm GC, cycles are not leaked).
+ *
+ * Finalizers and weak-reference callbacks never run inside a pause: they
+ * run on gyre's finalizer thread (gyre_config.finalizer_thread), or when
+ * the program calls gyre_run_finalizers. They may allocate, store,
+ * register finalizers, take locks and block: that delays the finalizers
+ * behind them, never a collection (gyre_stats.finalizers_pending shows the
+ * queue). gyre_shutdown drops what is still queued without running it.
+ *
+ * Errors: GYRE_ENOTATTACHED, GYRE_EBLOCKING; GYRE_EINVAL for obj or fn
+ * NULL, obj not the start of a gyre object, or obj already registered;
+ * GYRE_ENOMEM. */
+typedef void (*gyre_finalize_fn)(void *obj, void *ctx);
+int gyre_finalizer_register(void *obj, gyre_finalize_fn fn, void *ctx);
+/* Unregisters obj's finalizer. Errors: GYRE_ENOTATTACHED, GYRE_EBLOCKING,
+ * GYRE_EINVAL (obj NULL), GYRE_ENOTFOUND (none registered, or it is
+ * already due to run). */
+int gyre_finalizer_cancel(void *obj);
+/* Runs up to `max` of the finalizers and weak-reference callbacks that
+ * are due, on the calling thread, oldest finalizers first; returns how
+ * many ran (0 on error: GYRE_ENOTATTACHED, GYRE_EBLOCKING). */
+size_t gyre_run_finalizers(size_t max);
+
 /* ----------------------------------------------------------------- control */
 
 /* Like Python's gc module, the heap has three generations:
@@ -432,6 +502,10 @@ typedef struct gyre_stats {
 	uint64_t sweep_total_ns;
 	uint64_t pause_histogram[GYRE_PAUSE_BUCKETS];
 	gyre_gen_stats gen[3];
+	/* Finalizers and weak-reference callbacks due and not run yet, and
+	 * run since init. */
+	uint64_t finalizers_pending;
+	uint64_t finalizers_run;
 } gyre_stats;
 
 /* Fills *out. Any thread. Errors: GYRE_ESTATE, GYRE_EINVAL (out NULL). */

@@ -18,6 +18,7 @@
 
 #include <gyre.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #ifndef GYRE_DEBUG
@@ -144,6 +145,23 @@ int handle_new_unattached(void);
 int handle_free_twice(void);
 int handle_free_null(void);
 int handle_set_null(void);
+
+/* ------------------------------------------------------- cases_final.c */
+
+int finalizer_thread_out_of_range(void);
+int finalizer_thread_env_bad(void);
+int weak_new_null(void);
+int weak_new_unattached(void);
+int weak_get_not_weak(void);
+int weak_get_null(void);
+int alloc_gyre_own_type(void);
+int finalizer_register_null(void);
+int finalizer_register_no_fn(void);
+int finalizer_register_twice(void);
+int finalizer_register_interior(void);
+int finalizer_register_blocking(void);
+int finalizer_cancel_unregistered(void);
+int run_finalizers_unattached(void);
 
 /* --------------------------------------------------- cases_not_misuse.c */
 
