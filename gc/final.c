@@ -6,9 +6,11 @@
 
 #include "gc/alloc.h"
 #include "gc/card.h"
+#include "gc/collect.h"
 #include "gc/final.h"
 #include "gc/heap.h"
 #include "gc/mark.h"
+#include "gc/nursery.h"
 #include "runtime/config.h"
 #include "runtime/meta.h"
 #include "threads/safepoint.h"
@@ -30,6 +32,7 @@ static struct {
 	struct fin *head, *tail;   /* finalizers due, oldest first */
 	struct weak_obj *weak;     /* weak references due, by `next` */
 	size_t pending;            /* both; under lock */
+	bool weak_turn;            /* the kind run_one takes first; under lock */
 	_Atomic uint64_t ran;      /* relaxed: a counter */
 	bool quit;                 /* under lock */
 	bool thread_on;            /* init and shutdown only */
@@ -160,6 +163,29 @@ static void move_entry(struct fin *e, void *to)
 	}
 }
 
+void final_check_young(void)
+{
+	for (struct fin *e = reg.young.next, *next; e != &reg.young; e = next) {
+		next = e->next;
+		struct block *b = block_of((uintptr_t)e->obj);
+		if (b->state != BLOCK_NURSERY)
+			continue;
+		nursery_parse(b);
+		if (heap_find_small((uintptr_t)e->obj) == e->obj)
+			continue;
+		/* Checked builds abort here; others drop it silently (the
+		 * thread that runs this pause did nothing wrong). */
+		if (GYRE_DEBUG)
+			gyre_misuse(GYRE_EINVAL, "gyre_finalizer_register",
+				    "%p is not the start of a gyre object (found at the "
+				    "next collection)", e->obj);
+		*chain_of(e->obj) = e->hnext;
+		list_del(e);
+		reg.count--;
+		meta_free(e);
+	}
+}
+
 /* Old first: entries that leave the young list join the old one behind
  * the walk, not ahead of it. */
 struct fin *final_unreached(bool young, bool old, final_survivor_fn survivor)
@@ -269,16 +295,22 @@ uint64_t final_ran(void)
  * while its code runs: the stack keeps it alive (and pinned). */
 static bool run_one(bool thread)
 {
-	pthread_mutex_lock(&q.lock);
-	struct fin *e = thread && q.quit ? NULL : q.head;
+	struct fin *e = NULL;
 	struct weak_obj *w = NULL;
-	if (e) {
-		q.head = e->next;
-		if (!q.head)
-			q.tail = NULL;
-	} else if (!(thread && q.quit) && q.weak) {
-		w = q.weak;
-		q.weak = w->next;
+	pthread_mutex_lock(&q.lock);
+	if (!(thread && q.quit)) {
+		/* The two kinds take turns: neither waits behind a stream
+		 * of the other. */
+		if (q.weak && (q.weak_turn || !q.head)) {
+			w = q.weak;
+			q.weak = w->next;
+		} else if (q.head) {
+			e = q.head;
+			q.head = e->next;
+			if (!q.head)
+				q.tail = NULL;
+		}
+		q.weak_turn = !w;
 	}
 	if (e || w)
 		q.pending--;
@@ -326,14 +358,37 @@ static bool wait_for_work(struct mutator *m)
 	return quit;
 }
 
+/* What a finalizer or callback left open on the finalizer thread is a
+ * misuse (it would stop collections, or the thread, for good): reported,
+ * and closed. */
+static void check_left_open(struct mutator *m)
+{
+	if (atomic_load_relaxed(&m->state) == MUTATOR_BLOCKING) {
+		gyre_misuse(GYRE_EUNBALANCED, "gyre_blocking_begin",
+			    "a finalizer or weak callback returned inside a blocking region");
+		safepoint_leave_blocking(m);
+		alloc_blocking_end(m);
+	}
+	if (m->disable_depth) {
+		gyre_misuse(GYRE_EUNBALANCED, "gyre_disable",
+			    "a finalizer or weak callback returned with %d gyre_disable "
+			    "call(s) not matched", m->disable_depth);
+		for (; m->disable_depth; m->disable_depth--)
+			collect_enable();
+	}
+}
+
 static void *final_main(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "gyre-finalizer");
 	struct mutator *m = &q.self;
 	int rc = alloc_attach(m);
-	if (!rc)
+	if (!rc) {
 		rc = mutator_register(m);
+		if (rc)
+			alloc_detach(m);
+	}
 	pthread_mutex_lock(&q.lock);
 	q.attach_rc = rc;
 	q.attach_done = true;
@@ -343,7 +398,7 @@ static void *final_main(void *arg)
 		return NULL;
 	while (!wait_for_work(m))
 		for (unsigned i = 0; i < BATCH && run_one(true); i++)
-			;
+			check_left_open(m);
 	alloc_detach(m);
 	mutator_unregister(m);
 	return NULL;
@@ -387,16 +442,21 @@ int final_init(void)
 	return reg.buckets ? GYRE_OK : GYRE_ENOMEM;
 }
 
+void final_stop_thread(void)
+{
+	if (!q.thread_on)
+		return;
+	pthread_mutex_lock(&q.lock);
+	q.quit = true;
+	pthread_cond_broadcast(&q.wake);
+	pthread_mutex_unlock(&q.lock);
+	pthread_join(q.thread, NULL);
+	q.thread_on = false;
+}
+
 void final_shutdown(void)
 {
-	if (q.thread_on) {
-		pthread_mutex_lock(&q.lock);
-		q.quit = true;
-		pthread_cond_broadcast(&q.wake);
-		pthread_mutex_unlock(&q.lock);
-		pthread_join(q.thread, NULL);
-		q.thread_on = false;
-	}
+	GYRE_ASSERT(!q.thread_on);
 	struct fin *lists[2] = {&reg.young, &reg.old};
 	for (unsigned i = 0; i < 2; i++)
 		while (lists[i]->next != lists[i]) {

@@ -50,7 +50,10 @@ struct fin {
 };
 
 int final_init(void);
-/* Stops the finalizer thread; what is still queued is dropped. */
+/* Stops the finalizer thread (first at shutdown: it is a mutator). */
+void final_stop_thread(void);
+/* Frees the registry and drops what is still queued (last at shutdown,
+ * once no collection can run: the collector thread reads them). */
 void final_shutdown(void);
 /* Starts the finalizer thread (after everything else is up). */
 int final_start_thread(void);
@@ -68,6 +71,13 @@ void final_for_each_root(void (*fn)(void **slot, void *ctx), void *ctx);
 void final_queue_weak(struct weak_obj *w);
 /* After a pause that queued something, world running: wakes the thread. */
 void final_wake(void);
+
+/* World stopped, before a minor collection copies anything: the young
+ * entries whose objects are in the nursery (whose blocks have no start
+ * bits while threads fill them, so registration could not check them)
+ * are checked now; one that names no object start is a misuse, reported
+ * and dropped. */
+void final_check_young(void);
 
 /* A collection's view of one object: its address after the collection,
  * or NULL if nothing reached it (yet). */

@@ -5,6 +5,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "gc/card.h"
 #include "gc/heap.h"
@@ -64,6 +66,18 @@ fail_append:
 fail_alloc:
 	heap_unreserve(bytes);
 	return NULL;
+}
+
+bool large_valid(const void *obj)
+{
+	uintptr_t p = (uintptr_t)obj;
+	if (p % sizeof(void *) || p >> 47 || p < 4096 + sizeof(struct large))
+		return false;
+	struct large copy;
+	struct iovec to = {&copy, sizeof(copy)};
+	struct iovec from = {(void *)large_of(obj), sizeof(copy)};
+	return process_vm_readv(getpid(), &to, 1, &from, 1, 0) == (ssize_t)sizeof(copy) &&
+	       copy.magic == LARGE_MAGIC;
 }
 
 void large_shutdown(void)

@@ -49,6 +49,11 @@ struct large_space {
 extern struct large_space large;
 
 void large_shutdown(void);
+/* True if obj is the payload of a large object that is allocated: an
+ * aligned user-space address whose record the kernel lets us read (a
+ * junk address is refused, not faulted on) and holds LARGE_MAGIC. For
+ * checks of arguments while the world may run. */
+bool large_valid(const void *obj);
 /* A zeroed large object of `bytes` (header included) with its header set,
  * with card bytes if it has pointers, or NULL (the heap maximum or memory
  * is exhausted). */

@@ -9,14 +9,11 @@
  * then rescanned for marked objects until no overflow remains. Marking
  * therefore never fails for want of memory.
  */
-#include <sys/uio.h>
-#include <unistd.h>
-
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/mark.h"
-#include "gc/nursery.h"
 #include "gc/final.h"
+#include "gc/nursery.h"
 #include "gc/ptrvec.h"
 #include "gc/roots.h"
 #include "gc/satb.h"
@@ -52,13 +49,15 @@ static struct {
 	/* Cycles started since init. Sync: written with the world stopped,
 	 * read by the collector thread and by pauses. */
 	uint64_t cycle;
-	/* The weak references each worker marked (weak[i] is stack i's;
-	 * the collector thread uses 0 between pauses), to be resolved once
-	 * marking is complete; `seen` of them already were. */
-	struct weak_found {
-		struct ptrvec found;
-		size_t seen;
-	} *weak;
+	/* What each worker marked of gyre's own references (noted[i] is
+	 * stack i's; the collector thread uses 0 between pauses), to be
+	 * resolved once marking is complete: weak references (`weak_seen`
+	 * of them resolved already), and ephemerons whose keys were not
+	 * marked when they were scanned. */
+	struct noted {
+		struct ptrvec weak, eph;
+		size_t weak_seen;
+	} *noted;
 } mk;
 
 #define PARTIAL_FIELDS 1024
@@ -66,11 +65,11 @@ static struct {
 int mark_init(unsigned workers)
 {
 	mk.rescans = 0;
-	mk.weak = meta_calloc(workers * sizeof(*mk.weak));
-	if (!mk.weak)
+	mk.noted = meta_calloc(workers * sizeof(*mk.noted));
+	if (!mk.noted)
 		return GYRE_ENOMEM;
 	if (work_pool_init(&mk.wp, workers)) {
-		meta_free(mk.weak);
+		meta_free(mk.noted);
 		return GYRE_ENOMEM;
 	}
 	return GYRE_OK;
@@ -78,10 +77,12 @@ int mark_init(unsigned workers)
 
 void mark_shutdown(void)
 {
-	for (unsigned i = 0; i < mk.wp.nstacks; i++)
-		ptrvec_free(&mk.weak[i].found);
-	meta_free(mk.weak);
-	mk.weak = NULL;
+	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
+		ptrvec_free(&mk.noted[i].weak);
+		ptrvec_free(&mk.noted[i].eph);
+	}
+	meta_free(mk.noted);
+	mk.noted = NULL;
 	work_pool_shutdown(&mk.wp);
 	meta_free(mk.cstack.items);
 	meta_free(mk.deferred.items);
@@ -159,28 +160,15 @@ static inline bool old_target(const void *obj)
 	return !heap_contains(p) || (space_of(p) & SPACE_GEN_MASK) == 2;
 }
 
-/* Whether [p, p + n) can be read, asked of the kernel so that a junk
- * address is reported rather than faulted on (checked builds only). */
-static bool readable(const void *p, size_t n)
-{
-	char buf[sizeof(struct large)];
-	struct iovec to = {buf, n}, from = {(void *)p, n};
-	return n <= sizeof(buf) &&
-	       process_vm_readv(getpid(), &to, 1, &from, 1, 0) == (ssize_t)n;
-}
-
 /* For checks while the world may run: large_find needs the set sorted
- * with the world stopped, so a large object is known by its magic (read
- * only where an object could be: an aligned user-space address whose
- * record the kernel can read). */
+ * with the world stopped, so a large object is known by its record
+ * (large_valid). */
 static bool valid_old_target(const void *obj)
 {
 	uintptr_t p = (uintptr_t)obj;
 	if (heap_contains(p))
 		return block_of(p)->state == BLOCK_SMALL && heap_is_small_object(p);
-	return p % sizeof(void *) == 0 && p >> 47 == 0 && p > 4096 &&
-	       readable(large_of(obj), sizeof(struct large)) &&
-	       large_of(obj)->magic == LARGE_MAGIC;
+	return large_valid(obj);
 }
 
 /* `holder` is the object whose field holds obj, or NULL for a handle. */
@@ -233,17 +221,38 @@ static void scan_fields(struct work_stack *w, void *obj, const struct type *t,
 		}
 }
 
-/* Word 0 of a weak reference (weak.h): noted, to be resolved once the
- * marking is complete. A young one in a concurrent cycle (only its first
- * pause scans those) is strong [INV-WEAK-SHADE]; without memory for the
- * note, so is any: its target survives this collection. */
-static void weak_found(struct work_stack *w, void *obj)
+/* True if obj survives this marking: marked, or young while a concurrent
+ * cycle marks only generation 2. */
+static bool survives(const void *obj)
 {
-	void *target = load_field(obj);
-	if (!target)
+	return (old_only() && !old_target(obj)) || mark_old_marked(obj);
+}
+
+/* gyre's own words of obj (weak.h), noted to be resolved once the
+ * marking is complete: a weak reference's target, an ephemeron whose key
+ * is not marked yet (one whose key is has its value marked now). Young
+ * ones in a concurrent cycle (only its first pause scans those) are
+ * strong [INV-WEAK-SHADE]; without memory for the note, so is any: what
+ * it holds survives this collection. */
+static void special_found(struct work_stack *w, void *obj, const struct type *t)
+{
+	void **words = obj;
+	void *first = load_field(&words[0]);
+	if (!first)
 		return;
-	if ((old_only() && !old_target(obj)) || !ptrvec_push(&mk.weak[w->id].found, obj))
-		mark_field(w, target, obj);
+	bool strong = old_only() && !old_target(obj);
+	struct noted *n = &mk.noted[w->id];
+	if (t->special == SPECIAL_WEAK) {
+		if (strong || !ptrvec_push(&n->weak, obj))
+			mark_field(w, first, obj);
+		return;
+	}
+	if (strong || survives(first) || !ptrvec_push(&n->eph, obj)) {
+		mark_field(w, first, obj);
+		void *value = load_field(&words[1]);
+		if (value)
+			mark_field(w, value, obj);
+	}
 }
 
 static void scan_object(struct work_stack *w, void *obj)
@@ -254,8 +263,8 @@ static void scan_object(struct work_stack *w, void *obj)
 	char *elem = obj;
 	if (t->kind == TYPE_OFFSETS) {
 		scan_fields(w, obj, t, 0, n);
-		if (t->weak)
-			weak_found(w, obj);
+		if (t->special)
+			special_found(w, obj, t);
 	} else if (t->kind == TYPE_TRACE) {
 		struct trace_ctx c = {w, obj};
 		for (uint32_t e = 0; e < n; e++, elem += t->size)
@@ -457,8 +466,8 @@ static size_t scan_object_concurrent(struct work_stack *w, void *obj)
 		if (fields > PARTIAL_FIELDS && partial_push(obj))
 			return 1;
 		scan_fields(w, obj, t, 0, header_length(h));
-		if (t->weak)
-			weak_found(w, obj);
+		if (t->special)
+			special_found(w, obj, t);
 		return fields + 1;
 	}
 	if (t->kind == TYPE_TRACE && !work_push(&mk.wp, &mk.deferred, obj))
@@ -579,13 +588,6 @@ static void finish(void)
 
 /* ------------------------------------- weak references and finalizers */
 
-/* True if obj survives this marking: marked, or young while a concurrent
- * cycle marks only generation 2. */
-static bool survives(const void *obj)
-{
-	return (old_only() && !old_target(obj)) || mark_old_marked(obj);
-}
-
 static void *mark_survivor(void *obj)
 {
 	return survives(obj) ? obj : NULL;
@@ -602,16 +604,61 @@ static bool mark_dead(void *obj)
 static void resolve_weak(bool callbacks)
 {
 	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
-		struct weak_found *f = &mk.weak[i];
-		for (size_t j = f->seen; j < f->found.n; j++) {
-			struct weak_obj *w = f->found.v[j];
+		struct noted *n = &mk.noted[i];
+		for (size_t j = n->weak_seen; j < n->weak.n; j++) {
+			struct weak_obj *w = n->weak.v[j];
 			if (!w->target || survives(w->target))
 				continue;
 			w->target = NULL;
 			if (callbacks && w->fn)
 				final_queue_weak(w);
 		}
-		f->seen = f->found.n;
+		n->weak_seen = n->weak.n;
+	}
+}
+
+/* One pass over the noted ephemerons: each whose key is marked now has
+ * its value marked, and leaves the list; the workers then trace from
+ * those values. True if any key was. */
+static bool eph_pass(void)
+{
+	bool kept = false;
+	work_pool_start(&mk.wp, mk.wp.nstacks);
+	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
+		struct ptrvec *v = &mk.noted[i].eph;
+		size_t j = 0;
+		while (j < v->n) {
+			struct eph_obj *e = v->v[j];
+			if (!survives(e->key)) {
+				j++;
+				continue;
+			}
+			if (e->value)
+				mark_field(&mk.wp.stacks[0], e->value, e);
+			v->v[j] = v->v[--v->n];
+			kept = true;
+		}
+	}
+	if (kept) {
+		workers_run(mark_worker, NULL);
+		finish();
+	}
+	return kept;
+}
+
+/* The fixpoint; the ephemerons left have unmarked keys, and lose both
+ * words. */
+static void resolve_ephemerons(void)
+{
+	while (eph_pass())
+		;
+	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
+		struct ptrvec *v = &mk.noted[i].eph;
+		for (size_t j = 0; j < v->n; j++) {
+			struct eph_obj *e = v->v[j];
+			e->key = e->value = NULL;
+		}
+		v->n = 0;
 	}
 }
 
@@ -629,14 +676,16 @@ static void mark_unreached(struct fin *u)
 void mark_final(void)
 {
 	GYRE_ASSERT(stw_world_stopped());
+	resolve_ephemerons();
 	resolve_weak(true);
 	struct fin *u = final_unreached(!old_only(), true, mark_survivor);
 	if (u) {
 		final_order(u, mark_dead);
 		mark_unreached(u);
+		resolve_ephemerons();
 		final_settle(u, mark_survivor);
 		resolve_weak(false);
 	}
 	for (unsigned i = 0; i < mk.wp.nstacks; i++)
-		mk.weak[i].found.n = mk.weak[i].seen = 0;
+		mk.noted[i].weak.n = mk.noted[i].weak_seen = 0;
 }

@@ -30,6 +30,7 @@
  * prepares and scans cards, minor_release.c releases, and minor_impl.h
  * holds what they share.
  */
+#include "gc/final.h"
 #include "gc/heap.h"
 #include "gc/minor.h"
 #include "gc/minor_impl.h"
@@ -61,8 +62,10 @@ int minor_init(unsigned workers)
 
 void minor_shutdown(void)
 {
-	for (unsigned i = 0; i < minor_state.wp.nstacks; i++)
+	for (unsigned i = 0; i < minor_state.wp.nstacks; i++) {
 		ptrvec_free(&minor_state.copiers[i].weak);
+		ptrvec_free(&minor_state.copiers[i].eph);
+	}
 	work_pool_shutdown(&minor_state.wp);
 	meta_free(minor_state.copiers);
 	minor_state.copiers = NULL;
@@ -158,6 +161,7 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 		heap.space[block_index(b)] |= SPACE_PINNED;
 	uint64_t t1 = gyre_now_ns();
 
+	final_check_young();
 	atomic_store_relaxed(&minor_state.overflow, false);
 	run_job(minor_copy_worker, minor_state.pinned);
 	minor_recover();

@@ -283,6 +283,35 @@ static void weak_slot(struct copier *c, void **slot, void *holder, unsigned hgen
 	process_slot(c, slot, holder, hgen);
 }
 
+/* An ephemeron's words (weak.h): noted if its key is in from-space, for
+ * minor_final to decide once the key's fate is known; otherwise the key
+ * is alive as far as this collection goes, and both words are fields.
+ * Without memory for the note, both are traced: the pair survives this
+ * collection. */
+static void eph_fields(struct copier *c, void **e, unsigned hgen)
+{
+	void *k = e[0];
+	if (k && heap_contains((uintptr_t)k) && (space_of((uintptr_t)k) & SPACE_FROM) &&
+	    ptrvec_push(&c->eph, e))
+		return;
+	process_slot(c, &e[0], e, hgen);
+	process_slot(c, &e[1], e, hgen);
+}
+
+/* gyre's own words of obj (type.h), if any of them lies in [lo, hi): an
+ * ephemeron is decided whole, whichever of its two cards is dirty. */
+static void special_fields(struct copier *c, void *obj, const struct type *t,
+			   unsigned hgen, uintptr_t lo, uintptr_t hi)
+{
+	void **w = obj;
+	if ((uintptr_t)w >= hi || (uintptr_t)(w + type_special_words(t)) <= lo)
+		return;
+	if (t->special == SPECIAL_WEAK)
+		weak_slot(c, w, obj, hgen);
+	else
+		eph_fields(c, w, hgen);
+}
+
 struct field_ctx {
 	struct copier *c;
 	void *holder;
@@ -326,8 +355,8 @@ void minor_scan_fields(struct copier *c, void *obj, unsigned hgen,
 				if ((uintptr_t)slot >= lo && (uintptr_t)slot < hi)
 					process_slot(c, slot, obj, hgen);
 			}
-		if (t->weak && base >= lo && base < hi)
-			weak_slot(c, obj, obj, hgen);
+		if (t->special)
+			special_fields(c, obj, t, hgen, lo, hi);
 	} else {
 		struct field_ctx f = {c, obj, hgen, lo, hi};
 		for (; e < n; e++, elem += t->size)
@@ -351,8 +380,8 @@ static void scan_object(struct copier *c, void *obj)
 	for (uint32_t e = 0; e < n; e++, elem += t->size)
 		for (uint32_t i = 0; i < t->n_ptrs; i++)
 			process_slot(c, (void **)elem + t->word_offsets[i], obj, hgen);
-	if (GYRE_UNLIKELY(t->weak))
-		weak_slot(c, obj, obj, hgen);
+	if (GYRE_UNLIKELY(t->special))
+		special_fields(c, obj, t, hgen, 0, UINTPTR_MAX);
 }
 
 /* Scans until the stack and the ring are empty. */
@@ -473,5 +502,15 @@ void minor_keep(void **slot)
 {
 	struct copier *c = &minor_state.copiers[0];
 	handle_cb(slot, c);
+	drain_alone(c);
+}
+
+void minor_keep_field(void **slot, void *holder)
+{
+	struct copier *c = &minor_state.copiers[0];
+	unsigned hgen = space_of((uintptr_t)holder) & SPACE_GEN_MASK;
+	void *v = *slot;
+	if (v && heap_contains((uintptr_t)v))
+		forward_slot(c, &(struct pending){slot, holder, hgen});
 	drain_alone(c);
 }

@@ -52,6 +52,8 @@ struct copier {
 	 * were in from-space (minor_final.c resolves them). */
 	struct ptrvec weak;
 	size_t weak_seen;                  /* of those, resolved already */
+	/* The ephemerons it scanned whose keys were in from-space. */
+	struct ptrvec eph;
 	/* Bytes this worker may still copy into generation 1; past it,
 	 * survivors go to generation 2 whatever their age. */
 	size_t gen1_room;
@@ -109,6 +111,9 @@ void *minor_survivor(void *obj, unsigned *gen);
 /* After the copy phase, on this thread: *slot (a root) and everything it
  * reaches survive; the slot is updated. minor_recover afterwards. */
 void minor_keep(void **slot);
+/* The same for a field of `holder`, whose card is dirtied if the field
+ * is left pointing to a younger generation. */
+void minor_keep_field(void **slot, void *holder);
 
 /* minor_final.c */
 

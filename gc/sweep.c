@@ -130,6 +130,8 @@ static void sweep_large(struct sweeper *s, size_t i)
 	s->r.freed_bytes += l->bytes;
 	s->large_freed_bytes += l->bytes;
 	large.objs[i] = NULL;
+	/* A stale pointer to it must not pass large_valid. */
+	l->magic = 0;
 	meta_free(l);
 }
 

@@ -128,10 +128,18 @@ int type_init(void)
 	gyre_type byte = register_builtin("gyre.byte", 1, NULL, 0);
 	gyre_type weak = register_builtin("gyre.weak", sizeof(struct weak_obj),
 					  &weak_strong, 1);
-	if (ptr != GYRE_TYPE_PTR || byte != GYRE_TYPE_BYTE || weak != TYPE_WEAK)
+	gyre_type eph = register_builtin("gyre.ephemeron", sizeof(struct eph_obj),
+					 NULL, 0);
+	if (ptr != GYRE_TYPE_PTR || byte != GYRE_TYPE_BYTE || weak != TYPE_WEAK ||
+	    eph != TYPE_EPHEMERON)
 		return GYRE_ENOMEM;
-	/* Written before any thread can see the id: init is single-threaded. */
-	atomic_load_relaxed(&type_table[TYPE_WEAK])->weak = true;
+	/* Written before any thread can see the ids: init is single-threaded.
+	 * An ephemeron has no strong field, but has pointers: it is scanned
+	 * and has cards like any object with pointer fields. */
+	atomic_load_relaxed(&type_table[TYPE_WEAK])->special = SPECIAL_WEAK;
+	struct type *et = atomic_load_relaxed(&type_table[TYPE_EPHEMERON]);
+	et->special = SPECIAL_EPHEMERON;
+	et->kind = TYPE_OFFSETS;
 	return GYRE_OK;
 }
 

@@ -19,6 +19,7 @@
 #define TYPE_SIZE_MAX ((size_t)1 << 30)
 
 enum type_kind { TYPE_NOPTR, TYPE_OFFSETS, TYPE_TRACE };
+enum type_special { SPECIAL_NONE, SPECIAL_WEAK, SPECIAL_EPHEMERON };
 
 struct type {
 	uint32_t size;          /* bytes of one object or element */
@@ -26,17 +27,18 @@ struct type {
 	uint32_t n_ptrs;        /* TYPE_OFFSETS: entries in word_offsets */
 	uint32_t *word_offsets; /* TYPE_OFFSETS: offsets / sizeof(void *) */
 	gyre_trace_fn trace;    /* TYPE_TRACE */
-	/* gyre's own weak reference (gc/weak.h): word 0 of the object is
-	 * a reference that does not keep its target alive, and is not
-	 * among word_offsets; the other pointer fields are. */
-	bool weak;
+	/* gyre's own references (gc/weak.h), words that tracing follows
+	 * only by their own rules and that are not among word_offsets: a
+	 * weak reference's word 0, an ephemeron's words 0 and 1. */
+	uint8_t special;        /* enum type_special */
 	char *name;             /* for messages, never NULL */
 };
 
 /* gyre's own types, registered at init after the public built-ins. The
  * embedder cannot allocate them with gyre_alloc. */
 #define TYPE_WEAK ((gyre_type)3)
-#define TYPE_FIRST_USER ((gyre_type)4)
+#define TYPE_EPHEMERON ((gyre_type)4)
+#define TYPE_FIRST_USER ((gyre_type)5)
 
 /* Sync: an entry is written once, fully initialised, and then published by
  * a release store of its pointer; readers load it with acquire (type_get)
@@ -56,8 +58,14 @@ static inline const struct type *type_get(gyre_type id)
 	return atomic_load_acquire(&type_table[id]);
 }
 
+/* How many of gyre's own words (`special`) start the object. */
+static inline unsigned type_special_words(const struct type *t)
+{
+	return t->special == SPECIAL_WEAK ? 1 : t->special == SPECIAL_EPHEMERON ? 2 : 0;
+}
+
 /* Calls visit(slot, ctx) on every strong pointer field of obj (a weak
- * reference's target is not one), whatever its layout: for the paths
+ * reference's target and an ephemeron's words are not), whatever its layout: for the paths
  * that are not hot (checks, finalizer ordering); the collectors' loops
  * are their own. */
 void type_visit_fields(void *obj, gyre_visit_fn visit, void *ctx);

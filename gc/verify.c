@@ -79,10 +79,11 @@ static void check_fields(const struct holder *h, const struct type *t, uint32_t 
 		else if (t->kind == TYPE_TRACE)
 			t->trace(elem, verify_visit, (void *)h);
 	}
-	/* A weak reference's target: never a freed object, and on a dirty
-	 * card if younger [INV-WEAK-CARDS]. */
-	if (t->weak)
-		check_pointer(h, h->obj);
+	/* gyre's own words (a weak reference's target, an ephemeron's key
+	 * and value): never a freed object, and on a dirty card if younger
+	 * [INV-WEAK-CARDS]. */
+	for (unsigned i = 0; i < type_special_words(t); i++)
+		check_pointer(h, (void **)h->obj + i);
 }
 
 /* Checks the header and fields; returns the object's byte size. */

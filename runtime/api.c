@@ -178,12 +178,17 @@ GYRE_API int gyre_shutdown(void)
 	int rc = api_need_init("gyre_shutdown");
 	if (rc)
 		return rc;
+	struct mutator *self = mutator_current();
+	if (self && self->service)
+		return gyre_misuse(GYRE_ESTATE, "gyre_shutdown",
+				   "called from a finalizer or weak callback");
 	if (mutator_any_external())
 		return gyre_misuse(GYRE_ESTATE, "gyre_shutdown",
 				   "threads are still attached");
-	final_shutdown();
+	final_stop_thread();
 	atomic_store_relaxed(&initialized, false);
 	marker_stop();
+	final_shutdown();
 	pthread_key_delete(exit_guard);
 	workers_stop();
 	satb_shutdown();
@@ -231,6 +236,10 @@ GYRE_API int gyre_thread_detach(void)
 	struct mutator *m = attached("gyre_thread_detach", &rc);
 	if (!m)
 		return rc;
+	if (m->service)
+		return gyre_misuse(GYRE_ESTATE, "gyre_thread_detach",
+				   "called from a finalizer or weak callback, on gyre's "
+				   "finalizer thread");
 	if (atomic_load_relaxed(&m->state) == MUTATOR_BLOCKING)
 		return gyre_misuse(GYRE_EUNBALANCED, "gyre_thread_detach",
 				   "the thread is inside a blocking region");

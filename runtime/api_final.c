@@ -1,5 +1,6 @@
 /*
- * api_final.c: the public functions of weak references and finalizers
+ * api_final.c: the public functions of weak references, ephemerons and
+ * finalizers
  * (gyre.h; gc/weak.h and gc/final.h have the rules). Like api.c, each
  * checks its arguments and the calling thread, then calls the internals.
  */
@@ -27,18 +28,39 @@ static inline void shade(void *obj)
 	}
 }
 
+/* Reads one of gyre's own words (a weak reference's target, an
+ * ephemeron's key or value) and logs what it read [INV-WEAK-SHADE].
+ * Logging may run a pause (a backlogged log ends the cycle; waiting for
+ * the collector's lock lets other threads' pauses run), which may clear
+ * or move what was read: it is read again until the value logged is the
+ * value held. The object holding the word is pinned by the caller's
+ * frame meanwhile. The words are written only with the world stopped. */
+static void *read_shaded(void *const *word)
+{
+	void *v = __atomic_load_n(word, __ATOMIC_RELAXED);
+	while (v) {
+		shade(v);
+		void *again = __atomic_load_n(word, __ATOMIC_RELAXED);
+		if (again == v)
+			break;
+		v = again;
+	}
+	return v;
+}
+
 /* True if obj can be the start of an object, checked in every build
  * (the registry must never hold anything else): in a block in use, at a
  * slot boundary, and, outside the nursery (whose blocks have no start
- * bits while threads fill them), at a slot that holds an object; or a
- * large object's payload. */
+ * bits while threads fill them; the next collection checks those,
+ * final_check_young), at a slot that holds an object; or a large
+ * object's payload. */
 static bool object_start(void *obj)
 {
 	uintptr_t p = (uintptr_t)obj;
 	if (p % sizeof(void *))
 		return false;
 	if (!heap_contains(p))
-		return large_of(obj)->magic == LARGE_MAGIC;
+		return large_valid(obj);
 	struct block *b = block_of(p);
 	if (b->state == BLOCK_FREE || ((p & (BLOCK_SIZE - 1)) - HEADER_SIZE) % b->obj_size)
 		return false;
@@ -72,16 +94,18 @@ GYRE_API void *gyre_weak_new(void *target, gyre_weak_fn callback, void *ctx)
 	return w;
 }
 
-static bool is_weak(const char *fn, const void *weak)
+/* True if obj is one of gyre's own objects of type `type`; else the
+ * misuse is reported (`what`: "a weak reference", "an ephemeron"). */
+static bool is_own(const char *fn, const void *obj, gyre_type type, const char *what)
 {
-	if (!weak) {
-		gyre_misuse(GYRE_EINVAL, fn, "weak is NULL");
+	if (!obj) {
+		gyre_misuse(GYRE_EINVAL, fn, "the argument is NULL, not %s", what);
 		return false;
 	}
-	if (api_check_object(fn, (void *)weak))
+	if (api_check_object(fn, (void *)obj))
 		return false;
-	if (header_type(*object_header(weak)) != TYPE_WEAK) {
-		gyre_misuse(GYRE_EINVAL, fn, "%p is not a weak reference", weak);
+	if (header_type(*object_header(obj)) != type) {
+		gyre_misuse(GYRE_EINVAL, fn, "%p is not %s", obj, what);
 		return false;
 	}
 	return true;
@@ -90,13 +114,56 @@ static bool is_weak(const char *fn, const void *weak)
 GYRE_API void *gyre_weak_get(const void *weak)
 {
 	int rc;
-	if (!api_heap_user("gyre_weak_get", &rc) || !is_weak("gyre_weak_get", weak))
+	if (!api_heap_user("gyre_weak_get", &rc) ||
+	    !is_own("gyre_weak_get", weak, TYPE_WEAK, "a weak reference"))
 		return NULL;
-	/* Written only with the world stopped. */
-	void *target = __atomic_load_n(&((struct weak_obj *)weak)->target, __ATOMIC_RELAXED);
-	if (target)
-		shade(target);
-	return target;
+	return read_shaded(&((struct weak_obj *)weak)->target);
+}
+
+GYRE_API void *gyre_ephemeron_new(void *key, void *value)
+{
+	const char *fn = "gyre_ephemeron_new";
+	int rc;
+	struct mutator *m = api_heap_user(fn, &rc);
+	if (!m)
+		return NULL;
+	if (!key) {
+		gyre_misuse(GYRE_EINVAL, fn, "key is NULL");
+		return NULL;
+	}
+	if (api_check_object(fn, key) || api_check_object(fn, value))
+		return NULL;
+	/* key and value are roots in this frame meanwhile (pinned). */
+	struct eph_obj *e = alloc_object(m, HEADER_SIZE + sizeof(*e),
+					 header_make(TYPE_EPHEMERON, 1), true);
+	if (!e)
+		return NULL;
+	shade(key);
+	gyre__store(e, offsetof(struct eph_obj, key), key);
+	if (value) {
+		shade(value);
+		gyre__store(e, offsetof(struct eph_obj, value), value);
+	}
+	return e;
+}
+
+/* One of an ephemeron's words; both read NULL once the key died. */
+static void *eph_word(const char *fn, const void *eph, size_t word)
+{
+	int rc;
+	if (!api_heap_user(fn, &rc) || !is_own(fn, eph, TYPE_EPHEMERON, "an ephemeron"))
+		return NULL;
+	return read_shaded((void *const *)eph + word);
+}
+
+GYRE_API void *gyre_ephemeron_key(const void *eph)
+{
+	return eph_word("gyre_ephemeron_key", eph, 0);
+}
+
+GYRE_API void *gyre_ephemeron_value(const void *eph)
+{
+	return eph_word("gyre_ephemeron_value", eph, 1);
 }
 
 GYRE_API int gyre_finalizer_register(void *obj, gyre_finalize_fn fn, void *ctx)

@@ -321,7 +321,7 @@ int gyre_handle_set(gyre_handle h, void *obj);
  * already freed handle). */
 int gyre_handle_free(gyre_handle h);
 
-/* ------------------------------------------- weak references, finalizers */
+/* ------------------------------ weak references, ephemerons, finalizers */
 
 /* A weak reference is a heap object (it can be stored in other objects
  * with GYRE_STORE, and dies like any object) that refers to its target
@@ -349,6 +349,27 @@ void *gyre_weak_new(void *target, gyre_weak_fn callback, void *ctx);
  * a weak reference). */
 void *gyre_weak_get(const void *weak);
 
+/* An ephemeron is a heap object holding a key and a value: it keeps its
+ * value alive exactly as long as its key is alive (by other references)
+ * and the ephemeron itself is reachable. The key is held weakly, and a
+ * value that reaches its own key (directly, or through other
+ * ephemerons) does not keep it alive: a table of ephemerons is a
+ * weak-keyed map whose entries go away with their keys, whatever the
+ * values point at. Once a collection of the key's generation finds it
+ * unreachable, gyre_ephemeron_key and gyre_ephemeron_value return NULL.
+ * Like gyre_weak_get, what they return while generation 2 is being
+ * marked is kept alive by that cycle.
+ *
+ * gyre_ephemeron_new: `key` must be a gyre object, `value` a gyre object
+ * or NULL. Errors (NULL returned): GYRE_ENOTATTACHED, GYRE_EBLOCKING,
+ * GYRE_EINVAL (key NULL, or, checked builds, not a gyre object),
+ * GYRE_ENOMEM. gyre_ephemeron_key, gyre_ephemeron_value: NULL once the
+ * key died; on error NULL with the last error set: GYRE_ENOTATTACHED,
+ * GYRE_EBLOCKING, GYRE_EINVAL (`eph` NULL or not an ephemeron). */
+void *gyre_ephemeron_new(void *key, void *value);
+void *gyre_ephemeron_key(const void *eph);
+void *gyre_ephemeron_value(const void *eph);
+
 /* A finalizer runs fn(obj, ctx) once, after obj became unreachable, unless
  * cancelled first. obj is intact then: its fields and everything it
  * reaches are still there, kept alive until the finalizer has run, and
@@ -366,9 +387,15 @@ void *gyre_weak_get(const void *weak);
  * Finalizers and weak-reference callbacks never run inside a pause: they
  * run on gyre's finalizer thread (gyre_config.finalizer_thread), or when
  * the program calls gyre_run_finalizers. They may allocate, store,
- * register finalizers, take locks and block: that delays the finalizers
- * behind them, never a collection (gyre_stats.finalizers_pending shows the
- * queue). gyre_shutdown drops what is still queued without running it.
+ * create weak references, register finalizers and take locks; like any
+ * attached thread's code, a call that may block (a lock another thread
+ * may hold while it collects, I/O) goes inside gyre_blocking_begin/end.
+ * One that blocks delays the finalizers behind it, never a collection
+ * (gyre_stats.finalizers_pending shows the queue). On the finalizer
+ * thread, returning with a gyre_disable or a blocking region still open
+ * is a misuse (reported, and closed), and so are gyre_thread_detach and
+ * gyre_shutdown. gyre_shutdown drops what is still queued without
+ * running it.
  *
  * Errors: GYRE_ENOTATTACHED, GYRE_EBLOCKING; GYRE_EINVAL for obj or fn
  * NULL, obj not the start of a gyre object, or obj already registered;

@@ -1,5 +1,6 @@
 /*
- * cases_final.c: the misuse cases of weak references and finalizers
+ * cases_final.c: the misuse cases of weak references, ephemerons and
+ * finalizers
  * (gyre.h, "weak references, finalizers"), in the form of cases_misuse.c:
  * each runs in a forked child set up by misuse.c, commits one misuse and
  * returns the status.
@@ -57,10 +58,25 @@ int weak_get_null(void)
 	return status_of((uintptr_t)gyre_weak_get(NULL));
 }
 
+int ephemeron_new_null_key(void)
+{
+	init_attached();
+	return status_of((uintptr_t)gyre_ephemeron_new(NULL, NULL));
+}
+
+int ephemeron_value_not_ephemeron(void)
+{
+	init_attached();
+	void *obj = gyre_alloc(node_type());
+	return status_of((uintptr_t)gyre_ephemeron_value(gyre_weak_new(obj, NULL, NULL)));
+}
+
 int alloc_gyre_own_type(void)
 {
 	init_attached();
-	/* The id after the public built-ins: gyre's weak references. */
+	/* The ids after the public built-ins: weak references, ephemerons. */
+	if ((gyre_alloc)(GYRE_TYPE_BYTE + 2))
+		return GYRE_OK;
 	return status_of((uintptr_t)(gyre_alloc)(GYRE_TYPE_BYTE + 1));
 }
 

@@ -322,6 +322,8 @@ int main(void)
 		MISUSE(weak_new_unattached, "gyre_weak_new", GYRE_ENOTATTACHED),
 		MISUSE(weak_get_not_weak, "gyre_weak_get", GYRE_EINVAL),
 		MISUSE(weak_get_null, "gyre_weak_get", GYRE_EINVAL),
+		MISUSE(ephemeron_new_null_key, "gyre_ephemeron_new", GYRE_EINVAL),
+		MISUSE(ephemeron_value_not_ephemeron, "gyre_ephemeron_value", GYRE_EINVAL),
 		MISUSE(alloc_gyre_own_type, "gyre_alloc", GYRE_EINVAL),
 		MISUSE(finalizer_register_null, "gyre_finalizer_register", GYRE_EINVAL),
 		MISUSE(finalizer_register_no_fn, "gyre_finalizer_register", GYRE_EINVAL),

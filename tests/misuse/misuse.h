@@ -154,6 +154,8 @@ int weak_new_null(void);
 int weak_new_unattached(void);
 int weak_get_not_weak(void);
 int weak_get_null(void);
+int ephemeron_new_null_key(void);
+int ephemeron_value_not_ephemeron(void);
 int alloc_gyre_own_type(void);
 int finalizer_register_null(void);
 int finalizer_register_no_fn(void);

@@ -6,7 +6,8 @@
  * collection if young and by generation 2's collection if old, stop-the-
  * world or concurrent; the callback runs once, outside the pause, and
  * only if the weak reference itself was reachable; a target handed out
- * by gyre_weak_get while a concurrent cycle marks survives that cycle.
+ * by gyre_weak_get while a concurrent cycle marks survives that cycle,
+ * and one whose logging ended the cycle is never returned freed.
  * tests/misuse has the bad input.
  *
  * Finalizers and callbacks run only when a test calls gyre_run_finalizers
@@ -27,6 +28,7 @@
 #include "gc/heap.h"
 #include "gc/mark.h"
 #include "gc/marker.h"
+#include "gc/satb.h"
 #include "threads/mutator.h"
 
 #define WAIT_MS 10000
@@ -355,6 +357,71 @@ static void test_weak_get_during_cycle_keeps_target(void)
 	assert_int_equal(gyre_handle_free(holder), GYRE_OK);
 }
 
+/* The log of a thread that reads through weak references all the time
+ * fills up while the collector thread is held, until logging ends the
+ * cycle in a pause (a backlog), from inside gyre_weak_get: the remark of
+ * that pause never saw the value being logged, and clears it if its
+ * strong references are gone. gyre_weak_get must then return NULL, not
+ * the object just freed. */
+#define VICTIMS 4096
+static gyre_handle victims, strong, busy;
+static bool returned_freed;
+
+static void make_victims(void *arg)
+{
+	(void)arg;
+	void **weak = gyre_alloc_array(GYRE_TYPE_PTR, VICTIMS);
+	void **keep = gyre_alloc_array(GYRE_TYPE_PTR, VICTIMS + 1);
+	victims = gyre_handle_new(weak);
+	strong = gyre_handle_new(keep);
+	for (int i = 0; i < VICTIMS; i++) {
+		struct node *t = node_new((uint64_t)i, NULL, NULL);
+		GYRE_STORE_AT(keep, i, t);
+		GYRE_STORE_AT(weak, i, gyre_weak_new(t, NULL, NULL));
+	}
+	struct node *b = node_new(7, NULL, NULL);
+	GYRE_STORE_AT(keep, VICTIMS, b);
+	busy = gyre_handle_new(gyre_weak_new(b, NULL, NULL));
+}
+
+/* Reads the busy reference until the log buffer is full, then a victim,
+ * until a read ends the cycle. */
+static void read_until_cycle_ends(void *arg)
+{
+	(void)arg;
+	void **weak = gyre_handle_get(victims);
+	void *b = gyre_handle_get(busy);
+	int next = 0;
+	while (mark_old_active() && next < VICTIMS) {
+		if (gyre__satb.cursor != gyre__satb.limit) {
+			harness_launder(gyre_weak_get(b));
+			continue;
+		}
+		void *w = weak[next++];
+		struct node *t = gyre_weak_get(w);
+		if (!mark_old_active()) {
+			returned_freed = t && !gyre_weak_get(w);
+			return;
+		}
+	}
+}
+
+static void test_weak_get_that_ends_cycle(void)
+{
+	returned_freed = false;
+	harness_in_thread(make_victims, NULL);
+	collect(2);
+	assert_int_equal(gyre_handle_free(strong), GYRE_OK);
+	marker_hold(true);
+	harness_clear_stack();
+	assert_true(collect_start_cycle(mutator_current()));
+	harness_in_thread(read_until_cycle_ends, NULL);
+	assert_false(mark_old_active());
+	assert_false(returned_freed);
+	assert_int_equal(gyre_handle_free(victims), GYRE_OK);
+	assert_int_equal(gyre_handle_free(busy), GYRE_OK);
+}
+
 /* ------------------------------------------------------ 4. as objects */
 
 /* Weak references stored in a pointer array die with it, and are read
@@ -405,6 +472,7 @@ int main(void)
 		TEST(test_old_target_cleared_by_concurrent_cycle),
 		TEST(test_no_callback_for_dead_weak),
 		TEST(test_weak_get_during_cycle_keeps_target),
+		TEST(test_weak_get_that_ends_cycle),
 		TEST(test_weak_in_array),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
