@@ -68,7 +68,9 @@ enum {
 	TEMPORARIES = 4,           /* short-lived objects per operation */
 };
 
-enum kind { K_OBJ = 1, K_VEC = 2 };
+/* K_LIST: a list's header (op_append), an object with two fields that no
+ * other operation stores into. */
+enum kind { K_OBJ = 1, K_VEC = 2, K_LIST = 3 };
 
 /* A graph object. `payload` and f[] are its pointer fields: payload holds
  * pointer-free bytes (K_OBJ, len bytes) or a pointer array (K_VEC, len
@@ -277,9 +279,15 @@ static struct obj *walk(struct worker *w, uint32_t steps)
 	return o;
 }
 
-/* Stores v into a random field or slot of o; false if o has none. */
+/* Stores v into a random field or slot of o; false if o has none, or is
+ * a list's header: its tail must stay the list's last node, which
+ * op_append stores into (a walk from an empty list stops at its header;
+ * a store of an object without fields as its tail made the next append
+ * write past that object, over its neighbour's header). */
 static bool store_into(struct worker *w, struct obj *o, struct obj *v)
 {
+	if (o->kind == K_LIST)
+		return false;
 	if (o->kind == K_VEC) {
 		MM_STORE_AT((void **)o->payload, rng_below(&w->rng, o->len), v);
 		return true;
@@ -337,9 +345,14 @@ static void op_fresh_array(struct worker *w)
  * whole list) once it has reached its length. */
 static struct obj *list_new(struct worker *w, uint32_t k)
 {
+	struct obj *h;
+
 	w->list_len[k] = 0;
 	w->list_max[k] = cap_objects(w, rng_log(&w->rng, 10, 13));
-	return obj_new(w, 2, 16);
+	h = obj_new(w, 2, 16);
+	h->kind = K_LIST;
+	h->sum = obj_sum(h);
+	return h;
 }
 
 static void op_append(struct worker *w)
@@ -347,11 +360,13 @@ static void op_append(struct worker *w)
 	uint32_t k = rng_below(&w->rng, LISTS);
 	struct obj *h = root_get(w, ARRAYS + k);
 	struct obj *n = obj_new(w, 1, 16 + rng_below(&w->rng, 48));
+	struct obj *tail = h->f[1];
 
-	if (h->f[1])
-		obj_set(h->f[1], 0, n);
-	else
-		obj_set(h, 0, n);
+	/* Only a node has the link an append stores into (store_into leaves
+	 * headers alone): through anything else it would store past the end. */
+	if (tail && (tail->kind != K_OBJ || tail->nptr != 1))
+		mm_die("op_append", "a list's tail is not one of its nodes");
+	obj_set(tail ? tail : h, 0, n);
 	obj_set(h, 1, n);
 	if (++w->list_len[k] == w->list_max[k])
 		root_set(w, ARRAYS + k, list_new(w, k));
@@ -452,7 +467,8 @@ static bool obj_intact(const struct obj *o, int thread)
 		return false;
 	if (o->kind == K_VEC)
 		return o->nptr == 0 && o->payload != NULL;
-	return o->kind == K_OBJ && o->nptr <= MAX_FIELDS && o->len >= 16 &&
+	return (o->kind == K_OBJ || (o->kind == K_LIST && o->nptr == 2)) &&
+	       o->nptr <= MAX_FIELDS && o->len >= 16 &&
 	       o->payload && payload_intact(o->payload, o->len, o->id);
 }
 

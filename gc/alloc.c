@@ -46,6 +46,10 @@ static void buffer_retire(struct alloc_local *a)
  * where zeroing a whole block up front would have evicted its start. */
 #define ZERO_CHUNK ((size_t)8 << 10)
 
+/* How many times more alloc_object tries to allocate behind other
+ * threads' collections before it gives up. */
+#define RETRIES 4
+
 /* Zeroes chunks past the limit until `bytes` fit or the block ends;
  * true if they fit. */
 static bool buffer_extend(struct alloc_local *a, size_t bytes)
@@ -119,8 +123,18 @@ void *alloc_object(struct mutator *m, size_t bytes, uint64_t header,
 		return bump(local_of(m)->tlab, step, header);
 	collect_if_due(m);
 	void *obj = try_alloc(m, bytes, header, has_pointers);
-	if (!obj && collect_for_space(m))
+	/* What another thread's collection freed (collect_for_space waited
+	 * behind it) the other threads may take before this one runs again:
+	 * try again, up to RETRIES times more. A collection of this thread's
+	 * own that leaves no room is final. */
+	for (unsigned tries = 0; !obj && tries <= RETRIES; tries++) {
+		enum for_space ran = collect_for_space(m);
+		if (ran == FOR_SPACE_NONE)
+			break;
 		obj = try_alloc(m, bytes, header, has_pointers);
+		if (ran == FOR_SPACE_OWN)
+			break;
+	}
 	if (!obj) {
 		if (gyre_cfg.on_oom)
 			gyre_cfg.on_oom(bytes - HEADER_SIZE, gyre_cfg.oom_ctx);

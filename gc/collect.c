@@ -530,19 +530,25 @@ void collect_if_due(struct mutator *m)
 	pthread_mutex_unlock(&collector.lock);
 }
 
-bool collect_for_space(struct mutator *m)
+enum for_space collect_for_space(struct mutator *m)
 {
 	if (!collect_enabled())
-		return false;
+		return FOR_SPACE_NONE;
 	uint64_t seen = lock_collector(m);
 	/* Disabled while we waited: no need to stop the world only for
 	 * collect_run to call the collection off [INV-DISABLE]. */
-	bool enabled = collect_enabled();
-	/* One that ran while we waited freed what it could: retry first. */
-	if (enabled && atomic_load_relaxed(&collector.epoch) == seen)
-		collect_run(m, 2, R_FULL);
+	enum for_space ran = FOR_SPACE_NONE;
+	if (collect_enabled()) {
+		/* One that ran while we waited freed what it could: retry
+		 * first. */
+		ran = FOR_SPACE_OTHER;
+		if (atomic_load_relaxed(&collector.epoch) == seen) {
+			collect_run(m, 2, R_FULL);
+			ran = FOR_SPACE_OWN;
+		}
+	}
 	pthread_mutex_unlock(&collector.lock);
-	return enabled;
+	return ran;
 }
 
 uint64_t collect_explicit(struct mutator *m, unsigned gen)

@@ -25,9 +25,13 @@ void collect_note_alloc(size_t bytes);
 /* Runs the collection a trigger asks for, if automatic collection is
  * enabled. `m` is the calling, RUNNING mutator. */
 void collect_if_due(struct mutator *m);
+/* What collect_for_space did: nothing (automatic collection is disabled),
+ * waited behind another thread's collection, or collected itself. */
+enum for_space { FOR_SPACE_NONE, FOR_SPACE_OTHER, FOR_SPACE_OWN };
 /* The heap is full: collects everything if automatic collection is
- * enabled. True if a collection ran (so a retry may succeed). */
-bool collect_for_space(struct mutator *m);
+ * enabled, unless another thread's collection ran while this one waited
+ * for the collector (a retry may then succeed without one). */
+enum for_space collect_for_space(struct mutator *m);
 /* The collector thread (`m`): no grey object of cycle `cycle`
  * (mark_old_cycle) is left, so the remark ends it. True if that cycle is
  * over (this call or another collection ended it), false if the remark

@@ -20,8 +20,10 @@
  *    the others are freed.
  *
  * If to-space is exhausted (heap maximum), the object stays in place
- * (HDR_STAYS) like a pinned one: the collection never fails for memory.
- * If a copy stack cannot grow, or an object stayed, the overflow flag is
+ * (HDR_STAYS) like a pinned one, and is scanned like a copy, by the
+ * worker that claimed it alone (the pinned objects' scan skips it): the
+ * collection never fails for memory, and takes no longer for it.
+ * If a copy stack cannot grow, the overflow flag is
  * raised and, after the parallel phase, every copy and pinned object is
  * scanned again on one thread (processing a field twice is harmless) until
  * no flag is raised.

@@ -122,22 +122,26 @@ static inline void copy_words(void *dst, const void *src, size_t bytes)
 }
 
 /* An object that cannot be copied (to-space is exhausted) stays in place,
- * like a pinned one. Scanned by the recovery pass, not here: a worker may
- * be scanning this block's pinned objects already. (Pushed and scanned
- * here instead, by the worker that claimed it, stayed objects left the
- * heap corrupt in bench/mutator at a 64 MiB cap, an old object's header
- * overwritten by a program store, for a reason not found: see
- * gc/README.md.) */
-static void *stay(void *obj, uint64_t h)
+ * like a pinned one, and is scanned like a copy: the winner of its claim
+ * pushes it, and scan_pinned leaves it to that worker (two workers
+ * scanning one object would race on its fields). Left to the overflow
+ * rescan instead, each object that stayed cost a pass over every copy and
+ * pinned block to reach the next: a long list at the heap's maximum took
+ * a pass per node (minutes). The mark is a release: a worker whose
+ * acquire load sees it sees HDR_STAYS, which the claim's CAS stored
+ * before. */
+static void *stay(struct copier *c, void *obj, uint64_t h)
 {
 	struct block *b = block_of((uintptr_t)obj);
+	uint32_t s = slot_of(b, obj);
 	pthread_mutex_lock(&minor_state.pin_lock);
-	slot_mark(b, slot_of(b, obj));
+	atomic_fetch_or_explicit(&b->marks[s / 64], UINT64_C(1) << (s % 64),
+				 memory_order_release);
 	list_pinned(b);
 	b->stayed = true;
 	pthread_mutex_unlock(&minor_state.pin_lock);
 	if (type_get(header_type(h))->kind != TYPE_NOPTR)
-		atomic_store_relaxed(&minor_state.overflow, true);
+		push(c, obj);
 	return obj;
 }
 
@@ -188,7 +192,7 @@ static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned *gen)
 		goto claimed;
 	}
 	if (!slot)
-		return stay(obj, h);
+		return stay(c, obj, h);
 	copy_words(slot + HEADER_SIZE, obj, bytes - HEADER_SIZE);
 	*(uint64_t *)slot = header_with_age(h, age);
 	if (to == 1)
@@ -400,12 +404,23 @@ void minor_drain_local(struct work_stack *w, void *ctx)
 
 /* ---------------------------------------------------------- copy phase */
 
-static void scan_pinned(struct copier *c, struct block *b)
+/* Scans the objects that stay in block b. In the copy phase (`copying`)
+ * only those a root pinned: one that stayed for want of space is its
+ * claimer's to scan (stay); the acquire load pairs with stay's release,
+ * so a mark it sees has its HDR_STAYS visible. The recovery pass scans
+ * them all. */
+static void scan_pinned(struct copier *c, struct block *b, bool copying)
 {
 	char *base = block_base(b);
-	for (uint32_t s = 0; s < b->nslots; s++)
-		if (slot_marked(b, s))
-			scan_object(c, object_from_slot(base + (size_t)s * b->obj_size));
+	for (uint32_t s = 0; s < b->nslots; s++) {
+		uint64_t m = atomic_load_explicit(&b->marks[s / 64], memory_order_acquire);
+		if (!(m >> (s % 64) & 1))
+			continue;
+		void *obj = object_from_slot(base + (size_t)s * b->obj_size);
+		if (copying && (header_read(obj) & HDR_STAYS))
+			continue;
+		scan_object(c, obj);
+	}
 }
 
 static void handle_cb(void **slot, void *ctx)
@@ -423,7 +438,7 @@ void minor_copy_worker(unsigned id, void *arg)
 	unsigned n = minor_state.wp.nactive, i = 0;
 	for (struct block *b = pinned; b; b = b->pin_next)
 		if (i++ % n == id)
-			scan_pinned(c, b);
+			scan_pinned(c, b, true);
 	if (id == n - 1) {
 		roots_for_each_handle(handle_cb, c);
 		final_for_each_root(handle_cb, c);
@@ -457,13 +472,13 @@ static void rescan(struct copier *c)
 			for (unsigned k = 0; k < SIZECLASS_COUNT; k++)
 				run_record(&minor_state.copiers[i].to[g][k]);
 	for (struct block *b = minor_state.pinned; b; b = b->pin_next) {
-		scan_pinned(c, b);
+		scan_pinned(c, b, false);
 		drain_alone(c);
 	}
 	for (unsigned i = 0; i < minor_state.wp.nstacks; i++) {
 		struct block *b = minor_state.copiers[i].blocks;
 		while (b) {
-			scan_pinned(c, b);
+			scan_pinned(c, b, false);
 			drain_alone(c);
 			b = b->copy_next == b ? NULL : b->copy_next;
 		}
