@@ -10,7 +10,9 @@
  * GYRE_STORE. Threads also hold a graph only in a local across long
  * safepoint loops and (some of them) blocking regions and disabled
  * regions, force collections of each generation in turn, and detach and
- * re-attach while others collect. The run ends with a check of gyre's
+ * re-attach while others collect. Each thread also keeps a table of weak
+ * references and ephemerons and makes finalizable objects, checked after
+ * every collection too (weakrefs.c). The run ends with a check of gyre's
  * statistics (every generation collected, objects promoted and pinned)
  * and, on request, of the allocation-to-live ratio and of the peak RSS.
  *
@@ -21,6 +23,7 @@
  */
 #include "graph.h"
 #include "report.h"
+#include "weakrefs.h"
 
 #include <gyre.h>
 #include <pthread.h>
@@ -59,7 +62,7 @@ static struct node *global_roots[MAX_THREADS][SLOTS];
 /* What a worker did; written by its thread, read by main after the join. */
 struct tally {
 	uint64_t steps, verifications, forced, blocking, disabled, spins,
-		 churns, reattaches;
+		 churns, reattaches, weak_ops;
 	uint64_t live_bytes_max, live_objects_max;
 	uint64_t bytes_allocated, objects_allocated;
 	uint64_t heap_size_max;
@@ -86,6 +89,7 @@ struct mutator {
 	struct node **global;         /* global_roots[w->index] */
 	gyre_handle *handles;         /* malloc'd: gyre does not scan it */
 	struct graph_meta meta[ROOT_KINDS][SLOTS];
+	struct weakrefs weak;
 	uint64_t seen_collections;
 	uint64_t sink;                /* keeps the spin loops' work alive */
 };
@@ -165,6 +169,7 @@ static void verify_all(struct mutator *m, const char *when)
 	m->g.seen_objects = 0;
 	for (int k = 0; k < ROOT_KINDS; k++)
 		verify_kind(m, k, when);
+	weakrefs_verify(&m->weak, when);
 	m->w->t.verifications++;
 	if (m->g.seen_bytes > m->w->t.live_bytes_max)
 		m->w->t.live_bytes_max = m->g.seen_bytes;
@@ -379,7 +384,10 @@ static void step(struct mutator *m)
 		op_collect(m);
 	else if (x >= 1392 && x < 1402 && uses_reattach(m))
 		op_reattach(m);
-	else
+	else if (x >= 1402 && x < 2000) {
+		weakrefs_step(&m->weak, r);
+		m->w->t.weak_ops++;
+	} else
 		op_mutate(m, kind, slot);
 	m->w->t.steps++;
 	atomic_store_explicit(&m->w->progress, m->w->t.steps,
@@ -408,11 +416,13 @@ static void mutator_setup(struct mutator *m, struct worker *w,
 	if (gyre_root_add(m->global, sizeof global_roots[0]) != GYRE_OK)
 		fail("gyre_root_add of global row %d failed", w->index);
 	roots_build(m);
+	weakrefs_init(&m->weak, w->index);
 }
 
 static void mutator_teardown(struct mutator *m)
 {
 	verify_all(m, "at the end");
+	weakrefs_fini(&m->weak);
 	for (int s = 0; s < SLOTS; s++)
 		if (gyre_handle_free(m->handles[s]) != GYRE_OK)
 			fail("gyre_handle_free at the end failed");
@@ -557,6 +567,7 @@ static void sum_tallies(const struct worker *w, int n, struct tally *sum)
 		sum->spins += t->spins;
 		sum->churns += t->churns;
 		sum->reattaches += t->reattaches;
+		sum->weak_ops += t->weak_ops;
 		sum->live_bytes_max += t->live_bytes_max;
 		sum->live_objects_max += t->live_objects_max;
 		sum->bytes_allocated += t->bytes_allocated;
@@ -589,12 +600,14 @@ static void print_summary(const struct tally *t, const gyre_stats *s,
 
 	printf("stress: %llu steps, %llu verifications, %llu forced "
 	       "collections, %llu blocking, %llu disabled, %llu spins, "
-	       "%llu handle churns, %llu re-attaches\n",
+	       "%llu handle churns, %llu re-attaches, %llu weak-reference "
+	       "operations, %llu finalizers run\n",
 	       (unsigned long long)t->steps, (unsigned long long)t->verifications,
 	       (unsigned long long)t->forced, (unsigned long long)t->blocking,
 	       (unsigned long long)t->disabled, (unsigned long long)t->spins,
 	       (unsigned long long)t->churns,
-	       (unsigned long long)t->reattaches);
+	       (unsigned long long)t->reattaches, (unsigned long long)t->weak_ops,
+	       (unsigned long long)weakrefs_finalized());
 	printf("stress: gyre: %llu collections, %.1f MiB allocated (%llu "
 	       "objects), %.1f MiB freed, pauses max %.2f ms, mean %.3f ms\n",
 	       (unsigned long long)s->collections, s->bytes_allocated / mib,
@@ -656,6 +669,9 @@ static int check_totals(const struct options *o, const struct tally *t,
 	      "minor collections promoted nothing");
 	CHECK(s->gen[0].objects_pinned + s->gen[1].objects_pinned +
 	      s->gen[2].objects_pinned > 0, "no collection pinned anything");
+	CHECK(t->weak_ops < 1000 || weakrefs_finalized() > 0,
+	      "%llu weak-reference operations, and no finalizer ran",
+	      (unsigned long long)t->weak_ops);
 	CHECK(live_after < t->live_bytes_max,
 	      "a collection with no roots left %llu bytes live",
 	      (unsigned long long)live_after);
@@ -697,6 +713,7 @@ int main(int argc, char **argv)
 	if (gyre_init(NULL) != GYRE_OK)
 		fail("gyre_init failed");
 	graph_types_register();
+	weakrefs_register();
 	run_workers(&o, workers);
 	sum_tallies(workers, o.threads, &t);
 	live_after = collect_everything();
