@@ -18,6 +18,7 @@
 
 #include "cache.h"
 #include "json.h"
+#include "recent.h"
 #include "server.h"
 
 static void usage(void)
@@ -137,6 +138,7 @@ int main(int argc, char **argv)
 	kv_mm_init();
 	mm_thread_attach();
 	cache_init(srv.opt.capacity);
+	recent_init();
 	prefill(srv.opt.prefill);
 	mm_thread_detach();
 

@@ -3,11 +3,13 @@
  * documents in the cache; /kv/<key>?critical is a GET whose lookup and
  * response run with automatic collection disabled, as a latency-critical
  * section of a server would, and counts any collection that ran inside it;
+ * a PUT's document is noted in the index of recent ones (recent.h);
  * /stats reports the server and its memory manager.
  */
 #include "cache.h"
 #include "http.h"
 #include "json.h"
+#include "recent.h"
 #include "server.h"
 
 #define KEY_MAX 200
@@ -72,6 +74,7 @@ static int kv(struct loop *l, const struct request *req, const char *key,
 		                 req->body_len);
 		if (doc == NULL)
 			return respond(l, out, 400, false, closing, NULL);
+		recent_note(doc);
 		return respond(l, out, cache_put(key, len, doc) ? 200 : 201,
 		               false, closing, NULL);
 	case HTTP_DELETE:

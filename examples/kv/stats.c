@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "cache.h"
+#include "recent.h"
 #include "server.h"
 
 static const char *counter_names[C_COUNT] = {
@@ -116,5 +117,7 @@ void stats_write(const struct server *srv, struct buf *out)
 	           (unsigned long long)cc.evictions, (unsigned long long)rss,
 	           (unsigned long long)peak);
 	write_gc(out);
+	buf_puts(out, ",\"recent_puts\":");
+	recent_write(out);
 	buf_putc(out, '}');
 }

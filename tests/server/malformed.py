@@ -943,9 +943,17 @@ def case_final(port, manager):
          ">= %d" % len(DOCS), field("critical", "requests")),
         ("stats gc", (field("gc") is None) == (manager in ("glibc", "jemalloc")),
          "null iff a malloc manager", "%.60r" % (field("gc"),)),
+        # gyre's index of recent PUTs, through weak references: the
+        # documents still cached (the last PUT's at least) are in memory.
+        ("stats recent_puts", (field("recent_puts") is None) == (manager != "gyre") and
+         (manager != "gyre" or (num(field("recent_puts", "tracked")) and
+                                field("recent_puts", "tracked") >= 1 and
+                                1 <= field("recent_puts", "in_memory") <= field("recent_puts", "tracked"))),
+         "an object with 1 <= in_memory <= tracked for gyre, null otherwise",
+         "%.80r" % (field("recent_puts"),)),
     ]
     for name, cond, want, got in checks:
-        ok &= R.check(name, cond, want, got) if name == "stats gc" else \
+        ok &= R.check(name, cond, want, got) if name in ("stats gc", "stats recent_puts") else \
             R.check(name, cond, want, "%s, expected %s" % (got, want) if cond else got, show=True)
     return ok
 
