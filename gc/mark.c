@@ -58,9 +58,36 @@ static struct {
 		struct ptrvec weak, eph;
 		size_t weak_seen;
 	} *noted;
+	/* mark_old_ephemerons' pass over the collector thread's notes: the
+	 * next to look at, and whether this pass kept a value. Sync: the
+	 * collector thread; a cycle's start resets them. */
+	size_t eph_cursor;
+	bool eph_kept;
+	unsigned eph_passes;   /* finished this cycle */
 } mk;
 
+/* Ephemerons mark_old_ephemerons looks at between two safepoint polls,
+ * and the passes it makes per cycle: each is a walk over every ephemeron
+ * not decided yet, most of which have dead keys once the first pass is
+ * done (a table's), so more passes would only walk them again while the
+ * program allocates; chains are left to the remark's fixpoint. */
+#define EPH_STEP 4096
+#define EPH_PASSES 2
+
 #define PARTIAL_FIELDS 1024
+
+/* The ephemerons a pass decides, gathered from the workers' notes: the
+ * pass's workers share them in chunks, and what they note meanwhile goes
+ * to their own lists, for the next pass. Sync: gathered and compacted by
+ * the pause's initiator between passes; a pass's workers claim chunks by
+ * `next` (relaxed: it only hands out indices) and empty the slots they
+ * decide, each its own. */
+static struct {
+	struct ptrvec all;
+	_Atomic size_t next;
+	_Atomic bool kept;      /* relaxed: read after the workers joined */
+} eph;
+
 
 int mark_init(unsigned workers)
 {
@@ -83,6 +110,7 @@ void mark_shutdown(void)
 	}
 	meta_free(mk.noted);
 	mk.noted = NULL;
+	ptrvec_free(&eph.all);
 	work_pool_shutdown(&mk.wp);
 	meta_free(mk.cstack.items);
 	meta_free(mk.deferred.items);
@@ -400,6 +428,9 @@ void mark_old_start(void)
 		    !mk.deferred.n);
 	satb_start();
 	atomic_store_relaxed(&mk.overflow, false);
+	mk.eph_cursor = 0;
+	mk.eph_kept = false;
+	mk.eph_passes = 0;
 	struct work_stack *w = &mk.cstack;
 	roots_for_each_stack(0, 1, scan_range, w);
 	roots_for_each_area(scan_range, w);
@@ -504,6 +535,33 @@ bool mark_old_step(size_t budget)
 		budget -= cost < budget ? cost : budget;
 	}
 	return !w->n && !mk.npartials;
+}
+
+bool mark_old_ephemerons(void)
+{
+	GYRE_ASSERT(old_only());
+	struct ptrvec *v = &mk.noted[0].eph;
+	if (mk.eph_passes == EPH_PASSES)
+		return false;
+	for (size_t budget = EPH_STEP; budget && mk.eph_cursor < v->n; budget--) {
+		struct eph_obj *e = v->v[mk.eph_cursor];
+		if (!survives(load_field(&e->key))) {
+			mk.eph_cursor++;
+			continue;
+		}
+		void *value = load_field(&e->value);
+		if (value)
+			mark_old_shade(value);
+		v->v[mk.eph_cursor] = v->v[--v->n];
+		mk.eph_kept = true;
+	}
+	if (mk.eph_cursor < v->n)
+		return true;
+	bool kept = mk.eph_kept;
+	mk.eph_cursor = 0;
+	mk.eph_kept = false;
+	mk.eph_passes++;
+	return kept;
 }
 
 bool mark_old_marked(const void *obj)
@@ -617,49 +675,100 @@ static void resolve_weak(bool callbacks)
 	}
 }
 
-/* One pass over the noted ephemerons: each whose key is marked now has
- * its value marked, and leaves the list; the workers then trace from
- * those values. True if any key was. */
-static bool eph_pass(void)
+#define EPH_CHUNK 256
+
+/* A pass's job: each ephemeron of the worker's chunks whose key is marked
+ * has its value marked and leaves the set; then the worker traces from
+ * the values, with the others. */
+static void eph_worker(unsigned id, void *arg)
 {
+	(void)arg;
+	struct work_stack *w = &mk.wp.stacks[id];
 	bool kept = false;
-	work_pool_start(&mk.wp, mk.wp.nstacks);
-	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
-		struct ptrvec *v = &mk.noted[i].eph;
-		size_t j = 0;
-		while (j < v->n) {
-			struct eph_obj *e = v->v[j];
-			if (!survives(e->key)) {
-				j++;
+	size_t start;
+	while ((start = atomic_add_relaxed(&eph.next, EPH_CHUNK)) < eph.all.n) {
+		size_t end = start + EPH_CHUNK < eph.all.n ? start + EPH_CHUNK : eph.all.n;
+		for (size_t j = start; j < end; j++) {
+			struct eph_obj *e = eph.all.v[j];
+			if (!e || !survives(e->key))
 				continue;
-			}
 			if (e->value)
-				mark_field(&mk.wp.stacks[0], e->value, e);
-			v->v[j] = v->v[--v->n];
+				mark_field(w, e->value, e);
+			eph.all.v[j] = NULL;
 			kept = true;
 		}
 	}
-	if (kept) {
-		workers_run(mark_worker, NULL);
-		finish();
-	}
-	return kept;
+	if (kept)
+		atomic_store_relaxed(&eph.kept, true);
+	work_drain(&mk.wp, w, drain_local, NULL, lost, NULL);
 }
 
-/* The fixpoint; the ephemerons left have unmarked keys, and lose both
- * words. */
-static void resolve_ephemerons(void)
+/* After the fixpoint: the ephemerons left in eph.all have unmarked keys,
+ * and lose both words; the workers share them in chunks. */
+static void eph_clear_worker(unsigned id, void *arg)
 {
-	while (eph_pass())
-		;
+	(void)id;
+	(void)arg;
+	size_t start;
+	while ((start = atomic_add_relaxed(&eph.next, EPH_CHUNK)) < eph.all.n) {
+		size_t end = start + EPH_CHUNK < eph.all.n ? start + EPH_CHUNK : eph.all.n;
+		for (size_t j = start; j < end; j++) {
+			struct eph_obj *e = eph.all.v[j];
+			if (e)
+				e->key = e->value = NULL;
+		}
+	}
+}
+
+/* Moves the workers' notes into eph.all, behind what is still undecided
+ * there; true if any were added. Without memory for them, the notes'
+ * ephemerons are made strong instead (key and value marked, traced by
+ * the next pass): they survive this collection. */
+static bool eph_gather(void)
+{
+	size_t keep = 0, more = 0;
+	for (size_t j = 0; j < eph.all.n; j++)
+		if (eph.all.v[j])
+			eph.all.v[keep++] = eph.all.v[j];
+	eph.all.n = keep;
+	for (unsigned i = 0; i < mk.wp.nstacks; i++)
+		more += mk.noted[i].eph.n;
+	bool room = ptrvec_reserve(&eph.all, more);
+	work_pool_start(&mk.wp, mk.wp.nstacks);
 	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
 		struct ptrvec *v = &mk.noted[i].eph;
 		for (size_t j = 0; j < v->n; j++) {
 			struct eph_obj *e = v->v[j];
-			e->key = e->value = NULL;
+			if (room) {
+				eph.all.v[eph.all.n++] = e;
+			} else {
+				mark_field(&mk.wp.stacks[0], e->key, e);
+				if (e->value)
+					mark_field(&mk.wp.stacks[0], e->value, e);
+			}
 		}
 		v->n = 0;
 	}
+	return more != 0;
+}
+
+/* The fixpoint, in passes over the gathered ephemerons, each parallel,
+ * until a pass marks nothing and notes nothing new; the ephemerons left
+ * have unmarked keys, and lose both words. */
+static void resolve_ephemerons(void)
+{
+	atomic_store_relaxed(&eph.kept, false);
+	bool added = eph_gather();
+	while (added || atomic_load_relaxed(&eph.kept)) {
+		atomic_store_relaxed(&eph.next, 0);
+		atomic_store_relaxed(&eph.kept, false);
+		workers_run(eph_worker, NULL);
+		finish();
+		added = eph_gather();
+	}
+	atomic_store_relaxed(&eph.next, 0);
+	workers_run(eph_clear_worker, NULL);
+	eph.all.n = 0;
 }
 
 /* Marks U's objects and everything they reach, in parallel. */

@@ -38,6 +38,13 @@ uint64_t mark_old_cycle(void);
  * `budget` pointer fields (large arrays a chunk at a time); true when
  * none is left. */
 bool mark_old_step(size_t budget);
+/* The collector thread, world running, when no grey object is left: the
+ * ephemerons it noted whose keys are marked now have their values shaded
+ * and leave its notes, so that the remark decides only the rest; a few
+ * thousand per call (a pause waits for the thread between two calls).
+ * True while there is more to do: a pass not finished, or one that kept a
+ * value (grey work again, then another pass). */
+bool mark_old_ephemerons(void);
 /* The mark of a generation-2 or large object. Any thread. */
 bool mark_old_marked(const void *obj);
 /* True if a logged pointer still matters to the cycle: an old object not

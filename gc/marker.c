@@ -63,7 +63,7 @@ static void trace_cycle(struct mutator *m)
 		/* One log buffer, then a step of tracing: neither starves
 		 * the other. */
 		bool drained = satb_drain_full(mark_old_shade);
-		if (!mark_old_step(STEP_FIELDS) || drained)
+		if (!mark_old_step(STEP_FIELDS) || drained || mark_old_ephemerons())
 			continue;
 		if (!collect_remark(m, cycle))
 			sleep_blocking(m, DISABLED_RETRY_NS);

@@ -16,17 +16,27 @@ struct ptrvec {
 	size_t n, cap;
 };
 
+/* Room for `more` pointers beyond n; false without memory. */
+static inline bool ptrvec_reserve(struct ptrvec *pv, size_t more)
+{
+	if (pv->cap - pv->n >= more)
+		return true;
+	size_t cap = pv->cap ? 2 * pv->cap : 64;
+	while (cap - pv->n < more)
+		cap *= 2;
+	void **v = meta_realloc(pv->v, cap * sizeof(*v));
+	if (!v)
+		return false;
+	pv->v = v;
+	pv->cap = cap;
+	return true;
+}
+
 /* False when the vector cannot grow (no memory): the caller falls back. */
 static inline bool ptrvec_push(struct ptrvec *pv, void *p)
 {
-	if (pv->n == pv->cap) {
-		size_t cap = pv->cap ? 2 * pv->cap : 64;
-		void **v = meta_realloc(pv->v, cap * sizeof(*v));
-		if (!v)
-			return false;
-		pv->v = v;
-		pv->cap = cap;
-	}
+	if (pv->n == pv->cap && !ptrvec_reserve(pv, 1))
+		return false;
 	pv->v[pv->n++] = p;
 	return true;
 }
