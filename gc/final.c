@@ -254,8 +254,11 @@ void final_queue_weak(struct weak_obj *w)
 	pthread_mutex_unlock(&q.lock);
 	/* A concurrent cycle that did not mark w (an old weak reference a
 	 * minor collection found on a card) must not free it now that the
-	 * queue holds it: roots are not scanned again at the remark. */
-	if (mark_old_active())
+	 * queue holds it: roots are not scanned again at the remark. A copy
+	 * the minor collection just made is marked already (copies are
+	 * recorded in their blocks' mark bits, and kept marked while a
+	 * cycle runs), and has no start bit yet, which shading would check. */
+	if (mark_old_active() && !mark_old_marked(w))
 		mark_old_shade(w);
 }
 

@@ -464,13 +464,18 @@ static void drain_alone(struct copier *c)
 	while (work_take(&minor_state.wp, c->w, lost));
 }
 
-/* Scans every copy and pinned object again. */
-static void rescan(struct copier *c)
+void minor_record_runs(void)
 {
 	for (unsigned i = 0; i < minor_state.wp.nstacks; i++)
 		for (unsigned g = 0; g < 2; g++)
 			for (unsigned k = 0; k < SIZECLASS_COUNT; k++)
 				run_record(&minor_state.copiers[i].to[g][k]);
+}
+
+/* Scans every copy and pinned object again. */
+static void rescan(struct copier *c)
+{
+	minor_record_runs();
 	for (struct block *b = minor_state.pinned; b; b = b->pin_next) {
 		scan_pinned(c, b, false);
 		drain_alone(c);

@@ -121,6 +121,10 @@ static void resolve(bool callbacks)
 void minor_final(void)
 {
 	resolve_ephemerons();
+	/* Copies are marked before anything is queued: final_queue_weak
+	 * tells a copy (black while a cycle marks) from an old object a
+	 * card led to by its mark. */
+	minor_record_runs();
 	resolve(true);
 	struct fin *u = final_unreached(true, false, survivor);
 	if (u) {

@@ -104,6 +104,10 @@ void minor_copy_worker(unsigned id, void *arg);
  * up, scans every copy and pinned object again (already-updated fields
  * are left as they are). */
 void minor_recover(void);
+/* Between jobs, on this thread: every copy so far gets its mark bit
+ * (runs record their copies in their blocks' marks only when they move
+ * on, or now). */
+void minor_record_runs(void);
 /* After the copy phase: where from-space object obj is now (its copy, or
  * itself if it stayed in place), with its generation in *gen; NULL if
  * nothing reached it. */

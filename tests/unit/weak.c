@@ -422,6 +422,36 @@ static void test_weak_get_that_ends_cycle(void)
 	assert_int_equal(gyre_handle_free(busy), GYRE_OK);
 }
 
+/* A young weak reference whose young target dies, copied straight into
+ * generation 2 (tenure_age 1) by a minor collection while a cycle marks:
+ * the callback is queued with the weak reference a copy that the cycle
+ * keeps (black), not an unmarked old object to shade (which checked
+ * builds would find has no start bit yet, and abort). */
+static int up_tenure1(void **state)
+{
+	(void)state;
+	calls = 0;
+	h[0] = h[1] = h[2] = NULL;
+	return node_up_with(&(gyre_config){.finalizer_thread = -1, .tenure_age = 1});
+}
+
+static void test_callback_queued_by_minor_during_cycle(void)
+{
+	marker_hold(true);
+	harness_clear_stack();
+	assert_true(collect_start_cycle(mutator_current()));
+	harness_in_thread(make_weak, NULL);
+	collect(0);
+	assert_true(mark_old_active());
+	assert_int_equal(gen_of(gyre_handle_get(h[0])), 2);
+	assert_null(gyre_weak_get(gyre_handle_get(h[0])));
+	marker_hold(false);
+	collect(2);
+	assert_int_equal(gyre_run_finalizers(100), 1);
+	assert_int_equal(calls, 1);
+	free_handles();
+}
+
 /* ------------------------------------------------------ 4. as objects */
 
 /* Weak references stored in a pointer array die with it, and are read
@@ -459,7 +489,8 @@ static void test_weak_in_array(void)
 	free_handles();
 }
 
-#define TEST(fn) {#fn, run_body, up, down, &(struct body){fn}}
+#define TEST_WITH(fn, setup) {#fn, run_body, setup, down, &(struct body){fn}}
+#define TEST(fn) TEST_WITH(fn, up)
 
 int main(void)
 {
@@ -473,6 +504,7 @@ int main(void)
 		TEST(test_no_callback_for_dead_weak),
 		TEST(test_weak_get_during_cycle_keeps_target),
 		TEST(test_weak_get_that_ends_cycle),
+		TEST_WITH(test_callback_queued_by_minor_during_cycle, up_tenure1),
 		TEST(test_weak_in_array),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
