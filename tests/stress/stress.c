@@ -601,13 +601,14 @@ static void print_summary(const struct tally *t, const gyre_stats *s,
 	printf("stress: %llu steps, %llu verifications, %llu forced "
 	       "collections, %llu blocking, %llu disabled, %llu spins, "
 	       "%llu handle churns, %llu re-attaches, %llu weak-reference "
-	       "operations, %llu finalizers run\n",
+	       "operations, %llu finalizers and %llu callbacks run\n",
 	       (unsigned long long)t->steps, (unsigned long long)t->verifications,
 	       (unsigned long long)t->forced, (unsigned long long)t->blocking,
 	       (unsigned long long)t->disabled, (unsigned long long)t->spins,
 	       (unsigned long long)t->churns,
 	       (unsigned long long)t->reattaches, (unsigned long long)t->weak_ops,
-	       (unsigned long long)weakrefs_finalized());
+	       (unsigned long long)weakrefs_finalized(),
+	       (unsigned long long)weakrefs_callbacks());
 	printf("stress: gyre: %llu collections, %.1f MiB allocated (%llu "
 	       "objects), %.1f MiB freed, pauses max %.2f ms, mean %.3f ms\n",
 	       (unsigned long long)s->collections, s->bytes_allocated / mib,

@@ -16,7 +16,8 @@
  *
  * Finalizers (run on gyre's finalizer thread) check that the cell they
  * receive is intact, together with the cell it reaches, and that no cell
- * is finalized twice (a bitmap of cell ids, process-wide).
+ * is finalized twice (a bitmap of cell ids, process-wide); half the weak
+ * references have a callback, which checks that the target reads NULL.
  */
 #include "weakrefs.h"
 #include "report.h"
@@ -38,8 +39,8 @@ struct cell {
 static gyre_type cell_type;
 /* Finalized cell ids. Sync: atomic bits, set by the finalizer thread. */
 static _Atomic uint64_t finalized[CELL_IDS / 64];
-/* Finalizers that ran. Relaxed: a count. */
-static _Atomic uint64_t finalizers_ran;
+/* Finalizers and weak-reference callbacks that ran. Relaxed: counts. */
+static _Atomic uint64_t finalizers_ran, callbacks_ran;
 
 static uint64_t cell_check(uint64_t id)
 {
@@ -96,6 +97,20 @@ static void cell_finalize(void *obj, void *ctx)
 	atomic_fetch_add_explicit(&finalizers_ran, 1, memory_order_relaxed);
 }
 
+uint64_t weakrefs_callbacks(void)
+{
+	return atomic_load_explicit(&callbacks_ran, memory_order_relaxed);
+}
+
+/* Runs on the finalizer thread: the target is cleared before. */
+static void weak_cleared(void *weak, void *ctx)
+{
+	(void)ctx;
+	if (gyre_weak_get(weak))
+		fail("a weak reference's callback ran before its target was cleared");
+	atomic_fetch_add_explicit(&callbacks_ran, 1, memory_order_relaxed);
+}
+
 void weakrefs_init(struct weakrefs *w, int thread)
 {
 	/* Finalizable cells get ids that fit the bitmap; the others need
@@ -125,7 +140,7 @@ static void replace(struct weakrefs *w, struct rng *r, size_t i)
 	if (w->ephemeron[i])
 		e = gyre_ephemeron_new(t, cell_new(w, t));
 	else
-		e = gyre_weak_new(t, NULL, NULL);
+		e = gyre_weak_new(t, rng_below(r, 2) ? weak_cleared : NULL, NULL);
 	if (!e)
 		fail("a weak reference or ephemeron");
 	void **table = gyre_handle_get(w->table), **kept = gyre_handle_get(w->kept);

@@ -29,7 +29,8 @@ void weakrefs_fini(struct weakrefs *w);
 void weakrefs_step(struct weakrefs *w, struct rng *r);
 /* Checks every entry (after a collection). */
 void weakrefs_verify(struct weakrefs *w, const char *when);
-/* Finalizers run so far, all threads. */
+/* Finalizers and weak-reference callbacks run so far, all threads. */
 uint64_t weakrefs_finalized(void);
+uint64_t weakrefs_callbacks(void);
 
 #endif
