@@ -8,7 +8,8 @@
  * weak references to the object read NULL before its finalizer runs, and
  * a weak reference that only a dying object reaches gets no callback;
  * the finalizer thread runs them by itself, also finalizers that
- * allocate and collect; shutdown drops what is still queued.
+ * allocate and collect, and one that blocks holds up only the queue;
+ * shutdown drops what is still queued.
  *
  * As in weak.c, what must die is made by helper threads, and finalizers
  * run when the test calls gyre_run_finalizers unless a test starts gyre
@@ -469,6 +470,64 @@ static void test_young_interior_registration(void)
 		harness_expect_exit0(register_interior_child);
 }
 
+/* A finalizer that blocks (in a blocking region, as gyre.h asks) holds
+ * up only the queue: collections go on, and finalizers_pending shows the
+ * queue growing behind it; released, the thread runs the rest. */
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int blocked_in;
+
+static void blocking_finalizer(void *obj, void *ctx)
+{
+	record(obj, ctx);
+	blocked_in = 1;
+	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
+	pthread_mutex_lock(&gate);
+	pthread_mutex_unlock(&gate);
+	assert_int_equal(gyre_blocking_end(), GYRE_OK);
+}
+
+static void make_blocking(void *arg)
+{
+	(void)arg;
+	struct node *n = node_new(300, NULL, NULL);
+	assert_int_equal(gyre_finalizer_register(n, blocking_finalizer, NULL), GYRE_OK);
+}
+
+static void make_ten(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 10; i++)
+		finalizable(400 + (uint64_t)i, NULL);
+}
+
+static void test_blocked_finalizer_holds_only_the_queue(void)
+{
+	pthread_mutex_lock(&gate);
+	harness_in_thread(make_blocking, NULL);
+	uint64_t deadline = (uint64_t)time(NULL) + WAIT_MS / 1000;
+	while (!blocked_in) {
+		collect(0);
+		sleep_blocking();
+		assert_true((uint64_t)time(NULL) <= deadline);
+	}
+	harness_in_thread(make_ten, NULL);
+	gyre_stats s0, s1;
+	assert_int_equal(gyre_stats_get(&s0), GYRE_OK);
+	for (int g = 0; g <= 2; g++)
+		collect(g);
+	assert_int_equal(gyre_stats_get(&s1), GYRE_OK);
+	assert_int_equal(s1.collections - s0.collections, 3);
+	assert_int_equal(s1.finalizers_pending, 10);
+	assert_int_equal(nseen, 1);
+	pthread_mutex_unlock(&gate);
+	while (nseen < 11) {
+		sleep_blocking();
+		assert_true((uint64_t)time(NULL) <= deadline);
+	}
+	assert_int_equal(gyre_stats_get(&s1), GYRE_OK);
+	assert_int_equal(s1.finalizers_pending, 0);
+}
+
 /* ---------------------------------------------------------- shutdown */
 
 static void test_shutdown_drops_pending(void)
@@ -503,6 +562,7 @@ int main(void)
 		TEST(test_weak_cleared_before_finalizer),
 		TEST(test_no_callback_for_weak_only_dying_reach),
 		TEST_WITH(test_finalizer_thread_runs_them, up_thread),
+		TEST_WITH(test_blocked_finalizer_holds_only_the_queue, up_thread),
 		{"test_shutdown_drops_pending", run_body, NULL, NULL,
 		 &(struct body){test_shutdown_drops_pending}},
 		{"test_young_interior_registration", run_body, NULL, NULL,
