@@ -15,8 +15,9 @@
 #include "runtime/meta.h"
 #include "threads/safepoint.h"
 
-/* Items a finalizer thread runs between two looks at its quit flag. */
-#define BATCH 64
+/* Items taken off the queue at once (one lock), and so run between two
+ * looks at the finalizer thread's quit flag. */
+#define TAKE 32
 
 static struct {
 	pthread_mutex_t lock;
@@ -32,7 +33,7 @@ static struct {
 	struct fin *head, *tail;   /* finalizers due, oldest first */
 	struct weak_obj *weak;     /* weak references due, by `next` */
 	size_t pending;            /* both; under lock */
-	bool weak_turn;            /* the kind run_one takes first; under lock */
+	bool weak_turn;            /* the kind take() takes next; under lock */
 	_Atomic uint64_t ran;      /* relaxed: a counter */
 	bool quit;                 /* under lock */
 	bool thread_on;            /* init and shutdown only */
@@ -210,33 +211,42 @@ struct fin *final_unreached(bool young, bool old, final_survivor_fn survivor)
 	return u;
 }
 
-static void queue_fin(struct fin *e)
-{
-	e->next = NULL;
-	pthread_mutex_lock(&q.lock);
-	if (q.tail)
-		q.tail->next = e;
-	else
-		q.head = e;
-	q.tail = e;
-	q.pending++;
-	pthread_mutex_unlock(&q.lock);
-}
-
 void final_settle(struct fin *u, final_survivor_fn survivor)
 {
+	struct fin *first = NULL, *last = NULL;
+	size_t n = 0;
 	for (struct fin *e = u, *next; e; e = next) {
 		next = e->unext;
 		void *to = survivor(e->obj);
 		GYRE_ASSERT(to);
-		move_entry(e, to);
-		if (!e->ready)
+		if (!e->ready) {
+			move_entry(e, to);
 			continue;
+		}
+		/* Leaves the registry under its old address. */
 		*chain_of(e->obj) = e->hnext;
 		list_del(e);
 		reg.count--;
-		queue_fin(e);
+		e->obj = to;
+		e->next = NULL;
+		if (last)
+			last->next = e;
+		else
+			first = e;
+		last = e;
+		n++;
 	}
+	if (!first)
+		return;
+	/* The ready ones join the queue at once: one lock, not one each. */
+	pthread_mutex_lock(&q.lock);
+	if (q.tail)
+		q.tail->next = first;
+	else
+		q.head = first;
+	q.tail = last;
+	q.pending += n;
+	pthread_mutex_unlock(&q.lock);
 }
 
 /* --------------------------------------------------------------- queue */
@@ -293,54 +303,64 @@ uint64_t final_ran(void)
 	return atomic_load_relaxed(&q.ran);
 }
 
-/* Runs one item of the queue; false if it was empty (or, for the
- * finalizer thread, told to quit). The object is held in this frame
- * while its code runs: the stack keeps it alive (and pinned). */
-static bool run_one(bool thread)
+/* Takes up to `max` items off the queue under one lock, the two kinds
+ * in turn (neither waits behind a stream of the other): finalizer entries
+ * into e[], weak references into w[]; none if the finalizer thread is
+ * told to quit. Returns how many. */
+static size_t take(bool thread, size_t max, struct fin **e, size_t *ne,
+		   struct weak_obj **w, size_t *nw)
 {
-	struct fin *e = NULL;
-	struct weak_obj *w = NULL;
+	*ne = *nw = 0;
 	pthread_mutex_lock(&q.lock);
-	if (!(thread && q.quit)) {
-		/* The two kinds take turns: neither waits behind a stream
-		 * of the other. */
+	while (*ne + *nw < max && !(thread && q.quit) && (q.weak || q.head)) {
 		if (q.weak && (q.weak_turn || !q.head)) {
-			w = q.weak;
-			q.weak = w->next;
-		} else if (q.head) {
-			e = q.head;
-			q.head = e->next;
+			w[(*nw)++] = q.weak;
+			q.weak = q.weak->next;
+		} else {
+			e[(*ne)++] = q.head;
+			q.head = q.head->next;
 			if (!q.head)
 				q.tail = NULL;
 		}
-		q.weak_turn = !w;
-	}
-	if (e || w)
+		q.weak_turn = !q.weak_turn;
 		q.pending--;
+	}
 	pthread_mutex_unlock(&q.lock);
-	if (e) {
-		void *obj = e->obj;
-		gyre_finalize_fn fn = e->fn;
-		void *ctx = e->ctx;
-		meta_free(e);
-		fn(obj, ctx);
-	} else if (w) {
+	return *ne + *nw;
+}
+
+/* Runs up to `max` items (at most TAKE) of the queue; returns how many.
+ * The objects are held in this frame while their code runs: the stack
+ * keeps them alive (and pinned). */
+static size_t run_some(bool thread, size_t max)
+{
+	struct fin *e[TAKE];
+	struct weak_obj *w[TAKE];
+	void *obj[TAKE];
+	size_t ne, nw, n = take(thread, max < TAKE ? max : TAKE, e, &ne, w, &nw);
+	for (size_t i = 0; i < ne; i++)
+		obj[i] = e[i]->obj;
+	for (size_t i = 0; i < ne; i++) {
+		gyre_finalize_fn fn = e[i]->fn;
+		void *ctx = e[i]->ctx;
+		meta_free(e[i]);
+		fn(obj[i], ctx);
+	}
+	for (size_t i = 0; i < nw; i++) {
 		/* Through the barrier: w may be old, and a cycle may be
 		 * marking. */
-		gyre__store(w, offsetof(struct weak_obj, next), NULL);
-		w->fn(w, w->ctx);
-	} else {
-		return false;
+		gyre__store(w[i], offsetof(struct weak_obj, next), NULL);
+		w[i]->fn(w[i], w[i]->ctx);
 	}
-	atomic_add_relaxed(&q.ran, 1);
-	return true;
+	atomic_add_relaxed(&q.ran, n);
+	return n;
 }
 
 size_t final_run(size_t max)
 {
-	size_t n = 0;
-	while (n < max && run_one(false))
-		n++;
+	size_t n = 0, ran;
+	while (n < max && (ran = run_some(false, max - n)))
+		n += ran;
 	return n;
 }
 
@@ -400,7 +420,7 @@ static void *final_main(void *arg)
 	if (rc)
 		return NULL;
 	while (!wait_for_work(m))
-		for (unsigned i = 0; i < BATCH && run_one(true); i++)
+		while (run_some(true, TAKE))
 			check_left_open(m);
 	alloc_detach(m);
 	mutator_unregister(m);

@@ -520,9 +520,12 @@ void *minor_survivor(void *obj, unsigned *gen)
 
 void minor_keep(void **slot)
 {
-	struct copier *c = &minor_state.copiers[0];
-	handle_cb(slot, c);
-	drain_alone(c);
+	handle_cb(slot, &minor_state.copiers[0]);
+}
+
+void minor_drain(void)
+{
+	drain_alone(&minor_state.copiers[0]);
 }
 
 void minor_keep_field(void **slot, void *holder)

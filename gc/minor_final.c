@@ -135,6 +135,7 @@ void minor_final(void)
 			void *obj = e->obj;
 			minor_keep(&obj);
 		}
+		minor_drain();
 		minor_recover();
 		resolve_ephemerons();
 		final_settle(u, survivor);

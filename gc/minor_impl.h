@@ -112,9 +112,11 @@ void minor_record_runs(void);
  * itself if it stayed in place), with its generation in *gen; NULL if
  * nothing reached it. */
 void *minor_survivor(void *obj, unsigned *gen);
-/* After the copy phase, on this thread: *slot (a root) and everything it
- * reaches survive; the slot is updated. minor_recover afterwards. */
+/* After the copy phase, on this thread: *slot (a root) survives, and
+ * everything it reaches once minor_drain has run; the slot is updated.
+ * minor_recover afterwards. */
 void minor_keep(void **slot);
+void minor_drain(void);
 /* The same for a field of `holder`, whose card is dirtied if the field
  * is left pointing to a younger generation. */
 void minor_keep_field(void **slot, void *holder);
