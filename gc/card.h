@@ -8,7 +8,7 @@
  *
  * A summary byte per block is set with any of its cards, so that a minor
  * collection reads the cards of only the blocks whose summary is set; a
- * large object has one too [INV-LARGE-SUMMARY].
+ * large object has one per chunk of 512 cards [INV-LARGE-SUMMARY].
  *
  * [INV-CARDS] Outside a minor collection, every pointer from an object of
  * generation g to an object of a younger generation lies on a dirty card,
@@ -69,7 +69,10 @@ static inline void card_dirty(const void *holder, const void *slot)
 		__atomic_store_n(&heap.card_summary[(s - (uintptr_t)heap.base) >>
 						   BLOCK_SHIFT], 1, __ATOMIC_RELAXED);
 	else
-		__atomic_store_n(large_summary(large_of(holder)), 1, __ATOMIC_RELAXED);
+		/* An or: the chunk may be pending (large.h). */
+		__atomic_fetch_or(large_summary(large_of(holder),
+						((s - (uintptr_t)holder) >> LARGE_CARD_SHIFT) >>
+						GYRE__LARGE_CHUNK_SHIFT), 1, __ATOMIC_RELAXED);
 }
 
 #endif

@@ -40,17 +40,17 @@ void *large_alloc(size_t bytes, uint64_t header, bool has_pointers)
 {
 	if (!heap_reserve(bytes))
 		return NULL;
-	/* The cards and their summary byte [INV-LARGE-SUMMARY]. */
+	/* The cards and their chunks' summary bytes [INV-LARGE-SUMMARY]. */
 	size_t ncards = has_pointers ? (bytes - sizeof(uint64_t) + LARGE_CARD_SIZE - 1) /
 					       LARGE_CARD_SIZE : 0;
-	struct large *l = meta_calloc(sizeof(struct large) + bytes +
-				      (ncards ? 1 + ncards : 0));
+	size_t nchunks = (ncards + LARGE_CHUNK_CARDS - 1) / LARGE_CHUNK_CARDS;
+	struct large *l = meta_calloc(sizeof(struct large) + bytes + nchunks + ncards);
 	if (!l)
 		goto fail_alloc;
 	l->magic = LARGE_MAGIC;
 	l->bytes = bytes;
 	if (has_pointers)
-		l->cards = (uint8_t *)(l + 1) + bytes + 1;
+		l->cards = (uint8_t *)(l + 1) + bytes + nchunks;
 	void *obj = large_object(l);
 	*object_header(obj) = header;
 	/* Allocated black while generation 2 is being marked: the cycle

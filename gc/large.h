@@ -7,10 +7,14 @@
  * (one per LARGE_CARD_SIZE bytes of payload, after the payload and a
  * summary byte): GYRE_STORE finds it two words before the object (gyre.h).
  *
- * [INV-LARGE-SUMMARY] The summary byte (the byte before the first card)
- * is set whenever one of the object's cards is dirty, so that a minor
- * collection reads one byte of an object that was not written, not its
- * whole card array.
+ * [INV-LARGE-SUMMARY] The cards come in chunks of LARGE_CHUNK_CARDS (32
+ * KiB of payload), each with a summary byte: chunk i's is the (i+1)-th
+ * byte before the first card. A chunk's summary is set whenever one of
+ * its cards is dirty, so that a minor collection reads a byte per chunk
+ * of an object that was not written, and the cards of only the chunks
+ * that were: a table of 16 MiB with one dirty card costs 489 bytes and a
+ * chunk, not 250,000 cards. During a minor collection a summary's bit 1
+ * (LARGE_CHUNK_PENDING) marks a chunk whose cards wait to be scanned.
  *
  * [INV-LARGE-SET] Every large object is in large.objs; between
  * large_prepare and the end of the sweep the array is sorted by address.
@@ -30,14 +34,14 @@ struct large {
 	uint64_t magic;          /* LARGE_MAGIC: checked in debug builds */
 	uint64_t bytes;          /* header + payload */
 	_Atomic uint64_t mark;   /* 1 when marked [INV-MARKS-CLEAR] */
-	/* During a minor collection: some cards wait to be scanned, and
-	 * the next chunk of them that a worker may claim. */
+	/* During a minor collection: some chunks wait to be scanned, and
+	 * the next chunk that a worker may claim. */
 	uint64_t cards_pending;
 	_Atomic uint64_t card_cursor;
 	/* Must stay the last field: gyre.h's barrier reads it at obj[-2]. */
 	uint8_t *cards;          /* NULL for pointer-free objects */
-	/* the header word follows, then the payload, then the summary byte
-	 * and the cards */
+	/* the header word follows, then the payload, then the chunks'
+	 * summary bytes (last chunk first) and the cards */
 };
 
 struct large_space {
@@ -66,10 +70,19 @@ static inline size_t large_ncards(const struct large *l)
 				 GYRE__LARGE_CARD_SHIFT : 0;
 }
 
-/* The summary byte [INV-LARGE-SUMMARY] of an object with cards. */
-static inline uint8_t *large_summary(const struct large *l)
+#define LARGE_CHUNK_CARDS ((size_t)1 << GYRE__LARGE_CHUNK_SHIFT)
+#define LARGE_CHUNK_PENDING 2
+
+/* Chunks of cards of an object with cards. */
+static inline size_t large_nchunks(const struct large *l)
 {
-	return l->cards - 1;
+	return (large_ncards(l) + LARGE_CHUNK_CARDS - 1) >> GYRE__LARGE_CHUNK_SHIFT;
+}
+
+/* The summary byte [INV-LARGE-SUMMARY] of chunk i of an object with cards. */
+static inline uint8_t *large_summary(const struct large *l, size_t i)
+{
+	return l->cards - 1 - i;
 }
 
 static inline struct large *large_of(const void *obj)

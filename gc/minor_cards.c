@@ -16,7 +16,6 @@
 #define CARD_PENDING 2
 #define CHUNK_BLOCKS 256
 #define CHUNK_LARGE 16
-#define CHUNK_CARDS 512 /* of a large object: 32 KiB of its payload */
 
 /* --------------------------------------------------------------- cards */
 
@@ -42,6 +41,33 @@ static size_t prepare_cards(uint8_t *cards, size_t n)
 			cards[j] = CARD_PENDING;
 			dirty++;
 		}
+	return dirty;
+}
+
+/* [INV-LARGE-SUMMARY]: an object not written since the last collection
+ * costs its record and its chunks' summary bytes; a written one, the
+ * cards of its written chunks, which become pending chunks. Returns the
+ * dirty cards. */
+static size_t prepare_large(struct large *l)
+{
+	l->cards_pending = false;
+	if (!l->cards)
+		return 0;
+	size_t nchunks = large_nchunks(l), ncards = large_ncards(l), dirty = 0;
+	if (cards_clean(large_summary(l, nchunks - 1), nchunks))
+		return 0;
+	for (size_t i = 0; i < nchunks; i++) {
+		uint8_t *sum = large_summary(l, i);
+		if (!*sum)
+			continue;
+		size_t first = i * LARGE_CHUNK_CARDS;
+		size_t d = prepare_cards(l->cards + first, ncards - first < LARGE_CHUNK_CARDS
+							   ? ncards - first : LARGE_CHUNK_CARDS);
+		*sum = d ? LARGE_CHUNK_PENDING : 0;
+		dirty += d;
+	}
+	l->cards_pending = dirty != 0;
+	atomic_store_relaxed(&l->card_cursor, 0);
 	return dirty;
 }
 
@@ -93,19 +119,8 @@ void minor_prepare_worker(unsigned id, void *arg)
 	while ((start = atomic_add_relaxed(&minor_state.next_large, CHUNK_LARGE)) < large.count) {
 		size_t end = start + CHUNK_LARGE < large.count ? start + CHUNK_LARGE
 							       : large.count;
-		for (size_t i = start; i < end; i++) {
-			struct large *l = large.objs[i];
-			l->cards_pending = false;
-			/* [INV-LARGE-SUMMARY]: an object not written since
-			 * the last collection costs its record and one byte. */
-			if (!l->cards || !*large_summary(l))
-				continue;
-			*large_summary(l) = 0;
-			size_t dirty = prepare_cards(l->cards, large_ncards(l));
-			l->cards_pending = dirty != 0;
-			c->dirty_cards += dirty;
-			atomic_store_relaxed(&l->card_cursor, 0);
-		}
+		for (size_t i = start; i < end; i++)
+			c->dirty_cards += prepare_large(large.objs[i]);
 	}
 }
 
@@ -136,15 +151,20 @@ void minor_scan_block_cards(struct copier *c, struct block *b)
 }
 
 /* A large array (a server's table) can hold most of a minor collection's
- * roots: every worker takes chunks of its cards in turn. Relaxed: the
- * cursor only hands out chunk numbers. */
+ * roots: every worker takes its pending chunks in turn. Relaxed: the
+ * cursor only hands out chunk numbers, and the pending bit is the
+ * claimer's to clear (card_dirty may set the dirty bit beside it). */
 void minor_scan_large_cards(struct copier *c, struct large *l)
 {
 	void *obj = large_object(l);
-	size_t n = large_ncards(l), start;
-	while ((start = atomic_add_relaxed(&l->card_cursor, CHUNK_CARDS)) < n) {
-		size_t end = start + CHUNK_CARDS < n ? start + CHUNK_CARDS : n;
-		for (size_t k = start; k < end; k++) {
+	size_t n = large_ncards(l), nchunks = large_nchunks(l), i;
+	while ((i = atomic_add_relaxed(&l->card_cursor, 1)) < nchunks) {
+		uint8_t *sum = large_summary(l, i);
+		if (!(__atomic_load_n(sum, __ATOMIC_RELAXED) & LARGE_CHUNK_PENDING))
+			continue;
+		__atomic_fetch_and(sum, (uint8_t)~LARGE_CHUNK_PENDING, __ATOMIC_RELAXED);
+		size_t end = (i + 1) * LARGE_CHUNK_CARDS < n ? (i + 1) * LARGE_CHUNK_CARDS : n;
+		for (size_t k = i * LARGE_CHUNK_CARDS; k < end; k++) {
 			if (!(__atomic_load_n(&l->cards[k], __ATOMIC_RELAXED) &
 			      CARD_PENDING) || !card_claim(&l->cards[k]))
 				continue;

@@ -217,9 +217,13 @@ static size_t check_large(void)
 			FAIL("large object %p has %zu bytes, header says %zu", phase,
 			     large_object(l), (size_t)l->bytes, obj_bytes);
 		for (size_t k = 0; k < large_ncards(l); k++)
-			if (l->cards[k] && !*large_summary(l))
-				FAIL("large object %p has a dirty card and a clean summary",
-				     phase, large_object(l));
+			if (l->cards[k] && !*large_summary(l, k / LARGE_CHUNK_CARDS))
+				FAIL("large object %p has a dirty card (%zu) in a chunk whose "
+				     "summary is clean", phase, large_object(l), k);
+		for (size_t i = 0; i < large_nchunks(l); i++)
+			if (*large_summary(l, i) & LARGE_CHUNK_PENDING)
+				FAIL("large object %p has a chunk pending outside a minor "
+				     "collection", phase, large_object(l));
 		bytes += l->bytes;
 	}
 	return bytes;

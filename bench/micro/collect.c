@@ -32,11 +32,14 @@
  * and times the one collection. gyre's pause should not grow with N;
  * counter survivor_MiB_per_s is the surviving bytes / pause.
  *
- * minor_tables/tables_MiB:N is the same pause (10% surviving) with N MiB of
- * large pointer arrays as the old generation (512 KiB tables, every slot
- * pointing at an old table, none written since they were built): a
- * server's indexes. gyre's pause should not grow with N either: a table
- * nobody wrote costs a byte of its card summary, not its cards.
+ * minor_tables/tables_MiB:N/written:W is the same pause (10% surviving)
+ * with N MiB of large pointer arrays as the old generation (512 KiB
+ * tables, every slot pointing at an old table): a server's indexes, none
+ * written since they were built (W 0), or one young node stored into a
+ * random slot of one before each collection (W 1). gyre's pause should
+ * not grow with N either: a table nobody wrote costs the bytes of its
+ * chunks' card summaries, a written one the cards of the written chunk
+ * (512 cards, 32 KiB of the table), not all of its cards.
  *
  * One source, two binaries: MM_GYRE (micro-collect-gyre) and MM_BOEHM
  * (micro-collect-boehm). The benchmark runs on one thread, so Google
@@ -309,6 +312,10 @@ static void make_young(int64_t pct, uint64_t *rng)
 	mm_enable();
 }
 
+/* minor_tables/written:1: before each young collection, one young node
+ * goes into a random slot of a random table (set by bm_minor_tables). */
+static int64_t tables_written;
+
 /* Times young collections at pct% survival over whatever old generation
  * is built; reports old_MiB as `mb`. */
 static void time_minor(gbench_state *st, int64_t mb, int64_t pct)
@@ -328,6 +335,13 @@ static void time_minor(gbench_state *st, int64_t mb, int64_t pct)
 	}
 	for (int i = 0; gbench_keep_running(st); i++) {
 		make_young(pct, &rng);
+		if (tables_written && live_lists && live_lists[0]) {
+			size_t n = (size_t)mb * MB / (TABLE * sizeof(void *));
+
+			rng = rng * 6364136223846793005u + 1442695040888963407u;
+			STORE_AT((struct node **)live_lists[(rng >> 33) % n],
+			         (rng >> 17) % TABLE, mm_node());
+		}
 		double t0 = now_s();
 
 		mm_collect_young(i);
@@ -358,6 +372,7 @@ static void bm_minor_tables(gbench_state *st)
 {
 	int64_t mb = gbench_range(st, 0);
 
+	tables_written = gbench_range(st, 1);
 	mm_attach();
 	build_tables(mb);
 	time_minor(st, mb, 10);
@@ -382,8 +397,9 @@ int main(int argc, char **argv)
 	gbench_use_manual_time(b);
 	gbench_fixed_iterations(b, MINOR_ITERATIONS);
 	b = gbench_register("minor_tables", bm_minor_tables);
-	gbench_arg_name(b, "tables_MiB");
-	gbench_arg(gbench_arg(gbench_arg(b, 0), 64), 256);
+	gbench_arg_names2(b, "tables_MiB", "written");
+	for (int64_t w = 0; w <= 1; w++)
+		gbench_args2(gbench_args2(gbench_args2(b, 0, w), 64, w), 256, w);
 	gbench_use_manual_time(b);
 	gbench_fixed_iterations(b, MINOR_ITERATIONS);
 	status = gbench_main(argc, argv);

@@ -546,6 +546,7 @@ int gyre_stats_get(gyre_stats *out);
 #define GYRE__NURSERY_MAX 8192 /* larger objects (header included) are old */
 #define GYRE__CARD_SHIFT 9
 #define GYRE__LARGE_CARD_SHIFT 6
+#define GYRE__LARGE_CHUNK_SHIFT 9 /* cards per summary byte of a large object */
 #define GYRE__BLOCK_SHIFT 16
 
 /* The calling thread's nursery buffer: [cursor, limit) is free, zeroed
@@ -645,7 +646,8 @@ static inline void *gyre__alloc_bytes_inline(size_t size)
  * obj is old, marks the field's card: the heap's table (and its
  * one-byte-per-block summary) for objects in the block heap, else the
  * large object's own cards, whose address is the word two before the
- * object, and their summary byte just before them (gc/large.h). A young holder (space byte 0: a nursery block) needs
+ * object, and the summary byte of their chunk of 512, the chunks'
+ * summaries lying before the cards in reverse (gc/large.h). A young holder (space byte 0: a nursery block) needs
  * no card, as nothing is younger than it; most stores initialise new
  * objects, and the early return halves their cost. A block's space byte
  * changes from 0 only with the world stopped, so a relaxed load never
@@ -683,8 +685,10 @@ static inline void gyre__store(void *obj, size_t off, void *value)
 				 __ATOMIC_RELAXED);
 	} else {
 		uint8_t *cards = ((uint8_t **)obj)[-2];
-		__atomic_store_n(&cards[off >> GYRE__LARGE_CARD_SHIFT], 1, __ATOMIC_RELAXED);
-		__atomic_store_n(&cards[-1], 1, __ATOMIC_RELAXED);
+		size_t card = off >> GYRE__LARGE_CARD_SHIFT;
+		__atomic_store_n(&cards[card], 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&cards[-1 - (card >> GYRE__LARGE_CHUNK_SHIFT)], 1,
+				 __ATOMIC_RELAXED);
 	}
 }
 

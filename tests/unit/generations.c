@@ -324,7 +324,7 @@ static void test_store_into_young_object_marks_no_card(void)
 }
 
 /* GYRE_STORE_AT into a large pointer array marks the array's own card for
- * that element, and no other. */
+ * that element, and the summary of its chunk of cards, and no other. */
 static void test_store_at_marks_card_of_large_array(void)
 {
 	const size_t n = 10000, at = 5000;
@@ -348,6 +348,13 @@ static void test_store_at_marks_card_of_large_array(void)
 	for (size_t k = 0; k < ncards; k++)
 		if (&l->cards[k] != card)
 			assert_int_equal(l->cards[k], 0);
+	/* And the summary of that card's chunk (the second of three), and
+	 * no other [INV-LARGE-SUMMARY]. */
+	size_t chunk = (size_t)(card - l->cards) / LARGE_CHUNK_CARDS;
+	assert_int_equal(large_nchunks(l), 3);
+	assert_int_equal(chunk, 1);
+	for (size_t i = 0; i < large_nchunks(l); i++)
+		assert_int_equal(*large_summary(l, i) != 0, i == chunk);
 }
 
 /* ------------------------------------------------------- 2. card scanning */
