@@ -2,7 +2,7 @@
  * final_order.c: which unreached finalizable objects are ready (final.h).
  *
  * The graph is the unreached objects reachable from U, with their strong
- * fields as edges. Its strongly connected components (Tarjan's algorithm,
+ * fields and ephemerons' values as edges. Its strongly connected components (Tarjan's algorithm,
  * iterative: a chain of a million nodes must not overflow the stack) are
  * emitted successors first, so walking them in the reverse order visits
  * every component before those it reaches: a component is "reached" when
@@ -140,11 +140,17 @@ static void visit_field(void **slot, void *ctx)
 static bool visit(struct order *o, uint32_t n)
 {
 	struct node *v = &o->nodes[n];
+	void *obj = v->obj;
 	v->index = v->low = o->counter++;
 	v->on_stack = true;
 	o->stack[o->nstack++] = n;
 	size_t lo = o->nedges;
-	type_visit_fields(v->obj, visit_field, o);
+	type_visit_fields(obj, visit_field, o);
+	/* An ephemeron's value is an edge too (its key may be alive): a
+	 * finalizable value it holds waits for what reaches the ephemeron,
+	 * at worst a collection longer than it had to. */
+	if (type_get(header_type(*object_header(obj)))->special == SPECIAL_EPHEMERON)
+		add_edge(o, ((void **)obj)[1]);
 	v = &o->nodes[n]; /* the array may have moved */
 	v->edge_lo = (uint32_t)lo;
 	v->edge_hi = (uint32_t)o->nedges;

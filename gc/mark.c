@@ -86,6 +86,13 @@ static struct {
 	struct ptrvec all;
 	_Atomic size_t next;
 	_Atomic bool kept;      /* relaxed: read after the workers joined */
+	/* The last gather had no memory and made its notes strong: the
+	 * next pass traces from them only after it looked at its chunks,
+	 * so another pass must follow it. Initiator only. */
+	bool fell_back;
+	/* Test hook (mark_refuse_gather): the gather of each fixpoint that
+	 * finds no memory, counted from 1 (0: none), and the count. */
+	unsigned refuse_at, gathers;
 } eph;
 
 
@@ -118,6 +125,11 @@ void mark_shutdown(void)
 	mk.cstack = mk.deferred = (struct work_stack){0};
 	mk.partials = NULL;
 	mk.npartials = mk.partials_cap = 0;
+}
+
+void mark_refuse_gather(unsigned nth)
+{
+	eph.refuse_at = nth;
 }
 
 void mark_set_stack_limit(size_t entries)
@@ -712,10 +724,14 @@ static void eph_clear_worker(unsigned id, void *arg)
 	size_t start;
 	while ((start = atomic_add_relaxed(&eph.next, EPH_CHUNK)) < eph.all.n) {
 		size_t end = start + EPH_CHUNK < eph.all.n ? start + EPH_CHUNK : eph.all.n;
+		/* Atomic: after an overflow rescan noted one twice, two
+		 * workers may clear it at once. */
 		for (size_t j = start; j < end; j++) {
 			struct eph_obj *e = eph.all.v[j];
-			if (e)
-				e->key = e->value = NULL;
+			if (e) {
+				__atomic_store_n(&e->key, NULL, __ATOMIC_RELAXED);
+				__atomic_store_n(&e->value, NULL, __ATOMIC_RELAXED);
+			}
 		}
 	}
 }
@@ -733,7 +749,9 @@ static bool eph_gather(void)
 	eph.all.n = keep;
 	for (unsigned i = 0; i < mk.wp.nstacks; i++)
 		more += mk.noted[i].eph.n;
-	bool room = ptrvec_reserve(&eph.all, more);
+	bool room = ptrvec_reserve(&eph.all, more) &&
+		    !(eph.refuse_at && ++eph.gathers == eph.refuse_at);
+	eph.fell_back = !room && more;
 	work_pool_start(&mk.wp, mk.wp.nstacks);
 	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
 		struct ptrvec *v = &mk.noted[i].eph;
@@ -758,17 +776,23 @@ static bool eph_gather(void)
 static void resolve_ephemerons(void)
 {
 	atomic_store_relaxed(&eph.kept, false);
+	eph.gathers = 0;
 	bool added = eph_gather();
 	while (added || atomic_load_relaxed(&eph.kept)) {
+		bool fell_back = eph.fell_back;
 		atomic_store_relaxed(&eph.next, 0);
 		atomic_store_relaxed(&eph.kept, false);
 		workers_run(eph_worker, NULL);
 		finish();
+		if (fell_back)
+			atomic_store_relaxed(&eph.kept, true);
 		added = eph_gather();
 	}
-	atomic_store_relaxed(&eph.next, 0);
-	workers_run(eph_clear_worker, NULL);
-	eph.all.n = 0;
+	if (eph.all.n) {
+		atomic_store_relaxed(&eph.next, 0);
+		workers_run(eph_clear_worker, NULL);
+		eph.all.n = 0;
+	}
 }
 
 /* Marks U's objects and everything they reach, in parallel. */

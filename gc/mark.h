@@ -73,6 +73,9 @@ void mark_final(void);
  * large_prepare). For checks. */
 bool mark_is_object(uintptr_t p);
 
+/* Test hook: the nth gather of each ephemeron fixpoint (1 the first, 0
+ * none) acts as if memory for the notes ran out. */
+void mark_refuse_gather(unsigned nth);
 /* Test hook: caps each worker's mark stack at `entries` (0 = no cap) so
  * that tests can drive the overflow path. */
 void mark_set_stack_limit(size_t entries);

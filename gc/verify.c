@@ -292,6 +292,11 @@ static void old_visit(void **slot, void *holder)
 static void check_old_targets(void *obj)
 {
 	type_visit_fields(obj, old_visit, obj);
+	/* What a weak reference or an ephemeron still holds after the
+	 * remark's clearing must have been marked too. */
+	const struct type *t = type_get(header_type(*object_header(obj)));
+	for (unsigned i = 0; i < type_special_words(t); i++)
+		check_old_target((void **)obj + i, obj);
 }
 
 static void check_handle(void **slot, void *ctx)

@@ -5,8 +5,8 @@
  * collections, also for an old ephemeron whose young key and value are
  * found through its card; a value that reaches its own key keeps
  * nothing; chains of ephemerons and a weak-keyed table of them resolve
- * completely; a key handed out while a concurrent cycle marks survives
- * that cycle.
+ * completely, also when a gather of notes finds no memory; a key handed
+ * out while a concurrent cycle marks survives that cycle.
  *
  * As in weak.c, what a test wants dead is made and inspected by helper
  * threads, whose stacks die with them. The build runs the tests with
@@ -404,7 +404,78 @@ static void test_table_resolved_by_concurrent_cycle(void)
 	table_resolved(3);
 }
 
-/* ------------------------------------------ 4. during a concurrent cycle */
+/* ------------------------------------------- 4. without memory for notes */
+
+/* The ephemerons a pass notes are gathered; a gather without memory
+ * makes them strong instead, and the pass after it must not be the last:
+ * it looks at its ephemerons before it traces from the strong ones.
+ * Here e2 is noted only while a pass traces from e3's value (k3 is deep
+ * under a chain, marked after e3 is scanned); the gather that finds e2
+ * has no memory, so e2's value, which alone reaches e1's key, is marked
+ * by the next pass's tracing, after that pass has looked at e1. One
+ * worker, so the order is the one described. */
+static int up_one_worker(void **state)
+{
+	(void)state;
+	return node_up_with(&(gyre_config){.finalizer_thread = -1, .workers = 1});
+}
+
+static int down_refuse(void **state)
+{
+	mark_refuse_gather(0);
+	return down(state);
+}
+
+static gyre_handle nr_arr, nr_chain, nr_k2;
+
+static void build_noroom(void *arg)
+{
+	(void)arg;
+	struct node *k1 = node_new(1, NULL, NULL);
+	void *e1 = gyre_ephemeron_new(k1, node_new(42, NULL, NULL));
+	struct node *k2 = node_new(2, NULL, NULL);
+	void *e2 = gyre_ephemeron_new(k2, node_new(20, k1, NULL));
+	struct node *k3 = node_new(3, NULL, NULL);
+	void *e3 = gyre_ephemeron_new(k3, node_new(30, (struct node *)e2, NULL));
+	struct node *p = k3;
+	for (int i = 0; i < 64; i++)
+		p = node_new(100 + (uint64_t)i, p, NULL);
+	void **a = gyre_alloc_array(GYRE_TYPE_PTR, 2);
+	GYRE_STORE_AT(a, 0, e3);
+	GYRE_STORE_AT(a, 1, e1);
+	nr_chain = gyre_handle_new(p);
+	nr_arr = gyre_handle_new(a);
+	nr_k2 = gyre_handle_new(k2);
+}
+
+static void check_noroom(void *arg)
+{
+	(void)arg;
+	void **a = gyre_handle_get(nr_arr);
+	struct node *n = gyre_ephemeron_value(a[0]);
+	assert_non_null(n);
+	struct node *v2 = gyre_ephemeron_value(n->left);
+	assert_non_null(v2);
+	assert_ptr_equal(gyre_ephemeron_key(a[1]), v2->left);
+	struct node *v1 = gyre_ephemeron_value(a[1]);
+	assert_non_null(v1);
+	assert_int_equal(v1->value, 42);
+}
+
+static void test_gather_without_memory(void)
+{
+	harness_in_thread(build_noroom, NULL);
+	collect(2);
+	assert_int_equal(gyre_handle_free(nr_k2), GYRE_OK);
+	mark_refuse_gather(2);
+	collect(2);
+	mark_refuse_gather(0);
+	harness_in_thread(check_noroom, NULL);
+	assert_int_equal(gyre_handle_free(nr_arr), GYRE_OK);
+	assert_int_equal(gyre_handle_free(nr_chain), GYRE_OK);
+}
+
+/* ------------------------------------------ 5. during a concurrent cycle */
 
 /* The key of an old ephemeron is dropped before a cycle; once the
  * collector thread has marked an old holder, the program reads the key
@@ -444,7 +515,8 @@ static void test_key_read_during_cycle_survives(void)
 	assert_int_equal(gyre_handle_free(holder), GYRE_OK);
 }
 
-#define TEST(fn) {#fn, run_body, up, down, &(struct body){fn}}
+#define TEST_WITH(fn, setup, teardown) {#fn, run_body, setup, teardown, &(struct body){fn}}
+#define TEST(fn) TEST_WITH(fn, up, down)
 
 int main(void)
 {
@@ -461,6 +533,7 @@ int main(void)
 		TEST(test_table_resolved_by_full),
 		TEST(test_table_resolved_by_concurrent_cycle),
 		TEST(test_key_read_during_cycle_survives),
+		TEST_WITH(test_gather_without_memory, up_one_worker, down_refuse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -337,6 +337,45 @@ static void test_old_cycle_finalized_at_once(void)
 	assert_int_equal(gyre_run_finalizers(100), 0);
 }
 
+/* A -> E (an ephemeron whose key K lives) -> B, A and B finalizable: A
+ * reaches B while K lives, so A is finalized first and B waits. */
+static gyre_handle eph_key;
+
+static void make_eph_chain(void *arg)
+{
+	(void)arg;
+	struct node *k = node_new(1, NULL, NULL);
+	struct node *b = finalizable(90, NULL);
+	void *e = gyre_ephemeron_new(k, b);
+	chain_head = gyre_handle_new(finalizable(80, (struct node *)e));
+	eph_key = gyre_handle_new(k);
+}
+
+static void eph_chain_in_order(int first)
+{
+	harness_in_thread(make_eph_chain, NULL);
+	if (first == 2)
+		collect(2);
+	assert_int_equal(gyre_handle_free(chain_head), GYRE_OK);
+	collect(first);
+	assert_int_equal(gyre_run_finalizers(100), 1);
+	assert_int_equal(seen[0].value, 80);
+	collect(2);
+	assert_int_equal(gyre_run_finalizers(100), 1);
+	assert_int_equal(seen[1].value, 90);
+	assert_int_equal(gyre_handle_free(eph_key), GYRE_OK);
+}
+
+static void test_young_chain_through_ephemeron(void)
+{
+	eph_chain_in_order(0);
+}
+
+static void test_old_chain_through_ephemeron(void)
+{
+	eph_chain_in_order(2);
+}
+
 /* ----------------------------------------------- 4. weak references */
 
 static gyre_handle weak_to;
@@ -559,6 +598,8 @@ int main(void)
 		TEST(test_old_cycle_finalized_at_once),
 		TEST(test_young_chain_head_first),
 		TEST(test_old_chain_head_first),
+		TEST(test_young_chain_through_ephemeron),
+		TEST(test_old_chain_through_ephemeron),
 		TEST(test_weak_cleared_before_finalizer),
 		TEST(test_no_callback_for_weak_only_dying_reach),
 		TEST_WITH(test_finalizer_thread_runs_them, up_thread),
