@@ -49,7 +49,7 @@ def fmt(v, spec, width):
 def table(runs, cases, managers):
     """One row per workload and manager. "x gyre" is time relative to gyre
     (wall time, or for churn time per operation): above 1 is slower. The
-    mutator cases have a table of their own (mutator_table)."""
+    mutator and weaktable cases have tables of their own."""
     print(f"\n{'workload':<16}{'manager':<10}{'wall s':>8}{'kops/s':>9}"
           f"{'x gyre':>8}{'p99 us':>9}{'p99.9 us':>10}{'max ms':>9}"
           f"{'RSS MiB':>9}{'x gyre':>8}{'GCs':>7}{'pause max ms':>14}"
@@ -57,7 +57,7 @@ def table(runs, cases, managers):
     for case in cases:
         by = {mm: [r for r in runs if r["case"] == case and r["mm"] == mm]
               for mm in managers}
-        if case.startswith("mutator"):
+        if case.startswith("mutator") or case == "weaktable":
             continue
         churn = case == "churn"
         key = "ops_per_s" if churn else "wall_s"
@@ -146,6 +146,31 @@ def mutator_table(runs, managers):
                   f"{median(rs, 'build_s'):>9.2f}"
                   f"{median(rs, 'live_found_mb'):>10.0f}"
                   f"  {minor_split(rs)}")
+
+
+def weaktable_table(runs, managers):
+    """The weak-keyed table under churn: throughput, pauses of the timed
+    phase, memory, and how many dropped entries were found cleared."""
+    rs_all = [r for r in runs if r["case"] == "weaktable"]
+    if not rs_all:
+        return
+    print(f"\n{'weaktable':<11}{'kops/s':>8}{'x boehm':>9}{'pauses %':>10}"
+          f"{'max ms':>9}{'p99 ms':>9}{'RSS MiB':>9}{'cleared %':>11}")
+    by = {mm: [r for r in rs_all if r["mm"] == mm] for mm in managers}
+    boehm = median(by.get("boehm", []), "ops_per_s")
+    for mm in managers:
+        rs = by[mm]
+        if not rs:
+            continue
+        v = median(rs, "ops_per_s")
+        cleared = statistics.median(100 * r["found_cleared"] / r["reused"]
+                                    for r in rs if r["reused"])
+        print(f"{mm:<11}{v / 1e3:>8.1f}"
+              f"{fmt(v / boehm if boehm else None, '.2f', 9)}"
+              f"{100 * median(rs, 'run_pause_share'):>10.1f}"
+              f"{median(rs, 'run_pause_max_ms'):>9.2f}"
+              f"{median(rs, 'run_pause_p99_us_le') / 1e3:>9.3f}"
+              f"{median(rs, 'peak_rss_mb'):>9.1f}{cleared:>11.1f}")
 
 
 def pause_data(runs, cases, managers, out):
@@ -367,6 +392,28 @@ def micro_table(micro):
               f"{fmt(get('micro-collect-boehm', name, 'MiB_per_s'), '.0f', 13)}")
 
     minor_micro_table(micro, get)
+    weak_micro_table(micro, get)
+
+
+def weak_micro_table(micro, get):
+    """Weak references, ephemerons, finalizers (bench/micro/weak.c)."""
+    if "micro-weak-gyre" not in micro:
+        return
+    print("\nweak references, ephemerons, finalizers: ns each "
+          "(Boehm: a disappearing link in a cell, GC_register_finalizer)")
+    print(f"{'':<16}{'gyre ns':>10}{'Boehm ns':>10}")
+    for label, name in (("weak_new", "weak_new"), ("weak_get", "weak_get"),
+                        ("ephemeron_new", "ephemeron_new"),
+                        ("finalize", "finalize/min_time:1.000")):
+        g, b = get("micro-weak-gyre", name), get("micro-weak-boehm", name)
+        print(f"{label:<16}{fmt(g, '.1f', 10)}{fmt(b, '.1f', 10)}")
+    rate = get("micro-weak-gyre", "finalize/min_time:1.000", "finalized_per_s")
+    if rate is not None:
+        print(f"gyre finalized per second: {rate / 1e6:.2f} M")
+    pauses = [(n, get("micro-weak-gyre", n, "pause_us"))
+              for n in micro["micro-weak-gyre"] if n.startswith("minor_old_weak/")]
+    for n, us in pauses:
+        print(f"{n.split('/iterations')[0]:<40}{fmt(us, '.1f', 10)} us minor pause")
 
 
 def minor_micro_table(micro, get):
@@ -376,18 +423,20 @@ def minor_micro_table(micro, get):
              if n.startswith("minor/") or n.startswith("minor_tables/")]
     if not names:
         return
-    print("\nyoung collection against the old generation (lists, or "
-          "unwritten tables): pause (us), gyre's minor and Boehm's full "
-          "collection")
-    print(f"{'old MiB':<9}{'of':>7}{'survive':>9}{'gyre us':>10}{'Boehm us':>11}")
+    print("\nyoung collection against the old generation (lists, tables, or "
+          "tables+w: one store into a table per collection): pause (us), "
+          "gyre's minor and Boehm's full collection")
+    print(f"{'old MiB':<9}{'of':>9}{'survive':>9}{'gyre us':>10}{'Boehm us':>11}")
     for name in names:
         fields = dict(f.split(":") for f in name.split("/")[1:3]
                       if ":" in f and not f.startswith("iterations"))
         tables = name.startswith("minor_tables/")
         mb = fields["tables_MiB" if tables else "old_MiB"]
         pct = "10" if tables else fields["survive_pct"]
+        of = ("tables+w" if fields.get("written") == "1" else "tables") \
+            if tables else "lists"
         g, b = get("micro-collect-gyre", name), get("micro-collect-boehm", name)
-        print(f"{mb:<9}{'tables' if tables else 'lists':>7}{pct + '%':>9}"
+        print(f"{mb:<9}{of:>9}{pct + '%':>9}"
               f"{fmt(None if g is None else g / 1e3, '.1f', 10)}"
               f"{fmt(None if b is None else b / 1e3, '.1f', 11)}")
 
@@ -411,6 +460,7 @@ def main():
           "of the log2 histogram bucket holding the 99th percentile.")
     minor_runs(runs)
     mutator_table(runs, managers)
+    weaktable_table(runs, managers)
     plots(runs, cases, managers, plot_dir)
     if len(sys.argv) == 7:
         micro_dir, micro_json = sys.argv[5:7]

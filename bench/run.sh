@@ -55,17 +55,20 @@ if $quick; then
 	bt_args="--depth 14"
 	churn_args="--table-mb 32 --seconds 1"
 	mutator_args="--live-mb 16 --seconds 1"
+	weaktable_args="--entries 100000 --seconds 1"
 else
 	gcbench_args=""
 	bt_args=""
 	churn_args=""
 	mutator_args=""
+	weaktable_args=""
 fi
-cases="gcbench binarytrees-t1 binarytrees-t2 churn mutator-t1 mutator-t2 mutator-t4"
-# mutator drops objects others may still point at: the collectors only.
+cases="gcbench binarytrees-t1 binarytrees-t2 churn mutator-t1 mutator-t2 mutator-t4 weaktable"
+# mutator drops objects others may still point at, and weaktable needs
+# weak references: the collectors only.
 case_managers() { # case -> the managers that run it
 	case $1 in
-	mutator-*) echo "gyre boehm" ;;
+	mutator-* | weaktable) echo "gyre boehm" ;;
 	*) echo "$managers" ;;
 	esac
 }
@@ -76,6 +79,7 @@ case_cmd() { # case manager -> the command line, binary from $bin
 	binarytrees-t2) echo "$bin/binarytrees-$2 --json --threads 2 $bt_args" ;;
 	churn) echo "$bin/churn-$2 --json $churn_args" ;;
 	mutator-t*) echo "$bin/mutator-$2 --json --threads ${1#mutator-t} $mutator_args" ;;
+	weaktable) echo "$bin/weaktable-$2 --json $weaktable_args" ;;
 	esac
 }
 gcbench_extra="$*"
@@ -105,9 +109,10 @@ for wl in gcbench binarytrees churn; do
 	done
 done
 cp "$build/bench/mutator-gyre" "$build/bench/mutator-boehm" "$bin/"
+cp "$build/bench/weaktable-gyre" "$build/bench/weaktable-boehm" "$bin/"
 # The microbenchmarks: one binary per manager, built from bench/micro/.
 micros="micro-alloc-gyre micro-alloc-boehm micro-alloc-malloc micro-store
-micro-collect-gyre micro-collect-boehm"
+micro-collect-gyre micro-collect-boehm micro-weak-gyre micro-weak-boehm"
 if $micro; then
 	for m in $micros; do
 		cp "$build/bench/micro/$m" "$bin/"

@@ -173,7 +173,7 @@ int main(int argc, char **argv)
 		hist[b] = p1.histogram[b] - p0.histogram[b];
 	uint64_t pauses = p1.count - p0.count, pause_ns = p1.total_ns - p0.total_ns;
 	if (o.json) {
-		printf("{\"workload\":\"weaktable\",\"manager\":\"%s\",\"entries\":%ld,"
+		printf("{\"workload\":\"weaktable\",\"mm\":\"%s\",\"entries\":%ld,"
 		       "\"build_s\":%.3f,\"seconds\":%.3f,\"ops_per_s\":%.0f,"
 		       "\"reused\":%llu,\"found_cleared\":%llu,\"run_pauses\":%llu,"
 		       "\"run_pause_share\":%.4f,\"run_pause_max_ms\":%.3f,"
