@@ -20,13 +20,13 @@
 
 #include "harness.h"
 #include "node.h"
+#include "cycles.h"
 #include "gc/collect.h"
 #include "gc/heap.h"
 #include "gc/mark.h"
 #include "gc/marker.h"
 #include "threads/mutator.h"
 
-#define WAIT_MS 10000
 #define TABLE 2000
 
 static int up(void **state)
@@ -39,44 +39,6 @@ static int down(void **state)
 {
 	marker_hold(false);
 	return node_down(state);
-}
-
-/* ------------------------------------------------------------ helpers */
-
-static void collect(int generation)
-{
-	harness_clear_stack();
-	assert_true(gyre_collect(generation) >= 0);
-}
-
-static void sleep_blocking(void)
-{
-	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
-	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-	assert_int_equal(gyre_blocking_end(), GYRE_OK);
-}
-
-/* Runs a concurrent cycle to its end (gyre_disable held by the caller
- * is released after `during` ran, once `marked` is marked). */
-static void concurrent_cycle(void (*during)(void *), void *arg, gyre_handle marked)
-{
-	marker_hold(true);
-	harness_clear_stack();
-	assert_true(collect_start_cycle(mutator_current()));
-	disable();
-	marker_hold(false);
-	uint64_t deadline = (uint64_t)time(NULL) + WAIT_MS / 1000;
-	while (marked && !mark_old_marked(gyre_handle_get(marked))) {
-		sleep_blocking();
-		assert_true((uint64_t)time(NULL) <= deadline);
-	}
-	if (during)
-		harness_in_thread(during, arg);
-	enable();
-	while (mark_old_active()) {
-		sleep_blocking();
-		assert_true((uint64_t)time(NULL) <= deadline);
-	}
 }
 
 /* [0] an ephemeron, [1] its key when kept. */
@@ -125,7 +87,7 @@ static void test_live_key_keeps_value(void)
 {
 	harness_in_thread(make_pair, (void *)1);
 	for (int g = 0; g <= 2; g++) {
-		collect(g);
+		collect_clean(g);
 		harness_in_thread(check_kept, NULL);
 	}
 	free_handles();
@@ -134,7 +96,7 @@ static void test_live_key_keeps_value(void)
 static void test_dead_young_key_clears(void)
 {
 	harness_in_thread(make_pair, NULL);
-	collect(0);
+	collect_clean(0);
 	harness_in_thread(check_cleared, NULL);
 	free_handles();
 }
@@ -151,18 +113,18 @@ static void check_value_only(void *arg)
 static void old_key_dropped(void)
 {
 	harness_in_thread(make_pair, (void *)1);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_handle_free(h[1]), GYRE_OK);
 	h[1] = NULL;
-	collect(0);
-	collect(1);
+	collect_clean(0);
+	collect_clean(1);
 	harness_in_thread(check_value_only, NULL);
 }
 
 static void test_dead_old_key_clears_by_full(void)
 {
 	old_key_dropped();
-	collect(2);
+	collect_clean(2);
 	harness_in_thread(check_cleared, NULL);
 	free_handles();
 }
@@ -170,7 +132,7 @@ static void test_dead_old_key_clears_by_full(void)
 static void test_dead_old_key_clears_by_concurrent_cycle(void)
 {
 	old_key_dropped();
-	concurrent_cycle(NULL, NULL, NULL);
+	run_cycle(NULL, NULL, NULL);
 	harness_in_thread(check_cleared, NULL);
 	free_handles();
 }
@@ -188,7 +150,7 @@ static void test_value_reaching_key_keeps_nothing(void)
 {
 	for (int g = 0; g <= 2; g += 2) {
 		harness_in_thread(make_self_keeping, NULL);
-		collect(g);
+		collect_clean(g);
 		harness_in_thread(check_cleared, NULL);
 		free_handles();
 	}
@@ -233,14 +195,14 @@ static void old_pair_young_key(bool keep)
 	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
 	pthread_barrier_wait(&bar);
 	assert_int_equal(gyre_blocking_end(), GYRE_OK);
-	collect(2);
+	collect_clean(2);
 	harness_in_thread(check_old_young, NULL);
 	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
 	pthread_barrier_wait(&bar);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(gyre_blocking_end(), GYRE_OK);
 	pthread_barrier_destroy(&bar);
-	collect(0);
+	collect_clean(0);
 }
 
 static void test_old_pair_young_key_kept(void)
@@ -315,13 +277,13 @@ static void test_chain_resolved(void)
 	for (int r = 0; r < 2; r++) {
 		reversed = r;
 		harness_in_thread(make_chain, NULL);
-		collect(0);
+		collect_clean(0);
 		harness_in_thread(check_chain, (void *)1);
-		collect(2);
-		collect(2);
+		collect_clean(2);
+		collect_clean(2);
 		harness_in_thread(check_chain, (void *)1);
 		assert_int_equal(gyre_handle_free(first_key), GYRE_OK);
-		collect(2);
+		collect_clean(2);
 		harness_in_thread(check_chain, NULL);
 		assert_int_equal(gyre_handle_free(links), GYRE_OK);
 	}
@@ -378,12 +340,12 @@ static void table_resolved(int how)
 {
 	harness_in_thread(make_table, NULL);
 	if (how)
-		collect(2);
+		collect_clean(2);
 	harness_in_thread(drop_keys, NULL);
 	if (how == 3)
-		concurrent_cycle(NULL, NULL, NULL);
+		run_cycle(NULL, NULL, NULL);
 	else
-		collect(how);
+		collect_clean(how);
 	harness_in_thread(check_table, NULL);
 	assert_int_equal(gyre_handle_free(table), GYRE_OK);
 	assert_int_equal(gyre_handle_free(keys), GYRE_OK);
@@ -465,10 +427,10 @@ static void check_noroom(void *arg)
 static void test_gather_without_memory(void)
 {
 	harness_in_thread(build_noroom, NULL);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_handle_free(nr_k2), GYRE_OK);
 	mark_refuse_gather(2);
-	collect(2);
+	collect_clean(2);
 	mark_refuse_gather(0);
 	harness_in_thread(check_noroom, NULL);
 	assert_int_equal(gyre_handle_free(nr_arr), GYRE_OK);
@@ -509,7 +471,7 @@ static void test_key_read_during_cycle_survives(void)
 {
 	harness_in_thread(make_holder, NULL);
 	old_key_dropped();
-	concurrent_cycle(read_key, NULL, holder);
+	run_cycle(holder, read_key, NULL);
 	harness_in_thread(check_held, NULL);
 	free_handles();
 	assert_int_equal(gyre_handle_free(holder), GYRE_OK);

@@ -23,13 +23,13 @@
 
 #include "harness.h"
 #include "node.h"
+#include "cycles.h"
 #include "gc/collect.h"
 #include "gc/heap.h"
 #include "gc/mark.h"
 #include "gc/marker.h"
 #include "threads/mutator.h"
 
-#define WAIT_MS 10000
 #define MAX_SEEN 64
 
 /* What the finalizers saw, in the order they ran: the value of the
@@ -60,14 +60,6 @@ static int down(void **state)
 	return node_down(state);
 }
 
-/* ------------------------------------------------------------ helpers */
-
-static void collect(int generation)
-{
-	harness_clear_stack();
-	assert_true(gyre_collect(generation) >= 0);
-}
-
 static void record(void *obj, void *ctx)
 {
 	(void)ctx;
@@ -78,13 +70,6 @@ static void record(void *obj, void *ctx)
 	seen[i].left = n->left ? n->left->value : 0;
 	seen[i].left_left = n->left && n->left->left ? n->left->left->value : 0;
 	nseen = i + 1;
-}
-
-static void sleep_blocking(void)
-{
-	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
-	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-	assert_int_equal(gyre_blocking_end(), GYRE_OK);
 }
 
 /* A finalizable node valued `value` whose left field reaches a plain one
@@ -109,7 +94,7 @@ static void make_young(void *arg)
 static void test_young_finalized_once(void)
 {
 	harness_in_thread(make_young, NULL);
-	collect(0);
+	collect_clean(0);
 	assert_int_equal(nseen, 0);
 	gyre_stats s;
 	assert_int_equal(gyre_stats_get(&s), GYRE_OK);
@@ -119,7 +104,7 @@ static void test_young_finalized_once(void)
 	assert_int_equal(seen[0].value, 10);
 	assert_int_equal(seen[0].left, 11);
 	for (int g = 0; g <= 2; g++)
-		collect(g);
+		collect_clean(g);
 	assert_int_equal(gyre_run_finalizers(100), 0);
 	assert_int_equal(gyre_stats_get(&s), GYRE_OK);
 	assert_int_equal(s.finalizers_run, 1);
@@ -145,35 +130,29 @@ static void check_old(void *arg)
 static void old_dropped(struct node *left)
 {
 	harness_in_thread(make_old, left);
-	collect(2);
+	collect_clean(2);
 	harness_in_thread(check_old, NULL);
 	assert_int_equal(gyre_handle_free(kept), GYRE_OK);
-	collect(0);
-	collect(1);
+	collect_clean(0);
+	collect_clean(1);
 	assert_int_equal(gyre_run_finalizers(100), 0);
 }
 
 static void test_old_finalized_by_full(void)
 {
 	old_dropped(NULL);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(100), 1);
 	assert_int_equal(seen[0].value, 20);
 	assert_int_equal(seen[0].left, 21);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(100), 0);
 }
 
 static void test_old_finalized_by_concurrent_cycle(void)
 {
 	old_dropped(NULL);
-	harness_clear_stack();
-	assert_true(collect_start_cycle(mutator_current()));
-	uint64_t deadline = (uint64_t)time(NULL) + WAIT_MS / 1000;
-	while (mark_old_active()) {
-		sleep_blocking();
-		assert_true((uint64_t)time(NULL) <= deadline);
-	}
+	run_cycle(NULL, NULL, NULL);
 	assert_int_equal(gyre_run_finalizers(100), 1);
 	assert_int_equal(seen[0].value, 20);
 	assert_int_equal(seen[0].left, 21);
@@ -192,9 +171,9 @@ static void make_cancelled(void *arg)
 static void test_cancelled_never_runs(void)
 {
 	harness_in_thread(make_cancelled, NULL);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_handle_free(kept), GYRE_OK);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(100), 0);
 	assert_int_equal(nseen, 0);
 }
@@ -233,14 +212,14 @@ static void test_resurrected_lives_and_is_not_refinalized(void)
 {
 	watch = NULL;
 	harness_in_thread(make_resurrecting, NULL);
-	collect(0);
+	collect_clean(0);
 	assert_int_equal(gyre_run_finalizers(100), 1);
 	for (int g = 0; g <= 2; g++) {
-		collect(g);
+		collect_clean(g);
 		harness_in_thread(check_revived, NULL);
 	}
 	assert_int_equal(gyre_handle_free(revived), GYRE_OK);
-	collect(2);
+	collect_clean(2);
 	assert_null(gyre_weak_get(gyre_handle_get(watch)));
 	assert_int_equal(gyre_run_finalizers(100), 0);
 	assert_int_equal(nseen, 1);
@@ -260,14 +239,14 @@ static void make_cycle(void *arg)
 static void test_young_cycle_finalized_at_once(void)
 {
 	harness_in_thread(make_cycle, NULL);
-	collect(0);
+	collect_clean(0);
 	assert_int_equal(gyre_run_finalizers(100), 2);
 	/* Each saw the other intact, and itself through it. */
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(seen[i].left, seen[i].value == 60 ? 70 : 60);
 		assert_int_equal(seen[i].left_left, seen[i].value);
 	}
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(100), 0);
 }
 
@@ -289,17 +268,17 @@ static void chain_in_order(int first)
 {
 	harness_in_thread(make_chain, NULL);
 	if (first == 2)
-		collect(2);
+		collect_clean(2);
 	assert_int_equal(gyre_handle_free(chain_head), GYRE_OK);
 	const uint64_t order[3][3] = {{80, 90, 100}, {90, 100, 101}, {100, 101, 0}};
 	for (int i = 0; i < 3; i++) {
-		collect(i == 0 ? first : 2);
+		collect_clean(i == 0 ? first : 2);
 		assert_int_equal(gyre_run_finalizers(100), 1);
 		assert_int_equal(seen[i].value, order[i][0]);
 		assert_int_equal(seen[i].left, order[i][1]);
 		assert_int_equal(seen[i].left_left, order[i][2]);
 	}
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(100), 0);
 }
 
@@ -327,13 +306,13 @@ static void make_old_cycle(void *arg)
 static void test_old_cycle_finalized_at_once(void)
 {
 	harness_in_thread(make_old_cycle, NULL);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_handle_free(cycle_handle), GYRE_OK);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(100), 2);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(seen[i].left_left, seen[i].value);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(100), 0);
 }
 
@@ -355,12 +334,12 @@ static void eph_chain_in_order(int first)
 {
 	harness_in_thread(make_eph_chain, NULL);
 	if (first == 2)
-		collect(2);
+		collect_clean(2);
 	assert_int_equal(gyre_handle_free(chain_head), GYRE_OK);
-	collect(first);
+	collect_clean(first);
 	assert_int_equal(gyre_run_finalizers(100), 1);
 	assert_int_equal(seen[0].value, 80);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(100), 1);
 	assert_int_equal(seen[1].value, 90);
 	assert_int_equal(gyre_handle_free(eph_key), GYRE_OK);
@@ -407,7 +386,7 @@ static void test_weak_cleared_before_finalizer(void)
 {
 	callbacks = 0;
 	harness_in_thread(make_watched, NULL);
-	collect(0);
+	collect_clean(0);
 	assert_null(gyre_weak_get(gyre_handle_get(weak_to)));
 	assert_int_equal(gyre_run_finalizers(100), 2);
 	assert_int_equal(nseen, 1);
@@ -431,11 +410,11 @@ static void test_no_callback_for_weak_only_dying_reach(void)
 {
 	callbacks = 0;
 	harness_in_thread(make_weak_holder, NULL);
-	collect(0);
+	collect_clean(0);
 	assert_int_equal(gyre_run_finalizers(100), 1);
 	assert_int_equal(seen[0].value, 120);
 	assert_int_equal(callbacks, 0);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(100), 0);
 	assert_int_equal(callbacks, 0);
 }
@@ -469,11 +448,11 @@ static void test_finalizer_thread_runs_them(void)
 {
 	collected_in_finalizer = 0;
 	harness_in_thread(make_busy, NULL);
-	uint64_t deadline = (uint64_t)time(NULL) + WAIT_MS / 1000;
+	uint64_t deadline = (uint64_t)time(NULL) + CYCLE_WAIT_MS / 1000;
 	/* The first, then the one it registers (value 200, which registers
 	 * no other), found by the collection the first ran. */
 	while (collected_in_finalizer < 2) {
-		collect(0);
+		collect_clean(0);
 		sleep_blocking();
 		assert_true((uint64_t)time(NULL) <= deadline);
 	}
@@ -543,9 +522,9 @@ static void test_blocked_finalizer_holds_only_the_queue(void)
 {
 	pthread_mutex_lock(&gate);
 	harness_in_thread(make_blocking, NULL);
-	uint64_t deadline = (uint64_t)time(NULL) + WAIT_MS / 1000;
+	uint64_t deadline = (uint64_t)time(NULL) + CYCLE_WAIT_MS / 1000;
 	while (!blocked_in) {
-		collect(0);
+		collect_clean(0);
 		sleep_blocking();
 		assert_true((uint64_t)time(NULL) <= deadline);
 	}
@@ -553,7 +532,7 @@ static void test_blocked_finalizer_holds_only_the_queue(void)
 	gyre_stats s0, s1;
 	assert_int_equal(gyre_stats_get(&s0), GYRE_OK);
 	for (int g = 0; g <= 2; g++)
-		collect(g);
+		collect_clean(g);
 	assert_int_equal(gyre_stats_get(&s1), GYRE_OK);
 	assert_int_equal(s1.collections - s0.collections, 3);
 	assert_int_equal(s1.finalizers_pending, 10);
@@ -575,7 +554,7 @@ static void test_shutdown_drops_pending(void)
 	nseen = 0;
 	harness_in_thread(make_young, NULL);
 	harness_in_thread(make_cancelled, NULL);
-	collect(0);
+	collect_clean(0);
 	gyre_stats s;
 	assert_int_equal(gyre_stats_get(&s), GYRE_OK);
 	assert_int_equal(s.finalizers_pending, 1);

@@ -24,6 +24,7 @@
 
 #include "harness.h"
 #include "node.h"
+#include "cycles.h"
 #include "gc/collect.h"
 #include "gc/heap.h"
 #include "gc/mark.h"
@@ -31,7 +32,6 @@
 #include "gc/satb.h"
 #include "threads/mutator.h"
 
-#define WAIT_MS 10000
 
 /* ----------------------------------------------------------- fixtures */
 
@@ -65,20 +65,6 @@ static void on_clear(void *weak, void *ctx)
 	calls++;
 	last_weak = weak;
 	last_ctx = ctx;
-}
-
-static void collect(int generation)
-{
-	harness_clear_stack();
-	assert_true(gyre_collect(generation) >= 0);
-}
-
-/* Sleeps 1 ms in a blocking region: pauses run meanwhile. */
-static void sleep_blocking(void)
-{
-	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
-	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-	assert_int_equal(gyre_blocking_end(), GYRE_OK);
 }
 
 static unsigned gen_of(const void *obj)
@@ -121,7 +107,7 @@ static void test_live_target_followed(void)
 {
 	harness_in_thread(make_weak, (void *)1);
 	for (int g = 0; g <= 2; g++) {
-		collect(g);
+		collect_clean(g);
 		check_followed();
 	}
 	assert_int_equal(gyre_run_finalizers(100), 0);
@@ -163,7 +149,7 @@ static void old_weak_young_target(bool keep)
 	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
 	pthread_barrier_wait(&pinned_bar);
 	assert_int_equal(gyre_blocking_end(), GYRE_OK);
-	collect(2);
+	collect_clean(2);
 	void *w = gyre_handle_get(h[0]);
 	assert_int_equal(gen_of(w), 2);
 	assert_int_equal(gen_of(gyre_weak_get(w)), 0);
@@ -176,7 +162,7 @@ static void old_weak_young_target(bool keep)
 		assert_int_equal(gyre_handle_free(h[1]), GYRE_OK);
 		h[1] = NULL;
 	}
-	collect(0);
+	collect_clean(0);
 }
 
 static void test_old_weak_follows_young_target(void)
@@ -206,7 +192,7 @@ static void test_old_weak_to_young_target_cleared(void)
 static void test_young_target_cleared_by_minor(void)
 {
 	harness_in_thread(make_weak, NULL);
-	collect(0);
+	collect_clean(0);
 	assert_null(gyre_weak_get(gyre_handle_get(h[0])));
 	assert_null(gyre_weak_get(gyre_handle_get(h[2])));
 	assert_int_equal(calls, 0);
@@ -217,7 +203,7 @@ static void test_young_target_cleared_by_minor(void)
 	assert_int_equal(calls, 1);
 	assert_ptr_equal(last_weak, gyre_handle_get(h[0]));
 	assert_ptr_equal(last_ctx, &calls);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(100), 0);
 	assert_int_equal(calls, 1);
 	free_handles();
@@ -242,12 +228,12 @@ static void check_target_there(void *arg)
 static void old_target_dies(void)
 {
 	harness_in_thread(make_weak, (void *)1);
-	collect(2);
+	collect_clean(2);
 	harness_in_thread(check_old_target, NULL);
 	assert_int_equal(gyre_handle_free(h[1]), GYRE_OK);
 	h[1] = NULL;
-	collect(0);
-	collect(1);
+	collect_clean(0);
+	collect_clean(1);
 	harness_in_thread(check_target_there, NULL);
 }
 
@@ -263,24 +249,14 @@ static void check_cleared_once(void)
 static void test_old_target_cleared_by_full(void)
 {
 	old_target_dies();
-	collect(2);
+	collect_clean(2);
 	check_cleared_once();
 }
 
 static void test_old_target_cleared_by_concurrent_cycle(void)
 {
 	old_target_dies();
-	gyre_stats s;
-	assert_int_equal(gyre_stats_get(&s), GYRE_OK);
-	harness_clear_stack();
-	assert_true(collect_start_cycle(mutator_current()));
-	uint64_t deadline = (uint64_t)time(NULL) + WAIT_MS / 1000;
-	gyre_stats now;
-	do {
-		sleep_blocking();
-		assert_int_equal(gyre_stats_get(&now), GYRE_OK);
-		assert_true((uint64_t)time(NULL) <= deadline);
-	} while (now.gen[2].collections == s.gen[2].collections || mark_old_active());
+	run_cycle(NULL, NULL, NULL);
 	check_cleared_once();
 }
 
@@ -295,10 +271,10 @@ static void dead_pair(void *arg)
 static void test_no_callback_for_dead_weak(void)
 {
 	harness_in_thread(dead_pair, NULL);
-	collect(0);
+	collect_clean(0);
 	harness_in_thread(dead_pair, NULL);
-	collect(2);
-	collect(2);
+	collect_clean(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(100), 0);
 	assert_int_equal(calls, 0);
 }
@@ -331,22 +307,7 @@ static void test_weak_get_during_cycle_keeps_target(void)
 {
 	harness_in_thread(make_holder, NULL);
 	old_target_dies();
-	marker_hold(true);
-	harness_clear_stack();
-	assert_true(collect_start_cycle(mutator_current()));
-	disable();
-	marker_hold(false);
-	uint64_t deadline = (uint64_t)time(NULL) + WAIT_MS / 1000;
-	while (!mark_old_marked(gyre_handle_get(holder))) {
-		sleep_blocking();
-		assert_true((uint64_t)time(NULL) <= deadline);
-	}
-	harness_in_thread(read_through_weak, NULL);
-	enable();
-	while (mark_old_active()) {
-		sleep_blocking();
-		assert_true((uint64_t)time(NULL) <= deadline);
-	}
+	run_cycle(holder, read_through_weak, NULL);
 	struct node *o = gyre_handle_get(holder);
 	assert_non_null(o->left);
 	assert_ptr_equal(gyre_weak_get(gyre_handle_get(h[0])), o->left);
@@ -410,7 +371,7 @@ static void test_weak_get_that_ends_cycle(void)
 {
 	returned_freed = false;
 	harness_in_thread(make_victims, NULL);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_handle_free(strong), GYRE_OK);
 	marker_hold(true);
 	harness_clear_stack();
@@ -441,12 +402,12 @@ static void test_callback_queued_by_minor_during_cycle(void)
 	harness_clear_stack();
 	assert_true(collect_start_cycle(mutator_current()));
 	harness_in_thread(make_weak, NULL);
-	collect(0);
+	collect_clean(0);
 	assert_true(mark_old_active());
 	assert_int_equal(gen_of(gyre_handle_get(h[0])), 2);
 	assert_null(gyre_weak_get(gyre_handle_get(h[0])));
 	marker_hold(false);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(100), 1);
 	assert_int_equal(calls, 1);
 	free_handles();
@@ -472,7 +433,7 @@ static void test_weak_in_array(void)
 {
 	gyre_handle ha;
 	harness_in_thread(fill_array, &ha);
-	collect(1);
+	collect_clean(1);
 	void **arr = gyre_handle_get(ha);
 	for (int i = 0; i < 64; i++) {
 		void *t = gyre_weak_get(arr[i]);
@@ -483,7 +444,7 @@ static void test_weak_in_array(void)
 	}
 	assert_int_equal(gyre_run_finalizers(1000), 32);
 	assert_int_equal(gyre_handle_free(ha), GYRE_OK);
-	collect(2);
+	collect_clean(2);
 	assert_int_equal(gyre_run_finalizers(1000), 0);
 	assert_int_equal(calls, 32);
 	free_handles();
