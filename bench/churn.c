@@ -14,10 +14,14 @@
  * exit with status 1. Slots are guarded by striped mutexes, taken through
  * MM_MUTEX_LOCK (inside a blocking region for gyre when contended).
  *
+ * With --small, an entry is instead a list of three 48-byte nodes and a
+ * 64-byte payload (208 bytes), and the temporaries four 32-byte buffers:
+ * a cache of small entries replaced fast (issue 16's small-entry churn).
+ *
  * Built against each manager through mm.h; see README.md.
  *
  * Usage: churn [--threads N] [--table-mb N] [--seconds S | --ops N]
- *              [--seed N] [--latency-file PATH] [--json]
+ *              [--small] [--seed N] [--latency-file PATH] [--json]
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -42,6 +46,11 @@ enum {
 	/* Bytes one record takes with its buffers, on average, in the malloc
 	 * variants; --table-mb divides by it to size the table. */
 	RECORD_BYTES = 640,
+	SMALL_NODES = 3,                   /* --small: nodes of an entry, */
+	SMALL_PAYLOAD = 64,                /* its payload, */
+	SMALL_BYTES = 208,                 /* and its bytes */
+	SMALL_TEMPS = 4,                   /* --small: temporaries, */
+	SMALL_TEMP_LEN = 32,               /* each this long */
 	STRIPES = 4096,                    /* mutexes guarding the slots */
 	MAX_THREADS = 64,
 	DEFAULT_THREADS = 2,
@@ -66,8 +75,21 @@ struct record {
 	uint16_t attr_len[MAX_ATTRS];
 };
 
+/* --small: a node of an entry's list, 48 bytes. The first carries the
+ * entry's identity; the last points at the payload. The two pointers are
+ * its pointer fields; the rest is covered by the first node's checksum. */
+struct snode {
+	struct snode *next;
+	uint8_t *payload;
+	uint64_t slot;
+	uint64_t serial;
+	uint64_t checksum;         /* first node: of the list and the payload */
+	uint64_t tag;              /* random, per node */
+};
+
 struct options {
 	int threads;
+	bool small;
 	long table_mb;
 	double seconds;
 	long long ops;             /* total operations; 0: run for seconds */
@@ -82,6 +104,7 @@ static struct {
 	void **table;              /* n_slots records, a traced pointer array */
 	uint64_t n_slots;
 	mm_type record_type;
+	mm_type snode_type;
 	pthread_mutex_t stripe[STRIPES];
 	pthread_barrier_t start_line;
 	const struct options *opt;
@@ -197,13 +220,98 @@ static void record_free(struct record *r)
 	mm_free(r);
 }
 
+/* --small: an entry for `slot`, and its checks and freeing. */
+static uint64_t small_sum(const struct snode *n)
+{
+	uint64_t h = mix(n->slot, n->serial);
+
+	for (const struct snode *k = n; k; k = k->next) {
+		h = mix(h, k->tag);
+		if (!k->next)
+			h = hash_bytes(h, k->payload, SMALL_PAYLOAD);
+	}
+	return h;
+}
+
+static struct snode *small_new(uint64_t slot, uint64_t serial, uint64_t *s)
+{
+	struct snode *next = NULL, *n = NULL;
+
+	for (int k = 0; k < SMALL_NODES; k++) {
+		n = mm_alloc(shared.snode_type);
+		n->tag = rng_next(s);
+		MM_STORE(n, next, next);
+		if (!next)
+			MM_STORE(n, payload, random_bytes(SMALL_PAYLOAD, s));
+		next = n;
+	}
+	n->slot = slot;
+	n->serial = serial;
+	n->checksum = small_sum(n);
+	return n;
+}
+
+static bool small_intact(const struct snode *n, uint64_t slot)
+{
+	int len = 0;
+
+	for (const struct snode *k = n; k && len <= SMALL_NODES; k = k->next)
+		len++;
+	return n != NULL && len == SMALL_NODES && n->slot == slot &&
+	       small_sum(n) == n->checksum;
+}
+
+static void small_free(struct snode *n)
+{
+	while (n) {
+		struct snode *next = n->next;
+
+		if (!next)
+			mm_free(n->payload);
+		mm_free(n);
+		n = next;
+	}
+}
+
+/* An entry of the shape the run uses. */
+static void *entry_new(uint64_t slot, uint64_t serial, uint64_t *s)
+{
+	return shared.opt->small ? (void *)small_new(slot, serial, s)
+	                         : (void *)record_new(slot, serial, s);
+}
+
+static bool entry_intact(const void *e, uint64_t slot)
+{
+	return shared.opt->small ? small_intact(e, slot) : record_intact(e, slot);
+}
+
+static void entry_free(void *e)
+{
+	if (shared.opt->small)
+		small_free(e);
+	else
+		record_free(e);
+}
+
 /* --------------------------------------------------------------- workers */
 
 /* The temporaries of one operation: a request buffer and a scratch array
- * of two small buffers, read once and dropped. Returns a value derived
+ * of two small buffers (--small: four 32-byte buffers), read once and
+ * dropped. Returns a value derived
  * from them, so that building them is not optimised away. */
 static uint64_t temporaries(uint64_t *s)
 {
+	if (shared.opt->small) {
+		uint64_t h = 0;
+
+		for (int k = 0; k < SMALL_TEMPS; k++) {
+			uint8_t *t = random_bytes(SMALL_TEMP_LEN, s);
+
+			h = hash_bytes(h, t, SMALL_TEMP_LEN);
+			mm_free(t);
+		}
+		return h;
+	}
 	size_t n = REQUEST_MIN + rng_below(s, REQUEST_SPAN);
 	uint8_t *request = random_bytes(n, s);
 	void **scratch = mm_alloc_ptrs(SCRATCH);
@@ -220,26 +328,26 @@ static uint64_t temporaries(uint64_t *s)
 	return h;
 }
 
-/* One operation: build a record for a random slot, swap it in under the
+/* One operation: build an entry for a random slot, swap it in under the
  * slot's stripe lock, then check and drop the one it replaced. */
 static void operation(struct worker *w)
 {
 	uint64_t slot = rng_next(&w->rng) % shared.n_slots;
 	uint64_t serial = (uint64_t)w->index << 48 | w->built++;
 	pthread_mutex_t *m = &shared.stripe[slot % STRIPES];
-	struct record *fresh, *old;
+	void *fresh, *old;
 
 	w->sink ^= temporaries(&w->rng);
-	fresh = record_new(slot, serial, &w->rng);
+	fresh = entry_new(slot, serial, &w->rng);
 	MM_MUTEX_LOCK(m);
 	old = shared.table[slot];
 	MM_STORE_AT(shared.table, slot, fresh);
 	MM_MUTEX_UNLOCK(m);
-	if (!record_intact(old, slot)) {
+	if (!entry_intact(old, slot)) {
 		w->corrupt++;
 		return;
 	}
-	record_free(old);
+	entry_free(old);
 }
 
 static bool worker_done(const struct worker *w, uint64_t now,
@@ -279,7 +387,7 @@ static void table_fill(uint64_t *s)
 {
 	for (uint64_t k = 0; k < shared.n_slots; k++)
 		MM_STORE_AT(shared.table, k,
-		            record_new(k, (uint64_t)FILL_THREAD << 48 | k, s));
+		            entry_new(k, (uint64_t)FILL_THREAD << 48 | k, s));
 }
 
 /* The number of slots whose record fails its check. */
@@ -288,7 +396,7 @@ static uint64_t table_check(void)
 	uint64_t bad = 0;
 
 	for (uint64_t k = 0; k < shared.n_slots; k++)
-		bad += !record_intact(shared.table[k], k);
+		bad += !entry_intact(shared.table[k], k);
 	return bad;
 }
 
@@ -346,11 +454,12 @@ static void report(const struct options *opt, const struct result *r)
 
 	if (opt->json) {
 		printf("{\"workload\":\"churn\",\"mm\":\"%s\",\"threads\":%d,"
+		       "\"small\":%s,"
 		       "\"table_mb\":%ld,\"slots\":%llu,\"wall_s\":%.6f,"
 		       "\"ops\":%llu,\"ops_per_s\":%.1f,\"p50_us\":%.3f,"
 		       "\"p99_us\":%.3f,\"p999_us\":%.3f,\"max_us\":%.3f",
-		       mm_name(), opt->threads, opt->table_mb,
-		       (unsigned long long)shared.n_slots, r->wall_s,
+		       mm_name(), opt->threads, opt->small ? "true" : "false",
+		       opt->table_mb, (unsigned long long)shared.n_slots, r->wall_s,
 		       (unsigned long long)r->ops, ops_s,
 		       latency_quantile_us(l, 0.5), latency_quantile_us(l, 0.99),
 		       latency_quantile_us(l, 0.999), (double)l->max_ns / 1e3);
@@ -359,11 +468,11 @@ static void report(const struct options *opt, const struct result *r)
 		printf("}\n");
 		return;
 	}
-	printf("churn %s: %d threads, %llu slots (~%ld MiB): %llu ops in "
+	printf("churn %s: %d threads, %llu %sslots (~%ld MiB): %llu ops in "
 	       "%.3f s, %.0f ops/s\n  latency us: p50 %.2f, p99 %.2f, "
 	       "p99.9 %.2f, max %.2f\n  ", mm_name(), opt->threads,
-	       (unsigned long long)shared.n_slots, opt->table_mb,
-	       (unsigned long long)r->ops, r->wall_s, ops_s,
+	       (unsigned long long)shared.n_slots, opt->small ? "small " : "",
+	       opt->table_mb, (unsigned long long)r->ops, r->wall_s, ops_s,
 	       latency_quantile_us(l, 0.5), latency_quantile_us(l, 0.99),
 	       latency_quantile_us(l, 0.999), (double)l->max_ns / 1e3);
 	print_mm_text();
@@ -373,11 +482,12 @@ static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: churn [--threads N] [--table-mb N] [--seconds S | --ops N]\n"
-	        "             [--seed N] [--latency-file PATH] [--json]\n"
+	        "             [--small] [--seed N] [--latency-file PATH] [--json]\n"
 	        "  --threads N        replacing threads, 1..%d (default %d)\n"
 	        "  --table-mb N       live table size in MiB, about (default %d)\n"
 	        "  --seconds S        timed phase, up to %d (default %d)\n"
 	        "  --ops N            instead: N operations in all\n"
+	        "  --small            entries of three 48-byte nodes and 64 bytes\n"
 	        "  --seed N           random seed (default 1)\n"
 	        "  --latency-file P   write the latency CDF (upper_us fraction)\n"
 	        "  --json             print one JSON object\n",
@@ -411,6 +521,8 @@ static bool parse_one(int argc, char **argv, int *k, struct options *opt)
 		opt->latency_file = argv[++*k];
 	else if (strcmp(a, "--json") == 0)
 		opt->json = true;
+	else if (strcmp(a, "--small") == 0)
+		opt->small = true;
 	else
 		return false;
 	return true;
@@ -435,11 +547,16 @@ static void shared_init(const struct options *opt)
 	static const size_t ptrs[] = { offsetof(struct record, name),
 	                               offsetof(struct record, body),
 	                               offsetof(struct record, attrs) };
+	static const size_t snode_ptrs[] = { offsetof(struct snode, next),
+	                                     offsetof(struct snode, payload) };
 
 	shared.opt = opt;
 	shared.record_type = mm_type_register("record", sizeof(struct record),
 	                                      ptrs, 3);
-	shared.n_slots = (uint64_t)opt->table_mb * 1024 * 1024 / RECORD_BYTES;
+	shared.snode_type = mm_type_register("snode", sizeof(struct snode),
+	                                     snode_ptrs, 2);
+	shared.n_slots = (uint64_t)opt->table_mb * 1024 * 1024 /
+	                 (opt->small ? SMALL_BYTES : RECORD_BYTES);
 	mm_root_add(&shared.table, sizeof(shared.table));
 	for (int k = 0; k < STRIPES; k++)
 		mm_check_errno(pthread_mutex_init(&shared.stripe[k], NULL),
