@@ -110,6 +110,15 @@ static bool hash_grow(void)
 	return true;
 }
 
+/* Takes e out of the registry (hash chain and list); it keeps its
+ * address until the caller changes it. */
+static void registry_remove(struct fin *e)
+{
+	*chain_of(e->obj) = e->hnext;
+	list_del(e);
+	reg.count--;
+}
+
 int final_register(void *obj, gyre_finalize_fn fn, void *ctx)
 {
 	struct fin *e = meta_alloc(sizeof(*e));
@@ -136,12 +145,9 @@ int final_register(void *obj, gyre_finalize_fn fn, void *ctx)
 int final_cancel(void *obj)
 {
 	pthread_mutex_lock(&reg.lock);
-	struct fin **p = chain_of(obj), *e = *p;
-	if (e) {
-		*p = e->hnext;
-		list_del(e);
-		reg.count--;
-	}
+	struct fin *e = *chain_of(obj);
+	if (e)
+		registry_remove(e);
 	pthread_mutex_unlock(&reg.lock);
 	meta_free(e);
 	return e ? GYRE_OK : GYRE_ENOTFOUND;
@@ -180,9 +186,7 @@ void final_check_young(void)
 			gyre_misuse(GYRE_EINVAL, "gyre_finalizer_register",
 				    "%p is not the start of a gyre object (found at the "
 				    "next collection)", e->obj);
-		*chain_of(e->obj) = e->hnext;
-		list_del(e);
-		reg.count--;
+		registry_remove(e);
 		meta_free(e);
 	}
 }
@@ -224,9 +228,7 @@ void final_settle(struct fin *u, final_survivor_fn survivor)
 			continue;
 		}
 		/* Leaves the registry under its old address. */
-		*chain_of(e->obj) = e->hnext;
-		list_del(e);
-		reg.count--;
+		registry_remove(e);
 		e->obj = to;
 		e->next = NULL;
 		if (last)

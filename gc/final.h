@@ -89,11 +89,11 @@ typedef void *(*final_survivor_fn)(void *obj);
  * stay registered: the caller keeps every object of U alive, then calls
  * final_order and final_settle. */
 struct fin *final_unreached(bool young, bool old, final_survivor_fn survivor);
-/* final_order.c. Sets `ready` on the entries of U (see above): `dead`
- * tells whether an object is unreached (part of the graph to order); an
- * object's strong fields are its edges. Without memory for its tables,
- * every entry is ready (the order is then not kept). */
-void final_order(struct fin *u, bool (*dead)(void *obj));
+/* final_order.c. Sets `ready` on the entries of U (see above): the
+ * objects `survivor` finds unreached are the graph to order; an object's
+ * strong fields (and an ephemeron's value) are its edges. Without memory
+ * for its tables, every entry is ready (the order is then not kept). */
+void final_order(struct fin *u, final_survivor_fn survivor);
 /* World stopped, after the collection kept U's objects alive: their
  * entries follow them, and the ready ones leave the registry for the
  * queue. */

@@ -36,7 +36,7 @@ struct frame {
 };
 
 struct order {
-	bool (*dead)(void *obj);
+	final_survivor_fn survivor;   /* NULL for the unreached: the graph */
 	struct node *nodes;
 	uint32_t nnodes, nodes_cap;
 	uint32_t *slots;             /* hash: node index + 1, 0 = empty */
@@ -119,7 +119,7 @@ static uint32_t find(const struct order *o, const void *obj)
 
 static void add_edge(struct order *o, void *child)
 {
-	if (o->failed || !child || !o->dead(child))
+	if (o->failed || !child || o->survivor(child))
 		return;
 	uint32_t n = node_of(o, child);
 	if (n == UNVISITED ||
@@ -250,9 +250,9 @@ static bool propagate(struct order *o, bool *reached, const bool *has_u)
 	return true;
 }
 
-void final_order(struct fin *u, bool (*dead)(void *obj))
+void final_order(struct fin *u, final_survivor_fn survivor)
 {
-	struct order o = {.dead = dead};
+	struct order o = {.survivor = survivor};
 	size_t cap = 0;
 	for (struct fin *e = u; e && !o.failed; e = e->unext) {
 		uint32_t n = node_of(&o, e->obj);

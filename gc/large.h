@@ -4,8 +4,9 @@
  * gyre's jemalloc arena (runtime/meta.h) and never move; they belong to
  * generation 2. A small record in front of the header holds the mark bit
  * and, for objects with pointer fields, the address of their card bytes
- * (one per LARGE_CARD_SIZE bytes of payload, after the payload and a
- * summary byte): GYRE_STORE finds it two words before the object (gyre.h).
+ * (one per LARGE_CARD_SIZE bytes of payload, after the payload and their
+ * chunks' summary bytes): GYRE_STORE finds it two words before the object
+ * (gyre.h).
  *
  * [INV-LARGE-SUMMARY] The cards come in chunks of LARGE_CHUNK_CARDS (32
  * KiB of payload), each with a summary byte: chunk i's is the (i+1)-th

@@ -9,10 +9,10 @@
  * then rescanned for marked objects until no overflow remains. Marking
  * therefore never fails for want of memory.
  */
+#include "gc/final.h"
 #include "gc/heap.h"
 #include "gc/large.h"
 #include "gc/mark.h"
-#include "gc/final.h"
 #include "gc/nursery.h"
 #include "gc/ptrvec.h"
 #include "gc/roots.h"
@@ -94,7 +94,6 @@ static struct {
 	 * finds no memory, counted from 1 (0: none), and the count. */
 	unsigned refuse_at, gathers;
 } eph;
-
 
 int mark_init(unsigned workers)
 {
@@ -663,11 +662,6 @@ static void *mark_survivor(void *obj)
 	return survives(obj) ? obj : NULL;
 }
 
-static bool mark_dead(void *obj)
-{
-	return !survives(obj);
-}
-
 /* Clears the noted weak references whose targets did not survive, and
  * queues their callbacks if `callbacks` (their holders were marked from
  * the roots). */
@@ -689,6 +683,17 @@ static void resolve_weak(bool callbacks)
 
 #define EPH_CHUNK 256
 
+/* Claims the next chunk of eph.all, [*start, *end); false when none is
+ * left. */
+static bool eph_claim(size_t *start, size_t *end)
+{
+	*start = atomic_add_relaxed(&eph.next, EPH_CHUNK);
+	if (*start >= eph.all.n)
+		return false;
+	*end = *start + EPH_CHUNK < eph.all.n ? *start + EPH_CHUNK : eph.all.n;
+	return true;
+}
+
 /* A pass's job: each ephemeron of the worker's chunks whose key is marked
  * has its value marked and leaves the set; then the worker traces from
  * the values, with the others. */
@@ -697,9 +702,8 @@ static void eph_worker(unsigned id, void *arg)
 	(void)arg;
 	struct work_stack *w = &mk.wp.stacks[id];
 	bool kept = false;
-	size_t start;
-	while ((start = atomic_add_relaxed(&eph.next, EPH_CHUNK)) < eph.all.n) {
-		size_t end = start + EPH_CHUNK < eph.all.n ? start + EPH_CHUNK : eph.all.n;
+	size_t start, end;
+	while (eph_claim(&start, &end)) {
 		for (size_t j = start; j < end; j++) {
 			struct eph_obj *e = eph.all.v[j];
 			if (!e || !survives(e->key))
@@ -721,11 +725,10 @@ static void eph_clear_worker(unsigned id, void *arg)
 {
 	(void)id;
 	(void)arg;
-	size_t start;
-	while ((start = atomic_add_relaxed(&eph.next, EPH_CHUNK)) < eph.all.n) {
-		size_t end = start + EPH_CHUNK < eph.all.n ? start + EPH_CHUNK : eph.all.n;
-		/* Atomic: after an overflow rescan noted one twice, two
-		 * workers may clear it at once. */
+	size_t start, end;
+	/* Atomic: after an overflow rescan noted one twice, two workers may
+	 * clear it at once. */
+	while (eph_claim(&start, &end)) {
 		for (size_t j = start; j < end; j++) {
 			struct eph_obj *e = eph.all.v[j];
 			if (e) {
@@ -813,7 +816,7 @@ void mark_final(void)
 	resolve_weak(true);
 	struct fin *u = final_unreached(!old_only(), true, mark_survivor);
 	if (u) {
-		final_order(u, mark_dead);
+		final_order(u, mark_survivor);
 		mark_unreached(u);
 		resolve_ephemerons();
 		final_settle(u, mark_survivor);

@@ -64,9 +64,10 @@ void mark_old_shade_lost(void *obj);
 void mark_old_finish(void);
 
 /* World stopped, right after mark_heap or mark_old_finish: resolves the
- * ephemerons (weak.h), clears the weak references whose targets were not marked, queueing their
- * callbacks, and finds the finalizable objects that were not, marks them
- * and what they reach, and queues the ready ones (final.h). */
+ * ephemerons (weak.h), clears the weak references whose targets were not
+ * marked, queueing their callbacks, and finds the finalizable objects
+ * that were not, marks them and what they reach, and queues the ready
+ * ones (final.h). */
 void mark_final(void);
 
 /* True if `p` is the payload start of a live small or large object (needs

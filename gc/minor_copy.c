@@ -145,6 +145,29 @@ static void *stay(struct copier *c, void *obj, uint64_t h)
 	return obj;
 }
 
+/* True if from-space object obj, in a block whose space byte is `space`,
+ * was pinned by a root: only a block with pinned objects has its
+ * metadata read. */
+static inline bool pinned_by_root(const void *obj, uint8_t space)
+{
+	if (!(space & SPACE_PINNED))
+		return false;
+	struct block *b = block_of((uintptr_t)obj);
+	return slot_marked(b, slot_of(b, obj));
+}
+
+/* Where a claimed object (header h: HDR_FORWARDED or HDR_STAYS) is now:
+ * itself if it stays (*gen unchanged), else its copy, with the copy's
+ * generation in *gen. */
+static inline void *claimed_at(void *obj, uint64_t h, unsigned *gen)
+{
+	if (h & HDR_STAYS)
+		return obj;
+	void *fwd = (void *)(uintptr_t)(h & ~HDR_FORWARDED);
+	*gen = space_of((uintptr_t)fwd) & SPACE_GEN_MASK;
+	return fwd;
+}
+
 /* The object's new address: its copy, or itself if it stays in place;
  * *gen is the generation it is in then. `space` is its from-space
  * block's space byte. Only a block with pinned objects has its metadata
@@ -154,11 +177,8 @@ static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned *gen)
 {
 	unsigned src = space & SPACE_GEN_MASK;
 	*gen = src;
-	if (space & SPACE_PINNED) {
-		struct block *b = block_of((uintptr_t)obj);
-		if (slot_marked(b, slot_of(b, obj)))
-			return obj; /* pinned by a root */
-	}
+	if (pinned_by_root(obj, space))
+		return obj;
 	_Atomic uint64_t *hp = (_Atomic uint64_t *)object_header(obj);
 	/* Acquire: pairs with the release of the winning CAS below, so the
 	 * copy's block metadata (formatted before the copy) is visible to
@@ -209,11 +229,7 @@ static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned *gen)
 		push(c, copy);
 	return copy;
 claimed:
-	if (h & HDR_STAYS)
-		return obj;
-	void *fwd = (void *)(uintptr_t)(h & ~HDR_FORWARDED);
-	*gen = space_of((uintptr_t)fwd) & SPACE_GEN_MASK;
-	return fwd;
+	return claimed_at(obj, h, gen);
 }
 
 /* Updates one field of `holder` (generation hgen) whose target was in
@@ -280,9 +296,7 @@ static inline void process_slot(struct copier *c, void **slot, void *holder,
  * collection. */
 static void weak_slot(struct copier *c, void **slot, void *holder, unsigned hgen)
 {
-	void *v = *slot;
-	if (v && heap_contains((uintptr_t)v) && (space_of((uintptr_t)v) & SPACE_FROM) &&
-	    ptrvec_push(&c->weak, slot))
+	if (minor_in_from(*slot) && ptrvec_push(&c->weak, slot))
 		return;
 	process_slot(c, slot, holder, hgen);
 }
@@ -294,9 +308,7 @@ static void weak_slot(struct copier *c, void **slot, void *holder, unsigned hgen
  * collection. */
 static void eph_fields(struct copier *c, void **e, unsigned hgen)
 {
-	void *k = e[0];
-	if (k && heap_contains((uintptr_t)k) && (space_of((uintptr_t)k) & SPACE_FROM) &&
-	    ptrvec_push(&c->eph, e))
+	if (minor_in_from(e[0]) && ptrvec_push(&c->eph, e))
 		return;
 	process_slot(c, &e[0], e, hgen);
 	process_slot(c, &e[1], e, hgen);
@@ -330,7 +342,6 @@ static void visit(void **slot, void *ctx)
 		process_slot(f->c, slot, f->holder, f->hgen);
 }
 
-/* Processes obj's pointer fields that lie in [lo, hi). */
 /* Headers are read atomically: an object that stayed in place had its
  * header swapped (HDR_STAYS) by another worker. */
 static inline uint64_t header_read(const void *obj)
@@ -503,19 +514,10 @@ void *minor_survivor(void *obj, unsigned *gen)
 {
 	uint8_t space = space_of((uintptr_t)obj);
 	*gen = space & SPACE_GEN_MASK;
-	if (space & SPACE_PINNED) {
-		struct block *b = block_of((uintptr_t)obj);
-		if (slot_marked(b, slot_of(b, obj)))
-			return obj;
-	}
-	uint64_t h = header_read(obj);
-	if (h & HDR_STAYS)
+	if (pinned_by_root(obj, space))
 		return obj;
-	if (!(h & HDR_FORWARDED))
-		return NULL;
-	void *fwd = (void *)(uintptr_t)(h & ~HDR_FORWARDED);
-	*gen = space_of((uintptr_t)fwd) & SPACE_GEN_MASK;
-	return fwd;
+	uint64_t h = header_read(obj);
+	return h & (HDR_FORWARDED | HDR_STAYS) ? claimed_at(obj, h, gen) : NULL;
 }
 
 void minor_keep(void **slot)

@@ -27,27 +27,16 @@
 #include "gc/minor_impl.h"
 #include "gc/weak.h"
 
-static bool in_from(const void *obj)
-{
-	return heap_contains((uintptr_t)obj) && (space_of((uintptr_t)obj) & SPACE_FROM);
-}
-
 static void *survivor(void *obj)
 {
 	unsigned gen;
-	return in_from(obj) ? minor_survivor(obj, &gen) : obj;
-}
-
-static bool dead(void *obj)
-{
-	unsigned gen;
-	return in_from(obj) && !minor_survivor(obj, &gen);
+	return minor_in_from(obj) ? minor_survivor(obj, &gen) : obj;
 }
 
 static void resolve_one(void **slot, bool callbacks)
 {
 	void *v = *slot;
-	if (!v || !in_from(v))
+	if (!minor_in_from(v))
 		return; /* noted twice (an overflow rescan): done already */
 	struct weak_obj *w = (struct weak_obj *)slot;
 	unsigned hgen = space_of((uintptr_t)w) & SPACE_GEN_MASK, gen;
@@ -75,7 +64,7 @@ static bool eph_pass(void)
 		size_t j = 0;
 		while (j < v->n) {
 			void **e = v->v[j];
-			void *to = e[0] ? survivor(e[0]) : NULL;
+			void *to = survivor(e[0]);
 			if (!to) {
 				j++;
 				continue;
@@ -128,7 +117,7 @@ void minor_final(void)
 	resolve(true);
 	struct fin *u = final_unreached(true, false, survivor);
 	if (u) {
-		final_order(u, dead);
+		final_order(u, survivor);
 		/* A copy of the address: the entry keeps the old one until
 		 * final_settle moves it in the registry. */
 		for (struct fin *e = u; e; e = e->unext) {

@@ -87,6 +87,12 @@ struct minor_state {
 };
 extern struct minor_state minor_state;
 
+/* True if obj (any pointer) is in from-space. */
+static inline bool minor_in_from(const void *obj)
+{
+	return heap_contains((uintptr_t)obj) && (space_of((uintptr_t)obj) & SPACE_FROM);
+}
+
 /* minor_copy.c */
 
 /* Pins what the words of [lo, hi) point at in from-space (roots_scan_words'

@@ -19,13 +19,8 @@
  * store it anywhere now. */
 static inline void shade(void *obj)
 {
-	if (__builtin_expect(__atomic_load_n(&gyre__marking, __ATOMIC_RELAXED), 0)) {
-		struct gyre__satb *q = &gyre__satb;
-		if (q->cursor != q->limit)
-			*q->cursor++ = obj;
-		else
-			gyre__satb_record(obj);
-	}
+	if (__builtin_expect(__atomic_load_n(&gyre__marking, __ATOMIC_RELAXED), 0))
+		gyre__satb_log(obj);
 }
 
 /* Reads one of gyre's own words (a weak reference's target, an

@@ -581,6 +581,16 @@ extern __thread struct gyre__satb gyre__satb
 extern uint8_t gyre__marking;
 void gyre__satb_record(void *old);
 
+/* Appends obj (not NULL) to the calling thread's log. */
+static inline void gyre__satb_log(void *obj)
+{
+	struct gyre__satb *q = &gyre__satb;
+	if (q->cursor != q->limit)
+		*q->cursor++ = obj;
+	else
+		gyre__satb_record(obj);
+}
+
 /* Takes `bytes` (header included, granule-rounded) from the thread's
  * buffer and writes the header; NULL when the buffer is too short. */
 static inline void *gyre__bump(size_t bytes, uint64_t header)
@@ -667,11 +677,8 @@ static inline void gyre__store(void *obj, size_t off, void *value)
 	void **slot = (void **)((char *)obj + off);
 	if (__builtin_expect(__atomic_load_n(&gyre__marking, __ATOMIC_RELAXED), 0)) {
 		void *old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-		struct gyre__satb *q = &gyre__satb;
-		if (old && q->cursor != q->limit)
-			*q->cursor++ = old;
-		else if (old)
-			gyre__satb_record(old);
+		if (old)
+			gyre__satb_log(old);
 	}
 	__atomic_store_n(slot, value, __ATOMIC_RELEASE);
 	uintptr_t rel = (uintptr_t)slot - gyre__heap_base;
