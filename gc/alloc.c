@@ -8,6 +8,7 @@
 #include "gc/collect.h"
 #include "gc/large.h"
 #include "gc/nursery.h"
+#include "gc/sweep.h"
 #include "runtime/config.h"
 #include "runtime/meta.h"
 #include "runtime/stats.h"
@@ -123,6 +124,10 @@ void *alloc_object(struct mutator *m, size_t bytes, uint64_t header,
 		return bump(local_of(m)->tlab, step, header);
 	collect_if_due(m);
 	void *obj = try_alloc(m, bytes, header, has_pointers);
+	/* The heap is full while the last remark's sweep is under way:
+	 * sweeping what it left frees blocks sooner than a collection. */
+	while (!obj && sweep_old_step())
+		obj = try_alloc(m, bytes, header, has_pointers);
 	/* What another thread's collection freed (collect_for_space waited
 	 * behind it) the other threads may take before this one runs again:
 	 * try again, up to RETRIES times more. A collection of this thread's

@@ -71,8 +71,13 @@ static struct {
 	 * `lock` with the world stopped, read relaxed (due). */
 	_Atomic size_t allocated_at_start;
 	/* What the last concurrent cycle allocated while it marked (all
-	 * kept: allocated black). Sync: under `lock`. */
+	 * kept: allocated black), and whether it ended in a pause before
+	 * its collector thread was done (R_PACE): the next trigger's inputs
+	 * besides what its lazy sweep finds. Sync: under `lock`. */
 	size_t cycle_black;
+	bool cycle_paced;
+	/* When the last remark ended (for the trace). Sync: under `lock`. */
+	uint64_t remark_ns;
 	/* Generation-0 collections since the last of generation 1 or 2.
 	 * Sync: written under `lock`, read relaxed (get_count). */
 	_Atomic size_t young_count;
@@ -226,7 +231,6 @@ static void set_trigger(size_t live, size_t black, bool paced, size_t freed)
 		      : early < allow - allow / 4 ? allow - early : allow / 4;
 	atomic_store_relaxed(&collector.pace_limit, allow);
 	atomic_store_relaxed(&collector.trigger, next);
-	atomic_store_relaxed(&collector.allocated, 0);
 }
 
 size_t collect_allowance(void)
@@ -314,9 +318,14 @@ static void add_sweep(struct sweep_result *to, const struct sweep_result *r)
 	to->live_objects = r->live_objects;
 }
 
-/* World stopped, the log drained: the remark and sweep that end a
- * concurrent cycle (`paced`: before the collector thread was done). */
-static void end_cycle(struct phase_times *t, struct sweep_result *r, bool paced)
+/* World stopped, the log drained: the remark that ends a concurrent
+ * cycle (`paced`: before the collector thread was done). Large objects
+ * are swept in it, generation 2's blocks afterwards, while the program
+ * runs (sweep.h), so the pause does not grow with the old generation.
+ * The next trigger needs what that sweep finds (after_sweep): until then
+ * no cycle starts by growth, and what is allocated meanwhile counts
+ * towards the next one. */
+static void end_cycle(struct phase_times *t, bool paced)
 {
 	uint64_t t0 = gyre_now_ns();
 	atomic_store_relaxed(&collector.low_memory, false);
@@ -326,13 +335,37 @@ static void end_cycle(struct phase_times *t, struct sweep_result *r, bool paced)
 		verify_old_marks("remark");
 	satb_stop();
 	uint64_t t1 = gyre_now_ns();
-	struct sweep_result sr = sweep_heap(true);
-	add_sweep(r, &sr);
+	sweep_old_begin();
 	collector.cycle_black = atomic_load_relaxed(&collector.allocated) -
 				atomic_load_relaxed(&collector.allocated_at_start);
-	set_trigger(sr.live_bytes, collector.cycle_black, paced, sr.freed_bytes);
+	collector.cycle_paced = paced;
+	atomic_store_relaxed(&collector.trigger, SIZE_MAX);
+	atomic_store_relaxed(&collector.allocated, 0);
 	t->mark_ns += t1 - t0;
 	t->sweep_ns += gyre_now_ns() - t1;
+	collector.remark_ns = gyre_now_ns();
+}
+
+/* Under `lock`: once the lazy sweep of the last remark has ended, its
+ * figures go to the statistics (as generation 2's) and set the next
+ * trigger. Returns the objects it freed, 0 if it was not over or was
+ * already reported. */
+static uint64_t after_sweep(void)
+{
+	struct sweep_result sr;
+	if (!sweep_old_result(&sr))
+		return 0;
+	stats_note_swept(&sr);
+	set_trigger(sr.live_bytes, collector.cycle_black, collector.cycle_paced,
+		    sr.freed_bytes);
+	if (gyre_cfg.trace)
+		fprintf(stderr, "gyre: t=%.6f sweep of gen 2 ended %.1fms after the remark: "
+			"freed=%zuobj/%.1fMiB live=%.1fMiB heap=%.1fMiB\n",
+			gyre_now_ns() / 1e9, (gyre_now_ns() - collector.remark_ns) / 1e6,
+			sr.freed_objects, sr.freed_bytes / 1048576.0,
+			sr.live_bytes / 1048576.0,
+			atomic_load_relaxed(&heap.used) / 1048576.0);
+	return sr.freed_objects;
 }
 
 /* One collection of generations 0..gen (R_REMARK, R_PACE: the end of a
@@ -393,7 +426,17 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 	struct sweep_result r = {0};
 	struct minor_result mr = {0};
 	if (cycle && gen == 2)
-		end_cycle(&t, &r, why == R_PACE);
+		end_cycle(&t, why == R_PACE);
+	/* [INV-UNSWEPT] Marking, and the roots' scan that starts a cycle,
+	 * need every block swept: a stale word pointing at a dead object
+	 * would bring it back, with fields that point at freed memory. The
+	 * collector thread has usually finished long before. */
+	if (gen == 2 && !end_only) {
+		uint64_t t0 = gyre_now_ns();
+		sweep_old_finish();
+		t.sweep_ns += gyre_now_ns() - t0;
+	}
+	uint64_t swept = after_sweep();
 	bool start = gen == 2 && !gyre_cfg.stw_mark &&
 		     (why == R_GROWTH || why == R_LOW_MEMORY);
 	if (!end_only) {
@@ -432,11 +475,13 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		mark_heap();
 		mark_final();
 		uint64_t t1 = gyre_now_ns();
-		struct sweep_result sr = sweep_heap(false);
+		struct sweep_result sr = sweep_heap();
 		add_sweep(&r, &sr);
 		heap_prune_gen1();
 		minor_recount();
 		set_trigger(sr.live_bytes, 0, false, 0);
+		atomic_store_relaxed(&collector.allocated, 0);
+		stats_note_live(sr.live_bytes);
 		t.mark_ns += t1 - t0;
 		t.sweep_ns += gyre_now_ns() - t1;
 	} else if (gen < 2) {
@@ -466,7 +511,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		trace_line(counted, why, start, cycle && gen == 2, &t, &mr, &r);
 	if (gen < 2)
 		check_free_floor();
-	return mr.collected_objects + r.freed_objects;
+	return mr.collected_objects + r.freed_objects + swept;
 }
 
 /* Takes collector.lock without holding up a collection that another
@@ -581,6 +626,13 @@ void collect_end_cycle_early(struct mutator *m)
 	lock_collector(m);
 	if (mark_old_active() && satb_backlogged())
 		collect_run(m, 2, R_PACE);
+	pthread_mutex_unlock(&collector.lock);
+}
+
+void collect_sweep_end(struct mutator *m)
+{
+	lock_collector(m);
+	after_sweep();
 	pthread_mutex_unlock(&collector.lock);
 }
 

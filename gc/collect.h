@@ -41,6 +41,10 @@ bool collect_remark(struct mutator *m, uint64_t cycle);
  * (satb_backlogged): ends the cycle in a pause (R_PACE), if automatic
  * collection is enabled. Moves no object. */
 void collect_end_cycle_early(struct mutator *m);
+/* The collector thread (`m`), once the lazy sweep has nothing left to
+ * claim: if it has ended, its figures go to the statistics and set the
+ * next trigger (else the first pause after its end does that). */
+void collect_sweep_end(struct mutator *m);
 /* Starts a concurrent cycle now, as the growth trigger would (unless one
  * is running, automatic collection is disabled or stw_mark is set: then
  * nothing happens); true if it started one. For tests. */

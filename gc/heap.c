@@ -81,6 +81,7 @@ int heap_init(size_t max)
 	heap.top = 0;
 	heap.free = NULL;
 	heap.gen1 = NULL;
+	heap.sweep_epoch = 0;
 	atomic_store_relaxed(&heap.used, 0);
 	for (unsigned g = 0; g < 2; g++)
 		for (unsigned c = 0; c < SIZECLASS_COUNT; c++) {
@@ -179,6 +180,7 @@ static struct block *take_small_block(unsigned gen, unsigned c)
 	b->state = BLOCK_SMALL;
 	block_set_gen(b, gen);
 	b->sizeclass = (uint8_t)c;
+	b->swept = heap.sweep_epoch;
 	block_set_size(b, sizeclass_size[c]);
 	if (gen == 1) {
 		pthread_mutex_lock(&heap.lock);
@@ -285,8 +287,12 @@ void *heap_find_small(uintptr_t p)
 		return NULL;
 	struct block *b = block_of(p);
 	if (b->state == BLOCK_SMALL) {
+		/* Relaxed: a running thread's check may read the word while
+		 * the lazy sweep rewrites it (sweep.c); a live object keeps
+		 * its bit. */
 		uint32_t slot = block_slot(b, p);
-		if (slot >= b->nslots || !bit_test(b->starts, slot))
+		if (slot >= b->nslots ||
+		    !(__atomic_load_n(&b->starts[slot / 64], __ATOMIC_RELAXED) >> (slot % 64) & 1))
 			return NULL;
 		return object_from_slot(block_base(b) + (size_t)slot * b->obj_size);
 	}

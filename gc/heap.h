@@ -21,6 +21,11 @@
  * collection's mark phase and the end of its sweep.
  * [INV-HEAP-USED] heap.used == blocks in use * BLOCK_SIZE + large-object
  * bytes, and never exceeds gyre_cfg.heap_max.
+ * [INV-UNSWEPT] A generation-2 block whose `swept` is not heap.sweep_epoch
+ * has not been swept since the last remark: its mark bits, not its start
+ * bits, say which of its objects are alive (the others are dead, and may
+ * point at freed memory). It is on no class list. Every other block has
+ * no mark bits outside a collection's marking.
  */
 #ifndef GYRE_HEAP_H
 #define GYRE_HEAP_H
@@ -68,6 +73,9 @@ struct block {
 	uint32_t nslots;      /* BLOCK_SIZE / obj_size */
 	uint32_t live;        /* objects in the block after the last sweep */
 	uint32_t top;         /* NURSERY: bytes from the base that hold objects */
+	/* SMALL, gen 2: the heap.sweep_epoch it was last swept in, or
+	 * formatted in [INV-UNSWEPT]. */
+	uint32_t swept;
 	struct block *next;   /* on a class list, the free list or the nursery */
 	struct block *gnext;  /* gen 1: on heap.gen1 */
 	/* During a minor collection: the list of blocks with pinned objects,
@@ -109,6 +117,10 @@ struct heap {
 	 * miss per field. Sync: the block's owner, or the collector with the
 	 * world stopped. */
 	uint8_t *space;
+	/* Incremented by each remark that leaves generation 2 to the lazy
+	 * sweep (sweep.c). Sync: written with the world stopped; read by
+	 * the sweepers, which the pause's restart orders after it. */
+	uint32_t sweep_epoch;
 };
 
 #define SPACE_GEN_MASK 3
@@ -169,10 +181,29 @@ static inline uint8_t space_of(uintptr_t p)
 	return heap.space[(p - (uintptr_t)heap.base) >> BLOCK_SHIFT];
 }
 
+/* Relaxed store of the space byte: the lazy sweepers read it (to find
+ * generation-2 blocks) while a mutator formats a free block for its
+ * nursery; the byte alone decides nothing there (sweep.c). */
 static inline void block_set_gen(struct block *b, unsigned gen)
 {
 	b->gen = (uint8_t)gen;
-	heap.space[block_index(b)] = (uint8_t)gen;
+	__atomic_store_n(&heap.space[block_index(b)], (uint8_t)gen, __ATOMIC_RELAXED);
+}
+
+/* [INV-UNSWEPT]. */
+static inline bool block_unswept(const struct block *b)
+{
+	return b->state == BLOCK_SMALL && b->gen == 2 && b->swept != heap.sweep_epoch;
+}
+
+/* Whether slot s of a SMALL block holds an object that is alive, as far
+ * as the block's bitmaps tell [INV-UNSWEPT]. */
+static inline bool block_slot_live(const struct block *b, uint32_t s)
+{
+	if (!(b->starts[s / 64] >> (s % 64) & 1))
+		return false;
+	return !block_unswept(b) ||
+	       (atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1);
 }
 
 /* During a minor collection: the block is being evacuated. */

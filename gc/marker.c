@@ -2,8 +2,10 @@
  * marker.c: the collector thread (see marker.h). It is attached like a
  * mutator, so that every pause stops it, but `internal`: it holds no
  * roots. Between two safepoint polls it works on whole units only (a
- * batch of grey objects, one log buffer), so a pause never finds it
- * holding an object that is not on the grey stack or in a buffer.
+ * batch of grey objects, one log buffer, a chunk of blocks to sweep), so
+ * a pause never finds it holding an object that is not on the grey stack
+ * or in a buffer, or a block half swept. After each cycle it sweeps
+ * generation 2 (the lazy sweep, sweep.h).
  */
 #include <time.h>
 
@@ -11,6 +13,7 @@
 #include "gc/mark.h"
 #include "gc/marker.h"
 #include "gc/satb.h"
+#include "gc/sweep.h"
 #include "threads/safepoint.h"
 
 /* Pointer fields scanned between two safepoint polls (large arrays are
@@ -24,6 +27,8 @@
  * because automatic collection was disabled (or, held, before looking
  * again). */
 #define DISABLED_RETRY_NS 1000000
+/* How long to wait for another thread's last chunk of the lazy sweep. */
+#define SWEEP_WAIT_NS 50000
 
 static struct {
 	pthread_t thread;
@@ -33,7 +38,9 @@ static struct {
 	bool pending;             /* a cycle started since the last look */
 	/* Relaxed reads in the cycle loop; written under `lock`. */
 	_Atomic bool quit;
-	/* marker_hold. Relaxed: a test hook, polled. */
+	/* marker_hold. A test hook, polled: relaxed, but for the release
+	 * that ends a hold of the sweep, acquired by sweep_old, so that what
+	 * the test read of the unswept heap happens before the sweep. */
 	_Atomic bool held;
 	bool attach_done;         /* attach_rc is known; under `lock` */
 	int attach_rc;            /* the thread's mutator_register result */
@@ -70,6 +77,21 @@ static void trace_cycle(struct mutator *m)
 	}
 }
 
+/* After a cycle: sweeps generation 2 while the program runs, a chunk
+ * between two safepoint polls (sweep.h), then hands the figures over.
+ * A thread that found the heap full may be sweeping the last chunks. */
+static void sweep_old(struct mutator *m)
+{
+	while (!atomic_load_relaxed(&mt.quit) && sweep_old_pending() &&
+	       atomic_load_explicit(&mt.held, memory_order_acquire))
+		sleep_blocking(m, DISABLED_RETRY_NS);
+	while (!atomic_load_relaxed(&mt.quit) && sweep_old_step())
+		safepoint_poll(m);
+	while (!atomic_load_relaxed(&mt.quit) && sweep_old_pending())
+		sleep_blocking(m, SWEEP_WAIT_NS);
+	collect_sweep_end(m);
+}
+
 /* Waits, blocking, for a cycle or for the order to quit; true to quit. */
 static bool wait_for_work(struct mutator *m)
 {
@@ -97,8 +119,10 @@ static void *marker_main(void *arg)
 	pthread_mutex_unlock(&mt.lock);
 	if (rc)
 		return NULL;
-	while (!wait_for_work(m))
+	while (!wait_for_work(m)) {
 		trace_cycle(m);
+		sweep_old(m);
+	}
 	mutator_unregister(m);
 	return NULL;
 }
@@ -147,5 +171,5 @@ void marker_wake(void)
 
 void marker_hold(bool hold)
 {
-	atomic_store_relaxed(&mt.held, hold);
+	atomic_store_explicit(&mt.held, hold, memory_order_release);
 }

@@ -18,7 +18,8 @@ void marker_stop(void);
 void marker_wake(void);
 /* Test hook: while held, the collector thread neither traces nor asks for
  * the remark (pauses still end or advance a cycle), so that a test can
- * change the heap in the middle of a cycle before any tracing. */
+ * change the heap in the middle of a cycle before any tracing, nor
+ * sweeps after one, so that a test can act while blocks are unswept. */
 void marker_hold(bool hold);
 
 #endif

@@ -143,8 +143,11 @@ void minor_scan_block_cards(struct copier *c, struct block *b)
 		uint32_t first = block_slot(b, lo), last = block_slot(b, hi - 1);
 		if (last >= b->nslots)
 			last = b->nslots - 1;
+		/* [INV-UNSWEPT] A dead object in a block not swept yet may
+		 * point at a block freed and reused since: only live ones
+		 * are roots. */
 		for (uint32_t s = first; s <= last; s++)
-			if (bit_test(b->starts, s))
+			if (block_slot_live(b, s))
 				minor_scan_fields(c, object_from_slot(base + (size_t)s * b->obj_size),
 						  b->gen, lo, hi);
 	}

@@ -1,8 +1,12 @@
 /*
- * sweep.c: parallel sweeping (see sweep.h). Workers claim chunks of blocks,
- * then chunks of the large-object set, from shared counters, and keep what
- * they find in local lists that are merged once at the end, so the only
- * shared writes per block are the block's own metadata.
+ * sweep.c: sweeping (see sweep.h). In a pause, workers claim chunks of
+ * blocks, then chunks of the large-object set, from shared counters, and
+ * keep what they find in local lists that are merged once at the end, so
+ * the only shared writes per block are the block's own metadata. After a
+ * remark, generation 2's blocks are swept lazily: the same claims, by
+ * whichever threads get there (the collector thread, an allocating thread
+ * that finds the heap full, or the workers of a pause that needs it
+ * finished), each chunk's blocks listed as soon as they are swept.
  */
 #include <string.h>
 
@@ -17,6 +21,10 @@
 
 #define CHUNK_BLOCKS 32
 #define CHUNK_LARGE 64
+/* Blocks a lazy sweeper claims at a time: the collector thread polls its
+ * safepoint between two chunks, so a pause waits for one chunk at most
+ * (1-2 us a block whose bitmaps miss the cache: tens of microseconds). */
+#define LAZY_CHUNK 16
 
 struct sweeper {
 	struct block *free_head, *free_tail;
@@ -35,15 +43,39 @@ static struct {
 	_Atomic size_t next_block;
 	_Atomic size_t next_large;
 	size_t top;               /* blocks to sweep: [0, top) */
-	bool old_only;            /* generation 2 and large objects only */
+	bool large_only;          /* the remark's: large objects only */
 	struct sweeper *sweepers; /* one per worker; allocated at init */
 	unsigned nsweepers;
 } sw;
+
+static struct {
+	/* Blocks [0, top) were in use at the remark; those of generation 2
+	 * are unswept [INV-UNSWEPT]. Sync: written with the world stopped. */
+	size_t top;
+	/* The next block to claim. Relaxed: the claim only hands out
+	 * indices; what the remark wrote the pause's restart published. */
+	_Atomic size_t next;
+	/* Blocks of finished chunks. Release by each sweeper after it has
+	 * added its chunk's figures, acquire by the reader of the totals:
+	 * done == top then means every figure is in. */
+	_Atomic size_t done;
+	/* What the chunks found. Relaxed adds, published by `done`. */
+	_Atomic size_t freed_bytes, freed_objects, live_bytes, live_objects;
+	/* What the remark's sweep of large objects found. Sync: written with
+	 * the world stopped, read by sweep_old_result. */
+	struct sweep_result large;
+	/* The totals were handed out. Sync: the caller's (sweep.h). */
+	bool reported;
+} lazy = {.reported = true};
 
 int sweep_init(unsigned workers)
 {
 	sw.sweepers = meta_calloc(sizeof(struct sweeper) * workers);
 	sw.nsweepers = workers;
+	lazy.top = 0;
+	atomic_store_relaxed(&lazy.next, 0);
+	atomic_store_relaxed(&lazy.done, 0);
+	lazy.reported = true;
 	return sw.sweepers ? GYRE_OK : GYRE_ENOMEM;
 }
 
@@ -65,7 +97,10 @@ static void list_append(struct block **head, struct block **tail,
 	*tail = b;
 }
 
-static void sweep_block(struct sweeper *s, struct block *b)
+/* Start bits become mark bits, marks are cleared; returns the objects
+ * left. The start words are stored relaxed: gyre_finalizer_register's
+ * check (api_final.c) reads them while the lazy sweep runs. */
+static uint32_t sweep_bitmaps(struct block *b, struct sweep_result *r)
 {
 	uint32_t live = 0, freed = 0;
 	for (unsigned i = 0; i < BITMAP_WORDS; i++) {
@@ -73,14 +108,20 @@ static void sweep_block(struct sweeper *s, struct block *b)
 		GYRE_ASSERT((marks & ~b->starts[i]) == 0);
 		freed += (uint32_t)__builtin_popcountll(b->starts[i] & ~marks);
 		live += (uint32_t)__builtin_popcountll(marks);
-		b->starts[i] = marks;
+		__atomic_store_n(&b->starts[i], marks, __ATOMIC_RELAXED);
 		atomic_store_relaxed(&b->marks[i], 0);
 	}
 	b->live = live;
-	s->r.freed_objects += freed;
-	s->r.freed_bytes += (size_t)freed * b->obj_size;
-	s->r.live_objects += live;
-	s->r.live_bytes += (size_t)live * b->obj_size;
+	r->freed_objects += freed;
+	r->freed_bytes += (size_t)freed * b->obj_size;
+	r->live_objects += live;
+	r->live_bytes += (size_t)live * b->obj_size;
+	return live;
+}
+
+static void sweep_block(struct sweeper *s, struct block *b)
+{
+	uint32_t live = sweep_bitmaps(b, &s->r);
 	if (live == 0) {
 		b->state = BLOCK_FREE;
 		/* As heap_free_block: a free block does not look old. */
@@ -140,13 +181,14 @@ static void sweep_worker(unsigned id, void *arg)
 	(void)arg;
 	struct sweeper *s = &sw.sweepers[id];
 	size_t start;
-	while ((start = atomic_add_relaxed(&sw.next_block, CHUNK_BLOCKS)) < sw.top) {
+	while (!sw.large_only &&
+	       (start = atomic_add_relaxed(&sw.next_block, CHUNK_BLOCKS)) < sw.top) {
 		size_t end = start + CHUNK_BLOCKS < sw.top ? start + CHUNK_BLOCKS : sw.top;
 		for (size_t i = start; i < end; i++) {
 			struct block *b = &heap.blocks[i];
-			if (b->state == BLOCK_SMALL && (!sw.old_only || b->gen == 2))
+			if (b->state == BLOCK_SMALL)
 				sweep_block(s, b);
-			else if (b->state == BLOCK_NURSERY && !sw.old_only)
+			else if (b->state == BLOCK_NURSERY)
 				sweep_nursery_block(s, b);
 		}
 	}
@@ -187,15 +229,10 @@ static void compact_large_set(void)
 	large.count = n;
 }
 
-struct sweep_result sweep_heap(bool old_only)
+static struct sweep_result sweep_parallel(bool large_only)
 {
 	GYRE_ASSERT(stw_world_stopped());
-	/* Every SMALL block swept is re-listed by the sweep; nothing is
-	 * owned because the minor collection released its runs. */
-	sw.old_only = old_only;
-	for (unsigned g = old_only ? 1 : 0; g < 2; g++)
-		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
-			heap.classes[g][c].head = NULL;
+	sw.large_only = large_only;
 	GYRE_ASSERT(sw.nsweepers == workers_count());
 	memset(sw.sweepers, 0, sizeof(struct sweeper) * sw.nsweepers);
 	sw.top = heap.top;
@@ -207,4 +244,125 @@ struct sweep_result sweep_heap(bool old_only)
 		merge(&sw.sweepers[i], &total);
 	compact_large_set();
 	return total;
+}
+
+struct sweep_result sweep_heap(void)
+{
+	GYRE_ASSERT(!sweep_old_pending());
+	/* Every SMALL block swept is re-listed by the sweep; nothing is
+	 * owned because the minor collection released its runs. */
+	for (unsigned g = 0; g < 2; g++)
+		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
+			heap.classes[g][c].head = NULL;
+	return sweep_parallel(false);
+}
+
+/* ------------------------------------------------------- the lazy sweep */
+
+
+struct sweep_result sweep_old_begin(void)
+{
+	GYRE_ASSERT(stw_world_stopped() && !sweep_old_pending());
+	/* Relisted as they are swept; nothing is owned outside a minor
+	 * collection. */
+	for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
+		heap.classes[1][c].head = NULL;
+	heap.sweep_epoch++;
+	lazy.top = heap.top;
+	atomic_store_relaxed(&lazy.next, 0);
+	atomic_store_relaxed(&lazy.freed_bytes, 0);
+	atomic_store_relaxed(&lazy.freed_objects, 0);
+	atomic_store_relaxed(&lazy.live_bytes, 0);
+	atomic_store_relaxed(&lazy.live_objects, 0);
+	lazy.reported = false;
+	lazy.large = sweep_parallel(true);
+	atomic_store_explicit(&lazy.done, 0, memory_order_release);
+	return lazy.large;
+}
+
+bool sweep_old_pending(void)
+{
+	return atomic_load_explicit(&lazy.done, memory_order_acquire) < lazy.top;
+}
+
+/* A block's space byte says generation 2 only of a SMALL block of
+ * generation 2 (free and nursery blocks have 0, which a mutator that
+ * takes a free block for its nursery writes again); such a block changes
+ * only in pauses and in its own sweep, so its metadata can be read once
+ * the byte is seen. */
+static bool old_block(size_t i)
+{
+	return (__atomic_load_n(&heap.space[i], __ATOMIC_RELAXED) & SPACE_GEN_MASK) == 2;
+}
+
+/* Sweeps an unswept block of the claimer's, then relists or frees it. */
+static void sweep_old_one(struct block *b, struct sweep_result *r)
+{
+	uint32_t live = sweep_bitmaps(b, r);
+	b->swept = heap.sweep_epoch;
+	if (live == 0)
+		heap_free_block(b);
+	else if (live < b->nslots)
+		heap_list_block(b);
+}
+
+static void add_totals(const struct sweep_result *r)
+{
+	atomic_add_relaxed(&lazy.freed_bytes, r->freed_bytes);
+	atomic_add_relaxed(&lazy.freed_objects, r->freed_objects);
+	atomic_add_relaxed(&lazy.live_bytes, r->live_bytes);
+	atomic_add_relaxed(&lazy.live_objects, r->live_objects);
+}
+
+bool sweep_old_step(void)
+{
+	size_t start = atomic_add_relaxed(&lazy.next, LAZY_CHUNK);
+	if (start >= lazy.top)
+		return false;
+	size_t end = start + LAZY_CHUNK < lazy.top ? start + LAZY_CHUNK : lazy.top;
+	struct sweep_result r = {0};
+	for (size_t i = start; i < end; i++)
+		if (old_block(i) && block_unswept(&heap.blocks[i]))
+			sweep_old_one(&heap.blocks[i], &r);
+	add_totals(&r);
+	atomic_fetch_add_explicit(&lazy.done, end - start, memory_order_release);
+	return true;
+}
+
+void sweep_old_block(struct block *b)
+{
+	if (!block_unswept(b))
+		return;
+	struct sweep_result r = {0};
+	sweep_old_one(b, &r);
+	add_totals(&r);
+}
+
+static void finish_worker(unsigned id, void *arg)
+{
+	(void)id;
+	(void)arg;
+	while (sweep_old_step())
+		;
+}
+
+void sweep_old_finish(void)
+{
+	GYRE_ASSERT(stw_world_stopped());
+	if (sweep_old_pending())
+		workers_run(finish_worker, NULL);
+	GYRE_ASSERT(!sweep_old_pending());
+}
+
+bool sweep_old_result(struct sweep_result *out)
+{
+	if (lazy.reported || sweep_old_pending())
+		return false;
+	lazy.reported = true;
+	*out = lazy.large;
+	out->freed_bytes += atomic_load_relaxed(&lazy.freed_bytes);
+	out->freed_objects += atomic_load_relaxed(&lazy.freed_objects);
+	out->live_bytes += atomic_load_relaxed(&lazy.live_bytes);
+	out->live_objects += atomic_load_relaxed(&lazy.live_objects);
+	return true;
 }

@@ -10,8 +10,11 @@
  * - [INV-CARDS] every pointer to a younger generation lies on a dirty card,
  *   whose block or large object has its summary set [INV-LARGE-SUMMARY];
  * - [INV-MARKS-CLEAR] no mark bit is set, except while a concurrent cycle
- *   marks generation 2: then its blocks' marks are a subset of their start
- *   bits, and large objects may be marked;
+ *   marks generation 2 or in blocks not swept since the last remark
+ *   [INV-UNSWEPT]: then its blocks' marks are a subset of their start
+ *   bits, and (marking) large objects may be marked; the dead objects of
+ *   an unswept block (unmarked) are not checked, and no object points
+ *   at one;
  * - list membership: class lists hold SMALL unowned blocks of their
  *   generation and class, heap.gen1 holds exactly the gen-1 blocks, the
  *   nursery list exactly the NURSERY blocks, the free list FREE blocks,
@@ -58,6 +61,12 @@ static void check_pointer(const struct holder *h, void **slot)
 		     "allocated object (block state %d)", phase, h->gen, h->obj,
 		     header_type(*object_header(h->obj)), v,
 		     heap_contains((uintptr_t)v) ? block_of((uintptr_t)v)->state : -1);
+	if (heap_contains((uintptr_t)v) && block_of((uintptr_t)v)->state == BLOCK_SMALL) {
+		struct block *b = block_of((uintptr_t)v);
+		if (!block_slot_live(b, block_slot(b, (uintptr_t)v)))
+			FAIL("gen-%u object %p points at %p, a dead object in a block "
+			     "not swept yet", phase, h->gen, h->obj, v);
+	}
 	unsigned g = heap_gen_of((uintptr_t)v);
 	if (g < h->gen && !*card_of(h->obj, slot))
 		FAIL("gen-%u object %p points at gen-%u object %p from field %p, "
@@ -99,7 +108,8 @@ static size_t check_object(void *obj, unsigned gen)
 
 static void check_marks_clear(const struct block *b)
 {
-	bool cycle = b->gen == 2 && b->state == BLOCK_SMALL && mark_old_active();
+	bool cycle = b->gen == 2 && b->state == BLOCK_SMALL &&
+		     (mark_old_active() || block_unswept(b));
 	for (unsigned i = 0; i < BITMAP_WORDS; i++) {
 		uint64_t m = atomic_load_relaxed(&b->marks[i]);
 		if (cycle ? (m & ~b->starts[i]) != 0 : m != 0)
@@ -123,7 +133,7 @@ static void check_small_block(struct block *b)
 		     b->sizeclass, b->obj_size, b->owned, b->pinned,
 		     heap.space[block_index(b)]);
 	for (uint32_t s = 0; s < b->nslots; s++) {
-		if (!bit_test(b->starts, s))
+		if (!block_slot_live(b, s))
 			continue;
 		void *obj = object_from_slot(block_base(b) + (size_t)s * b->obj_size);
 		size_t bytes = check_object(obj, b->gen);
@@ -239,7 +249,7 @@ static void check_lists(size_t gen1)
 		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 			for (struct block *b = heap.classes[g - 1][c].head; b; b = b->next)
 				if (b->state != BLOCK_SMALL || b->sizeclass != c ||
-				    b->gen != g || b->owned)
+				    b->gen != g || b->owned || block_unswept(b))
 					FAIL("block %zu is on gen-%u class list %u wrongly",
 					     phase, block_index(b), g, c);
 	size_t n = 0;

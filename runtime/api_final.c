@@ -59,8 +59,11 @@ static bool object_start(void *obj)
 	struct block *b = block_of(p);
 	if (b->state == BLOCK_FREE || ((p & (BLOCK_SIZE - 1)) - HEADER_SIZE) % b->obj_size)
 		return false;
+	/* Relaxed: the lazy sweep may be rewriting the word (sweep.c); an
+	 * object the program holds keeps its bit. */
+	uint32_t s = block_slot(b, p - HEADER_SIZE);
 	return b->state == BLOCK_NURSERY ||
-	       bit_test(b->starts, block_slot(b, p - HEADER_SIZE));
+	       (__atomic_load_n(&b->starts[s / 64], __ATOMIC_RELAXED) >> (s % 64) & 1);
 }
 
 GYRE_API void *gyre_weak_new(void *target, gyre_weak_fn callback, void *ctx)

@@ -59,8 +59,6 @@ void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
 	s->collections++;
 	s->bytes_freed += bytes;
 	s->objects_freed += objects;
-	if (gen == 2)
-		s->heap_live = r->live_bytes;
 	s->pause_count++;
 	s->pause_total_ns += pause_ns;
 	if (pause_ns > s->pause_max_ns)
@@ -84,6 +82,25 @@ void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
 	if (pause_ns > g->pause_max_ns)
 		g->pause_max_ns = pause_ns;
 	g->pause_histogram[pause_bucket(pause_ns)]++;
+	pthread_mutex_unlock(&stats.lock);
+}
+
+void stats_note_live(size_t bytes)
+{
+	pthread_mutex_lock(&stats.lock);
+	stats.s.heap_live = bytes;
+	pthread_mutex_unlock(&stats.lock);
+}
+
+void stats_note_swept(const struct sweep_result *r)
+{
+	pthread_mutex_lock(&stats.lock);
+	gyre_stats *s = &stats.s;
+	s->bytes_freed += r->freed_bytes;
+	s->objects_freed += r->freed_objects;
+	s->gen[2].objects_collected += r->freed_objects;
+	s->gen[2].bytes_collected += r->freed_bytes;
+	s->heap_live = r->live_bytes;
 	pthread_mutex_unlock(&stats.lock);
 }
 

@@ -17,10 +17,15 @@ void stats_note_alloc(size_t bytes, size_t objects);
 /* One collection of generations 0..gen: its pause, the part of it spent
  * stopping the threads, the parts spent marking and sweeping, what the
  * minor collection did (its phases are counted for generations 0 and 1)
- * and (gen 2) what the sweep found. */
+ * and what a full collection's sweep freed. */
 void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
 			   uint64_t mark_ns, uint64_t sweep_ns,
 			   const struct minor_result *m, const struct sweep_result *r);
+/* What a full collection's sweep found alive (gyre_stats.heap_live). */
+void stats_note_live(size_t bytes);
+/* What the lazy sweep after a remark found: freed (counted as collected
+ * by generation 2) and alive. */
+void stats_note_swept(const struct sweep_result *r);
 void stats_read(gyre_stats *out);
 
 #endif
