@@ -3,6 +3,7 @@
  * alloc.h).
  */
 #include <string.h>
+#include <time.h>
 
 #include "gc/alloc.h"
 #include "gc/collect.h"
@@ -50,6 +51,9 @@ static void buffer_retire(struct alloc_local *a)
 /* How many times more alloc_object tries to allocate behind other
  * threads' collections before it gives up. */
 #define RETRIES 4
+/* How long a thread that found the heap full waits for the lazy sweep's
+ * last chunks, another thread's, before it looks again. */
+#define SWEEP_WAIT_NS 50000
 
 /* Zeroes chunks past the limit until `bytes` fit or the block ends;
  * true if they fit. */
@@ -108,6 +112,14 @@ static void *try_alloc(struct mutator *m, size_t bytes, uint64_t header,
 	return buffer_refill(local_of(m), step, header);
 }
 
+/* Waits a little in a blocking region (pauses do not wait for it). */
+static void sleep_blocking(struct mutator *m)
+{
+	safepoint_enter_blocking(m);
+	nanosleep(&(struct timespec){.tv_nsec = SWEEP_WAIT_NS}, NULL);
+	safepoint_leave_blocking(m);
+}
+
 void *alloc_object(struct mutator *m, size_t bytes, uint64_t header,
 		   bool has_pointers)
 {
@@ -125,9 +137,18 @@ void *alloc_object(struct mutator *m, size_t bytes, uint64_t header,
 	collect_if_due(m);
 	void *obj = try_alloc(m, bytes, header, has_pointers);
 	/* The heap is full while the last remark's sweep is under way:
-	 * sweeping what it left frees blocks sooner than a collection. */
-	while (!obj && sweep_old_step())
+	 * sweeping what it left frees blocks sooner than a collection (a
+	 * chunk at a time, polling between: a pause waits for one chunk). */
+	while (!obj && sweep_old_step()) {
+		safepoint_poll(m);
 		obj = try_alloc(m, bytes, header, has_pointers);
+	}
+	/* Every chunk is claimed, some not swept yet (the collector thread
+	 * is in one): what they free is moments away. */
+	while (!obj && sweep_old_pending()) {
+		sleep_blocking(m);
+		obj = try_alloc(m, bytes, header, has_pointers);
+	}
 	/* What another thread's collection freed (collect_for_space waited
 	 * behind it) the other threads may take before this one runs again:
 	 * try again, up to RETRIES times more. A collection of this thread's

@@ -38,8 +38,9 @@ enum for_space collect_for_space(struct mutator *m);
  * was called off: automatic collection is disabled. */
 bool collect_remark(struct mutator *m, uint64_t cycle);
 /* A thread whose log hand-off found the collector thread far behind
- * (satb_backlogged): ends the cycle in a pause (R_PACE), if automatic
- * collection is enabled. Moves no object. */
+ * (satb_backlogged): drains the logs and marks in a bounded pause
+ * (R_PACE, an increment, which ends the cycle if nothing is left), if
+ * automatic collection is enabled. Moves no object. */
 void collect_end_cycle_early(struct mutator *m);
 /* The collector thread (`m`), once the lazy sweep has nothing left to
  * claim: if it has ended, its figures go to the statistics and set the

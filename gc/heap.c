@@ -287,9 +287,9 @@ void *heap_find_small(uintptr_t p)
 		return NULL;
 	struct block *b = block_of(p);
 	if (b->state == BLOCK_SMALL) {
-		/* Relaxed: a running thread's check may read the word while
-		 * the lazy sweep rewrites it (sweep.c); a live object keeps
-		 * its bit. */
+		/* Relaxed: a running thread may ask about an object it holds
+		 * (the tests' checks do) while the lazy sweep rewrites the
+		 * word (sweep.c); a live object keeps its bit. */
 		uint32_t slot = block_slot(b, p);
 		if (slot >= b->nslots ||
 		    !(__atomic_load_n(&b->starts[slot / 64], __ATOMIC_RELAXED) >> (slot % 64) & 1))

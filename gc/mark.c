@@ -32,6 +32,16 @@ static struct {
 	 * workers_run returns, which orders it. */
 	_Atomic bool overflow;
 	size_t rescans;          /* overflow recoveries; collector only */
+	/* A bounded increment (mark_old_increment) is running: its workers
+	 * stop scanning once `deadline` (ns) has passed, and `stop` says so.
+	 * Sync: `bounded` and `deadline` are written before the job starts
+	 * (its start publishes them); `stop` relaxed, each worker polls it
+	 * and its items stay on its stack either way. */
+	bool bounded;
+	uint64_t deadline;
+	_Atomic bool stop;
+	/* Guards `partials` while an increment's workers add to it. */
+	pthread_mutex_t partial_lock;
 	/* The cycle's grey objects, and the objects of tracer types, which
 	 * are scanned only with the world stopped (gyre.h's promise to
 	 * tracers). Sync: the collector thread while the world runs, the
@@ -64,7 +74,7 @@ static struct {
 	size_t eph_cursor;
 	bool eph_kept;
 	unsigned eph_passes;   /* finished this cycle */
-} mk;
+} mk = {.partial_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Ephemerons mark_old_ephemerons looks at between two safepoint polls,
  * and the passes it makes per cycle: each is a walk over every ephemeron
@@ -294,6 +304,8 @@ static void special_found(struct work_stack *w, void *obj, const struct type *t)
 	}
 }
 
+static bool defer_partial(void *obj);
+
 static void scan_object(struct work_stack *w, void *obj)
 {
 	uint64_t h = *object_header(obj);
@@ -301,6 +313,11 @@ static void scan_object(struct work_stack *w, void *obj)
 	uint32_t n = header_length(h);
 	char *elem = obj;
 	if (t->kind == TYPE_OFFSETS) {
+		/* In a bounded increment a large array is scanned a chunk at
+		 * a time, between deadline checks (mark_old_increment): one
+		 * scanned whole (a server's 16 MiB table) took 7 ms. */
+		if (mk.bounded && (size_t)n * t->n_ptrs > PARTIAL_FIELDS && defer_partial(obj))
+			return;
 		scan_fields(w, obj, t, 0, n);
 		if (t->special)
 			special_found(w, obj, t);
@@ -346,7 +363,21 @@ static void scan_roots(struct work_stack *w)
 	}
 }
 
-/* Scans until the local stack is empty. Objects pass through a small ring
+/* In a bounded increment: true once its time is up (the clock is read
+ * every POLL_EVERY objects). */
+#define POLL_EVERY 64
+static bool time_up(unsigned *polls)
+{
+	if (atomic_load_relaxed(&mk.stop))
+		return true;
+	if (++*polls % POLL_EVERY || gyre_now_ns() < mk.deadline)
+		return false;
+	atomic_store_relaxed(&mk.stop, true);
+	return true;
+}
+
+/* Scans until the local stack is empty (or a bounded increment's time is
+ * up). Objects pass through a small ring
  * on their way from the stack to scan_object, and are prefetched as they
  * enter it: scanning is bound by the cache miss on each object's first
  * word, and the ring gives the prefetch PREFETCH_DIST objects of lead. */
@@ -355,7 +386,14 @@ static void drain_local(struct work_stack *w, void *ctx)
 	(void)ctx;
 	void *ring[PREFETCH_DIST];
 	unsigned head = 0, n = 0;
+	unsigned polls = 0;
 	while (w->n || n) {
+		if (mk.bounded && time_up(&polls)) {
+			/* The ring's objects go back on the stack, unscanned. */
+			for (; n; n--, head = (head + 1) % PREFETCH_DIST)
+				push(w, ring[head]);
+			return;
+		}
 		while (n < PREFETCH_DIST && w->n) {
 			void *obj = w->items[--w->n];
 			__builtin_prefetch(object_header(obj));
@@ -475,6 +513,17 @@ static bool partial_push(void *obj)
 	}
 	mk.partials[mk.npartials++] = (struct partial){obj, 0};
 	return true;
+}
+
+/* In a bounded increment: the large array goes to the partial ones, to
+ * be scanned from its start between deadline checks; false without
+ * memory (it is then scanned whole). Any worker. */
+static bool defer_partial(void *obj)
+{
+	pthread_mutex_lock(&mk.partial_lock);
+	bool ok = partial_push(obj);
+	pthread_mutex_unlock(&mk.partial_lock);
+	return ok;
 }
 
 /* Scans the next chunk of the newest partial object; returns the fields
@@ -625,18 +674,59 @@ static void move_to(struct work_stack *from, struct work_stack *to)
 	}
 }
 
+/* World stopped: the cycle's grey objects (those of tracer types too)
+ * go to the workers. */
+static void hand_out(void)
+{
+	move_to(&mk.cstack, &mk.wp.stacks[0]);
+	move_to(&mk.deferred, &mk.wp.stacks[0]);
+}
+
 void mark_old_finish(void)
 {
 	GYRE_ASSERT(stw_world_stopped() && old_only());
 	work_pool_start(&mk.wp, mk.wp.nstacks);
-	move_to(&mk.cstack, &mk.wp.stacks[0]);
-	move_to(&mk.deferred, &mk.wp.stacks[0]);
+	hand_out();
 	/* Scanned again whole: fields scanned twice are harmless. */
 	for (; mk.npartials; mk.npartials--)
 		if (!work_push(&mk.wp, &mk.wp.stacks[0], mk.partials[mk.npartials - 1].obj))
 			lost(NULL, mk.partials[mk.npartials - 1].obj);
 	workers_run(mark_worker, NULL);
 	finish();
+}
+
+/* Fields of the partial objects the initiator scans between two parallel
+ * phases of an increment (their children are the next phase's work). */
+#define PARTIAL_BATCH (16 * PARTIAL_FIELDS)
+
+bool mark_old_increment(uint64_t deadline)
+{
+	GYRE_ASSERT(stw_world_stopped() && old_only());
+	mk.bounded = true;
+	mk.deadline = deadline;
+	atomic_store_relaxed(&mk.stop, false);
+	work_pool_start(&mk.wp, mk.wp.nstacks);
+	hand_out();
+	for (;;) {
+		workers_run(mark_worker, NULL);
+		if (atomic_load_relaxed(&mk.stop) || !mk.npartials)
+			break;
+		/* The large arrays met so far, a chunk at a time, resumed
+		 * where the last increment (or the collector thread) left
+		 * them. */
+		struct work_stack *w = &mk.wp.stacks[0];
+		for (size_t fields = 0; mk.npartials && fields < PARTIAL_BATCH;)
+			fields += scan_partial(w);
+		if (gyre_now_ns() >= deadline)
+			break;
+		work_pool_start(&mk.wp, mk.wp.nstacks);
+	}
+	mk.bounded = false;
+	/* What the workers did not reach (work_drain has emptied the pool
+	 * onto their stacks) waits for the collector thread again. */
+	for (unsigned i = 0; i < mk.wp.nstacks; i++)
+		move_to(&mk.wp.stacks[i], &mk.cstack);
+	return !mk.cstack.n && !mk.npartials && !atomic_load_relaxed(&mk.overflow);
 }
 
 bool mark_old_active(void)

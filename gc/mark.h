@@ -62,6 +62,11 @@ void mark_old_shade_lost(void *obj);
  * reachable when the cycle began, or was allocated since, is marked. The
  * caller then ends the cycle with satb_stop. */
 void mark_old_finish(void);
+/* World stopped, log drained: traces what is grey, in parallel, until
+ * `deadline` (gyre_now_ns) at the latest; what is left waits for the
+ * collector thread again. True if nothing is left (mark_old_finish then
+ * only recovers from an overflow, if there was none: nothing). */
+bool mark_old_increment(uint64_t deadline);
 
 /* World stopped, right after mark_heap or mark_old_finish: resolves the
  * ephemerons (weak.h), clears the weak references whose targets were not

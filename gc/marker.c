@@ -79,16 +79,22 @@ static void trace_cycle(struct mutator *m)
 
 /* After a cycle: sweeps generation 2 while the program runs, a chunk
  * between two safepoint polls (sweep.h), then hands the figures over.
- * A thread that found the heap full may be sweeping the last chunks. */
+ * When no chunk is left to claim but the sweep is not over, another
+ * thread (one that found the heap full) is sweeping the last ones: it
+ * waits for them, and claims again, since by then pauses may have
+ * ended that sweep, and a cycle begun and ended since may have left a
+ * new one. */
 static void sweep_old(struct mutator *m)
 {
 	while (!atomic_load_relaxed(&mt.quit) && sweep_old_pending() &&
 	       atomic_load_explicit(&mt.held, memory_order_acquire))
 		sleep_blocking(m, DISABLED_RETRY_NS);
-	while (!atomic_load_relaxed(&mt.quit) && sweep_old_step())
-		safepoint_poll(m);
-	while (!atomic_load_relaxed(&mt.quit) && sweep_old_pending())
-		sleep_blocking(m, SWEEP_WAIT_NS);
+	while (!atomic_load_relaxed(&mt.quit) && sweep_old_pending()) {
+		if (sweep_old_step())
+			safepoint_poll(m);
+		else
+			sleep_blocking(m, SWEEP_WAIT_NS);
+	}
 	collect_sweep_end(m);
 }
 

@@ -45,6 +45,20 @@ static unsigned pause_bucket(uint64_t ns)
 	return b;
 }
 
+/* Under stats.lock: a pause, in the totals and its generation's. */
+static void note_pause(gyre_stats *s, gyre_gen_stats *g, uint64_t pause_ns)
+{
+	s->pause_count++;
+	s->pause_total_ns += pause_ns;
+	if (pause_ns > s->pause_max_ns)
+		s->pause_max_ns = pause_ns;
+	s->pause_histogram[pause_bucket(pause_ns)]++;
+	g->pause_total_ns += pause_ns;
+	if (pause_ns > g->pause_max_ns)
+		g->pause_max_ns = pause_ns;
+	g->pause_histogram[pause_bucket(pause_ns)]++;
+}
+
 void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
 			   uint64_t mark_ns, uint64_t sweep_ns,
 			   const struct minor_result *m, const struct sweep_result *r)
@@ -59,11 +73,7 @@ void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
 	s->collections++;
 	s->bytes_freed += bytes;
 	s->objects_freed += objects;
-	s->pause_count++;
-	s->pause_total_ns += pause_ns;
-	if (pause_ns > s->pause_max_ns)
-		s->pause_max_ns = pause_ns;
-	s->pause_histogram[pause_bucket(pause_ns)]++;
+	note_pause(s, g, pause_ns);
 	atomic_add_relaxed(&stats.bytes_allocated, m->growth_bytes);
 	g->collections++;
 	g->objects_collected += objects;
@@ -78,10 +88,17 @@ void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
 		g->release_total_ns += m->release_ns;
 		g->cards_scanned += m->dirty_cards;
 	}
-	g->pause_total_ns += pause_ns;
-	if (pause_ns > g->pause_max_ns)
-		g->pause_max_ns = pause_ns;
-	g->pause_histogram[pause_bucket(pause_ns)]++;
+	pthread_mutex_unlock(&stats.lock);
+}
+
+void stats_note_increment(uint64_t pause_ns, uint64_t mark_ns)
+{
+	pthread_mutex_lock(&stats.lock);
+	gyre_stats *s = &stats.s;
+	gyre_gen_stats *g = &s->gen[2];
+	s->mark_total_ns += mark_ns;
+	s->increments++;
+	note_pause(s, g, pause_ns);
 	pthread_mutex_unlock(&stats.lock);
 }
 

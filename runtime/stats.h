@@ -21,6 +21,10 @@ void stats_note_alloc(size_t bytes, size_t objects);
 void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
 			   uint64_t mark_ns, uint64_t sweep_ns,
 			   const struct minor_result *m, const struct sweep_result *r);
+/* A pause that marked for a bounded time, part of a concurrent cycle of
+ * generation 2 (not a collection: it counts in the pause figures and in
+ * gyre_stats.increments). */
+void stats_note_increment(uint64_t pause_ns, uint64_t mark_ns);
 /* What a full collection's sweep found alive (gyre_stats.heap_live). */
 void stats_note_live(size_t bytes);
 /* What the lazy sweep after a remark found: freed (counted as collected

@@ -523,6 +523,11 @@ typedef struct gyre_stats {
 	uint64_t pause_count;
 	uint64_t pause_total_ns;
 	uint64_t pause_max_ns;
+	/* Pauses that marked part of a concurrent cycle of generation 2, for
+	 * at most pause_target_us, because the program allocated faster than
+	 * the collector thread marked (counted in pause_count and in gen[2]'s
+	 * pause figures, not as collections). */
+	uint64_t increments;
 	/* The parts of pause_total_ns spent marking and sweeping (the rest
 	 * is stopping the world and bookkeeping). */
 	uint64_t mark_total_ns;
