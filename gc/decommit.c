@@ -91,6 +91,7 @@ void decommit_init(void)
 
 bool decommit_begin(size_t mapped)
 {
+	meta_decay();
 	size_t low = heap_free_low_reset();
 	dc.keep = keep_blocks();
 	dc.quota = low > dc.keep ? low - dc.keep : 0;

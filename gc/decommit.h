@@ -10,9 +10,11 @@
  *   longest free first, when the heap is mostly free; each with
  *   MADV_DONTNEED (the reservation is private and anonymous: the pages read
  *   as zero afterwards), taken off the free list first [INV-FREE-LISTS];
+ * - lets jemalloc purge the large-object arena's pages freed a period ago
+ *   or more (meta_decay);
  * - measures the heap's resident memory (decommit_resident).
- * The period, a second: memory goes back once it has not been needed for
- * that long.
+ * One period, META_DECAY_MS, for both: memory goes back once it has not
+ * been needed for that long.
  */
 #ifndef GYRE_DECOMMIT_H
 #define GYRE_DECOMMIT_H
@@ -21,7 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DECOMMIT_PERIOD_NS ((uint64_t)1000000000)
+#include "runtime/meta.h"
+
+#define DECOMMIT_PERIOD_NS ((uint64_t)META_DECAY_MS * 1000000)
 
 /* Forgets the last look (heap_init). */
 void decommit_init(void);

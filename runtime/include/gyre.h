@@ -526,7 +526,8 @@ typedef struct gyre_stats {
 	/* The heap's memory, from the system's side. Free blocks are kept
 	 * for the next cycle, and those beyond that which stay free for a
 	 * second are given back to the kernel (MADV_DONTNEED) by gyre's
-	 * memory thread.
+	 * memory thread; large objects' freed memory goes back after a
+	 * second too (their jemalloc arena's decay).
 	 * heap_reserved: the blocks' virtual reservation (heap_max rounded up
 	 * to whole blocks): address space, not memory.
 	 * heap_committed: heap_size plus the free blocks not given back: the
