@@ -1,9 +1,9 @@
 /*
  * measure.h: what the newer macro workloads (binarytrees.c, churn.c,
- * mutator.c) share besides the memory manager: clocks, random numbers,
- * peak RSS, command-line numbers, a per-thread latency histogram, and the
- * JSON fields every workload reports
- * (peak RSS, collections, and the collectors' pauses from mm_pauses_get).
+ * mutator.c, shrink.c) share besides the memory manager: clocks, random
+ * numbers, peak and current RSS, command-line numbers, a per-thread
+ * latency histogram, and the JSON fields every workload reports (peak
+ * RSS, collections, and the collectors' pauses from mm_pauses_get).
  * Include it after mm.h. Everything is static and inline: each workload is
  * still one translation unit, built once per manager.
  */
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mm.h"
 
@@ -53,6 +54,22 @@ static inline long peak_rss_kb(void)
 	if (getrusage(RUSAGE_SELF, &ru) != 0)
 		return -1;
 	return ru.ru_maxrss;
+}
+
+/* The resident set of the whole process now, in KiB, as the kernel counts
+ * it (/proc/self/statm: anonymous, file and shared pages); -1 if unknown.
+ * A few microseconds: a system call's worth of reading. */
+static inline long rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size, resident = -1;
+
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+		resident = -1;
+	fclose(f);
+	return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /* The number after argv[*k], in [lo, hi], or false (the caller prints its

@@ -30,6 +30,8 @@
  * - critical sections: mm_disable/mm_enable turn automatic collection off
  *   and on (no-ops for malloc); MM_EXPLICIT_FREE is 1 where mm_free frees,
  *   so code that walks a structure only to free it can skip the walk;
+ * - mm_collect: a full collection now (gyre_collect(2), GC_gcollect), for
+ *   a program that knows its data just shrank; nothing for malloc;
  * - observation: mm_gc_count and mm_pauses_get (pause count, total, max and
  *   a log2 histogram in microseconds, for the two collectors).
  *
@@ -244,6 +246,12 @@ static inline void mm_free_tree(node *tree) { (void)tree; }
 static inline void mm_disable(void) { mm_check(gyre_disable(), "gyre_disable"); }
 static inline void mm_enable(void) { mm_check(gyre_enable(), "gyre_enable"); }
 
+static inline void mm_collect(void)
+{
+	if (gyre_collect(2) < 0)
+		mm_die("gyre_collect", gyre_strerror(gyre_last_error()));
+}
+
 static inline uint64_t mm_gc_count(void)
 {
 	gyre_stats s;
@@ -368,6 +376,8 @@ static inline void mm_free_tree(node *tree) { (void)tree; }
 static inline void mm_disable(void) { GC_disable(); }
 static inline void mm_enable(void) { GC_enable(); }
 
+static inline void mm_collect(void) { GC_gcollect(); }
+
 static inline uint64_t mm_gc_count(void) { return GC_get_gc_no(); }
 
 static void *GC_CALLBACK mm_boehm_copy_pauses(void *out)
@@ -461,6 +471,8 @@ static inline void mm_free_tree(node *tree)
 
 static inline void mm_disable(void) {}
 static inline void mm_enable(void) {}
+
+static inline void mm_collect(void) {}
 
 static inline uint64_t mm_gc_count(void) { return 0; }
 

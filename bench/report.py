@@ -2,10 +2,11 @@
 """report.py: the reporting half of bench/run.sh.
 
 Reads the raw runs that run.sh collected (one line per run: case, run
-number, latency file or '-', then the workload's JSON object), writes them
-all as one JSON array, prints the comparison table (medians per workload
-and manager, with ratios to gyre) and draws the plots with gnuplot: the
-collectors' pause-time distributions and the churn latency CDF.
+number, latency file (shrink: RSS samples) or '-', then the workload's JSON
+object), writes them all as one JSON array, prints the comparison table
+(medians per workload and manager, with ratios to gyre) and draws the
+plots with gnuplot: the collectors' pause-time distributions, the churn
+latency CDF and shrink's RSS over time.
 
 With MICRO_DIR, it also reads the microbenchmarks' Google Benchmark JSON
 files there (micro-*.json), writes the median of each benchmark to
@@ -32,7 +33,8 @@ def load(raw):
             r = json.loads(obj)
             r["case"], r["run"] = case, int(run)
             if lat != "-":
-                r["latency_file"] = lat
+                r["rss_file" if case.startswith("shrink") else
+                  "latency_file"] = lat
             runs.append(r)
     return runs
 
@@ -50,15 +52,17 @@ def table(runs, cases, managers):
     """One row per workload and manager. "x gyre" is time relative to gyre
     (wall time, or for churn time per operation): above 1 is slower. The
     mutator and weaktable cases have tables of their own."""
+    shown = [c for c in cases if not c.startswith(("mutator", "shrink"))
+             and c != "weaktable"]
+    if not shown:
+        return False
     print(f"\n{'workload':<16}{'manager':<10}{'wall s':>8}{'kops/s':>9}"
           f"{'x gyre':>8}{'p99 us':>9}{'p99.9 us':>10}{'max ms':>9}"
           f"{'RSS MiB':>9}{'x gyre':>8}{'GCs':>7}{'pause max ms':>14}"
           f"{'minor p99 ms':>14}{'minor max ms':>14}")
-    for case in cases:
+    for case in shown:
         by = {mm: [r for r in runs if r["case"] == case and r["mm"] == mm]
               for mm in managers}
-        if case.startswith("mutator") or case == "weaktable":
-            continue
         churn = case == "churn"
         key = "ops_per_s" if churn else "wall_s"
         gyre_v = median(by["gyre"], key)
@@ -83,6 +87,8 @@ def table(runs, cases, managers):
                   f"{fmt(pmax / 1e3 if pmax is not None else None, '.1f', 14)}"
                   f"{fmt(mp99 / 1e3 if mp99 is not None else None, '.3f', 14)}"
                   f"{fmt(mmax / 1e3 if mmax is not None else None, '.3f', 14)}")
+
+    return True
 
 
 def over_ms(hist):
@@ -173,6 +179,40 @@ def weaktable_table(runs, managers):
               f"{median(rs, 'peak_rss_mb'):>9.1f}{cleared:>11.1f}")
 
 
+def shrink_table(runs, managers, case):
+    """Memory after the load drops (shrink, or shrink-collect: with a
+    collection asked for after the drop): RSS at the peak, when the drop
+    is done, 5 s after it and at the end (medians, MiB), when it first fell
+    under the target (median of the runs that got there, and how many
+    did), the throughput after the drop, and what gyre returned; then
+    every run's RSS 5 s after the drop, as it varies with when the first
+    collection after the drop comes."""
+    rs_all = [r for r in runs if r["case"] == case]
+    if not rs_all:
+        return
+    target = rs_all[0]["target_mb"]
+    print(f"\n{case:<15}{'fill s':>8}{'peak':>8}{'drop':>8}{'+5 s':>8}"
+          f"{'end':>8}{f'<{target} s':>10}{'kops/s':>9}{'returned':>10}"
+          f"   RSS MiB; +5 s per run")
+    for mm in managers:
+        rs = [r for r in rs_all if r["mm"] == mm]
+        if not rs:
+            continue
+        under = [r["below_target_s"] for r in rs
+                 if r.get("below_target_s") is not None]
+        below = (f"{statistics.median(under):.1f} {len(under)}/{len(rs)}"
+                 if under else f"- 0/{len(rs)}")
+        per_run = " ".join(fmt(r.get("rss_5s_mb"), ".0f", 1)
+                           for r in sorted(rs, key=lambda r: r["run"]))
+        print(f"{mm:<15}{median(rs, 'fill_s'):>8.2f}"
+              f"{fmt(median(rs, 'rss_peak_mb'), '.0f', 8)}"
+              f"{fmt(median(rs, 'rss_drop_mb'), '.0f', 8)}"
+              f"{fmt(median(rs, 'rss_5s_mb'), '.0f', 8)}"
+              f"{fmt(median(rs, 'rss_end_mb'), '.0f', 8)}{below:>10}"
+              f"{median(rs, 'ops_per_s') / 1e3:>9.1f}"
+              f"{fmt(median(rs, 'returned_mb'), '.0f', 10)}   {per_run}")
+
+
 def pause_data(runs, cases, managers, out):
     """Per case and collector, pauses per run in each log2 bucket; returns
     the (case, manager, file) triples written. gcbench reports no pauses
@@ -255,10 +295,34 @@ def plots(runs, cases, managers, out):
               "set ylabel 'fraction of operations above'",
               "plot " + ", ".join(l.replace("using 1:2", "using 1:(1-$2)")
                                   for l in lines)]
+    g += shrink_plot(runs, managers, out, colour)
     subprocess.run(["gnuplot"], input="\n".join(g) + "\n", text=True,
                    check=True)
     print(f"plots: {out}/pauses.png {out}/churn-latency-cdf.png "
-          f"{out}/churn-latency-tail.png")
+          f"{out}/churn-latency-tail.png {out}/shrink-rss.png")
+
+
+def shrink_plot(runs, managers, out, colour):
+    """gnuplot lines for shrink's RSS over time, around the drop (the
+    median run by RSS 5 s after it, per manager)."""
+    lines = []
+    for mm in managers:
+        rs = [r for r in runs if r["case"] == "shrink" and r["mm"] == mm
+              and "rss_file" in r and r.get("rss_5s_mb") is not None]
+        if rs:
+            r = median_run(rs, "rss_5s_mb")
+            lines.append(f"'{r['rss_file']}' using 1:2 with lines lw 2 "
+                         f"lc rgb '{colour[mm]}' title '{mm} (+5 s: "
+                         f"{r['rss_5s_mb']:.0f} MiB)'")
+    if not lines:
+        return []
+    return ["reset", "set terminal pngcairo size 1100,700 font 'sans,11'",
+            f"set output '{out}/shrink-rss.png'",
+            "set title 'shrink: resident memory as the load drops "
+            "(median run by RSS 5 s after the drop)'",
+            "set grid", "set xlabel 'seconds after the drop'",
+            "set ylabel 'RSS, MiB'", "set yrange [0:*]",
+            "set key top right", "plot " + ", ".join(lines)]
 
 
 # Google Benchmark's time units, in nanoseconds.
@@ -452,15 +516,18 @@ def main():
     cases = list(dict.fromkeys(r["case"] for r in runs))
     n = max(r["run"] for r in runs)
     print(f"\nmedian of {n} run(s) per workload and manager ({out_json})")
-    table(runs, cases, managers)
-    print("\nx gyre: wall time (churn: time per operation) and peak RSS "
-          "relative to gyre; above 1 is worse.\nGCs and pause max are "
-          "medians; Boehm's pause is a whole collection (GC_EVENT_START to "
-          "END).\nminor p99: gyre's generation-0 and -1 pauses, upper bound "
-          "of the log2 histogram bucket holding the 99th percentile.")
+    if table(runs, cases, managers):
+        print("\nx gyre: wall time (churn: time per operation) and peak RSS "
+              "relative to gyre; above 1 is worse.\nGCs and pause max are "
+              "medians; Boehm's pause is a whole collection (GC_EVENT_START "
+              "to END).\nminor p99: gyre's generation-0 and -1 pauses, upper "
+              "bound of the log2 histogram bucket holding the 99th "
+              "percentile.")
     minor_runs(runs)
     mutator_table(runs, managers)
     weaktable_table(runs, managers)
+    shrink_table(runs, managers, "shrink")
+    shrink_table(runs, managers, "shrink-collect")
     plots(runs, cases, managers, plot_dir)
     if len(sys.argv) == 7:
         micro_dir, micro_json = sys.argv[5:7]

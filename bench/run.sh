@@ -10,27 +10,33 @@
 # Google Benchmark's medians), keeps their JSON in build/release/bench-micro/
 # and a summary in build/release/bench-micro.json, and prints a second table.
 #
-# Usage: bench/run.sh [-n RUNS] [--quick] [--no-micro] [-- GCBENCH-ARGS...]
+# Usage: bench/run.sh [-n RUNS] [--quick] [--no-micro] [--cases "CASES"]
+#                     [-- GCBENCH-ARGS...]
 #   e.g. bench/run.sh -n 3 -- --depth 18
 #   --quick: small sizes and one run (unless -n is given), a smoke run; the
 #            microbenchmarks run for 0.01 s per configuration.
 #   --no-micro: skip the microbenchmarks (bench-micro* is left as it was).
+#   --cases: only these macro cases (of those listed in $cases below), e.g.
+#            --cases shrink.
 set -eu
 
 usage() {
-	echo "usage: $0 [-n RUNS] [--quick] [--no-micro] [-- GCBENCH-ARGS...]" >&2
+	echo "usage: $0 [-n RUNS] [--quick] [--no-micro] [--cases \"CASES\"]" \
+		"[-- GCBENCH-ARGS...]" >&2
 	exit 2
 }
 
 runs=
 quick=false
 micro=true
+only=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) [ $# -ge 2 ] || usage; runs=$2; shift 2 ;;
 	-n*) runs=${1#-n}; shift ;;
 	--quick) quick=true; shift ;;
 	--no-micro) micro=false; shift ;;
+	--cases) [ $# -ge 2 ] || usage; only=$2; shift 2 ;;
 	--) shift; break ;;
 	*) usage ;;
 	esac
@@ -56,19 +62,31 @@ if $quick; then
 	churn_args="--table-mb 32 --seconds 1"
 	mutator_args="--live-mb 16 --seconds 1"
 	weaktable_args="--entries 100000 --seconds 1"
+	shrink_args="--live-mb 128 --seconds 1"
 else
 	gcbench_args=""
 	bt_args=""
 	churn_args=""
 	mutator_args=""
 	weaktable_args=""
+	shrink_args=""
 fi
-cases="gcbench binarytrees-t1 binarytrees-t2 churn mutator-t1 mutator-t2 mutator-t4 weaktable"
+cases="gcbench binarytrees-t1 binarytrees-t2 churn mutator-t1 mutator-t2 mutator-t4 weaktable shrink shrink-collect"
+if [ -n "$only" ]; then
+	for c in $only; do
+		case " $cases " in
+		*" $c "*) ;;
+		*) echo "$0: no case $c (cases: $cases)" >&2; exit 2 ;;
+		esac
+	done
+	cases=$only
+fi
 # mutator drops objects others may still point at, and weaktable needs
-# weak references: the collectors only.
+# weak references: the collectors only. shrink-collect asks for a
+# collection after the drop, which only the collectors have.
 case_managers() { # case -> the managers that run it
 	case $1 in
-	mutator-* | weaktable) echo "gyre boehm" ;;
+	mutator-* | weaktable | shrink-collect) echo "gyre boehm" ;;
 	*) echo "$managers" ;;
 	esac
 }
@@ -80,6 +98,8 @@ case_cmd() { # case manager -> the command line, binary from $bin
 	churn) echo "$bin/churn-$2 --json $churn_args" ;;
 	mutator-t*) echo "$bin/mutator-$2 --json --threads ${1#mutator-t} $mutator_args" ;;
 	weaktable) echo "$bin/weaktable-$2 --json $weaktable_args" ;;
+	shrink) echo "$bin/shrink-$2 --json $shrink_args" ;;
+	shrink-collect) echo "$bin/shrink-$2 --json --collect $shrink_args" ;;
 	esac
 }
 gcbench_extra="$*"
@@ -103,7 +123,7 @@ ninja -C "$build"
 # gyre is linked statically, so the copies are self-contained.
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
-for wl in gcbench binarytrees churn; do
+for wl in gcbench binarytrees churn shrink; do
 	for mm in $managers; do
 		cp "$build/bench/$wl-$mm" "$bin/"
 	done
@@ -119,7 +139,8 @@ if $micro; then
 	done
 fi
 
-# Every run appends "case run latency-file json" to $raw.
+# Every run appends "case run latency-file json" to $raw (for shrink, the
+# file of its RSS samples).
 raw=$build/bench-results.jsonl
 lat=$build/bench-latency
 rm -rf "$lat"
@@ -134,6 +155,9 @@ while [ "$i" -le "$runs" ]; do
 			if [ "$c" = churn ]; then
 				lf=$lat/churn-$mm-$i.txt
 				cmd="$cmd --latency-file $lf"
+			elif [ "${c%-collect}" = shrink ]; then
+				lf=$lat/$c-$mm-$i.txt
+				cmd="$cmd --rss-file $lf"
 			fi
 			echo "run $i/$runs: $cmd" >&2
 			printf '%s %s %s ' "$c" "$i" "$lf" >>"$raw"

@@ -45,7 +45,11 @@ static void buffer_retire(struct alloc_local *a)
 
 /* Buffers are zeroed a chunk at a time, just ahead of the cursor: the
  * chunk is still in the cache when objects are bump-allocated into it,
- * where zeroing a whole block up front would have evicted its start. */
+ * where zeroing a whole block up front would have evicted its start. A
+ * block that is zero already (`zeroed`: its memory was returned to the
+ * kernel, or never used) is not zeroed again, but still handed out a
+ * chunk at a time: the slow path, and its safepoint poll, come as
+ * often. */
 #define ZERO_CHUNK ((size_t)8 << 10)
 
 /* How many times more alloc_object tries to allocate behind other
@@ -63,8 +67,10 @@ static bool buffer_extend(struct alloc_local *a, size_t bytes)
 	if (!a->block)
 		return false;
 	char *end = block_base(a->block) + BLOCK_SIZE;
+	bool zeroed = a->block->zeroed;
 	while ((size_t)(t->limit - t->cursor) < bytes && t->limit < end) {
-		memset(t->limit, 0, ZERO_CHUNK);
+		if (!zeroed)
+			memset(t->limit, 0, ZERO_CHUNK);
 		t->limit += ZERO_CHUNK;
 	}
 	return (size_t)(t->limit - t->cursor) >= bytes;

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "gc/card.h"
+#include "gc/decommit.h"
 #include "gc/heap.h"
 #include "gc/prefault.h"
 #include "gc/type.h"
@@ -23,8 +24,9 @@ GYRE_API uint8_t *gyre__card_summary;
 GYRE_API uint8_t *gyre__space;
 
 /* The reservation is aligned to a transparent huge page. Blocks are
- * handed out from the bottom and never returned to the kernel, so the
- * heap fills whole huge pages: one fault maps 2 MiB where small pages
+ * handed out from the bottom, and free ones are reused before the top
+ * grows (committed ones first, then those whose memory was returned,
+ * decommit.c), so the heap fills whole huge pages: one fault maps 2 MiB where small pages
  * took 512, and the TLB covers the nursery and to-space. Measured: a
  * minor collection that copies 32 MiB into fresh memory took 75 ms with
  * small pages and 20 ms with huge ones (GCBench's first collections).
@@ -45,6 +47,11 @@ static void *map_noreserve(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+static size_t free_bits_bytes(size_t nblocks)
+{
+	return (nblocks + 63) / 64 * sizeof(uint64_t);
+}
+
 int heap_init(size_t max)
 {
 	size_t nblocks = (max + BLOCK_SIZE - 1) >> BLOCK_SHIFT;
@@ -62,7 +69,9 @@ int heap_init(size_t max)
 	heap.cards = map_noreserve(nblocks * CARDS_PER_BLOCK);
 	heap.space = map_noreserve(nblocks);
 	heap.card_summary = map_noreserve(nblocks);
-	if (!heap.blocks || !heap.cards || !heap.space || !heap.card_summary) {
+	heap.free_bits = map_noreserve(free_bits_bytes(nblocks));
+	if (!heap.blocks || !heap.cards || !heap.space || !heap.card_summary ||
+	    !heap.free_bits) {
 		if (heap.blocks)
 			munmap(heap.blocks, nblocks * sizeof(struct block));
 		if (heap.cards)
@@ -71,15 +80,20 @@ int heap_init(size_t max)
 			munmap(heap.space, nblocks);
 		if (heap.card_summary)
 			munmap(heap.card_summary, nblocks);
+		if (heap.free_bits)
+			munmap(heap.free_bits, free_bits_bytes(nblocks));
 		munmap((void *)aligned, nblocks << BLOCK_SHIFT);
 		return GYRE_ENOMEM;
 	}
 	heap.base = (char *)aligned;
 	heap.nblocks = nblocks;
-	/* Without the thread, pages fault in where they are first written. */
-	(void)prefault_start(heap.base, bytes);
 	heap.top = 0;
-	heap.free = NULL;
+	heap.free = heap.free_tail = heap.returning = heap.returned = NULL;
+	heap.free_low = 0;
+	atomic_store_relaxed(&heap.nfree, 0);
+	atomic_store_relaxed(&heap.nreturning, 0);
+	atomic_store_relaxed(&heap.nreturned, 0);
+	atomic_store_relaxed(&heap.returned_bytes, 0);
 	heap.gen1 = NULL;
 	heap.sweep_epoch = 0;
 	atomic_store_relaxed(&heap.used, 0);
@@ -93,6 +107,11 @@ int heap_init(size_t max)
 	gyre__cards = heap.cards;
 	gyre__card_summary = heap.card_summary;
 	gyre__space = heap.space;
+	/* Last: the thread reads the heap's fields. Without it, pages fault
+	 * in where they are first written, and free ones are never
+	 * returned. */
+	decommit_init();
+	(void)prefault_start(heap.base, bytes);
 	return GYRE_OK;
 }
 
@@ -104,6 +123,8 @@ void heap_shutdown(void)
 	munmap(heap.cards, heap.nblocks * CARDS_PER_BLOCK);
 	munmap(heap.space, heap.nblocks);
 	munmap(heap.card_summary, heap.nblocks);
+	munmap(heap.free_bits, free_bits_bytes(heap.nblocks));
+	heap.free_bits = NULL;
 	heap.space = NULL;
 	heap.card_summary = NULL;
 	gyre__card_summary = NULL;
@@ -144,26 +165,94 @@ static void block_set_size(struct block *b, uint32_t obj_size)
 	b->nslots = (uint32_t)(BLOCK_SIZE / obj_size);
 }
 
-/* A FREE block taken off the free list (or from above top), accounted
+/* ---------------------------------------- the lists of FREE blocks
+ * [INV-FREE-LISTS]. Every function here runs under heap.lock. The
+ * counts are atomics only so that statistics can read them without the
+ * lock: relaxed, as they order nothing. */
+
+static void free_bit_set(size_t i, bool on)
+{
+	uint64_t bit = UINT64_C(1) << (i % 64);
+	heap.free_bits[i / 64] = on ? heap.free_bits[i / 64] | bit
+				    : heap.free_bits[i / 64] & ~bit;
+}
+
+static void count_add(_Atomic size_t *n, size_t delta)
+{
+	atomic_store_relaxed(n, atomic_load_relaxed(n) + delta);
+}
+
+static void count_sub(_Atomic size_t *n, size_t delta)
+{
+	atomic_store_relaxed(n, atomic_load_relaxed(n) - delta);
+}
+
+static void free_push(struct block *b)
+{
+	b->prev = NULL;
+	b->next = heap.free;
+	if (heap.free)
+		heap.free->prev = b;
+	else
+		heap.free_tail = b;
+	heap.free = b;
+	free_bit_set(block_index(b), true);
+	count_add(&heap.nfree, 1);
+}
+
+static void free_unlink(struct block *b)
+{
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		heap.free = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	else
+		heap.free_tail = b->prev;
+	b->next = b->prev = NULL;
+	free_bit_set(block_index(b), false);
+	count_sub(&heap.nfree, 1);
+	if (atomic_load_relaxed(&heap.nfree) < heap.free_low)
+		heap.free_low = atomic_load_relaxed(&heap.nfree);
+}
+
+/* Committed free blocks first (the most recently freed: their pages are
+ * mapped, maybe cached), then returned ones (a fault per page, but below
+ * the top), and only then the top grows. A returned block and one from
+ * above the top read as zero. */
+static struct block *pop_free(bool *zeroed)
+{
+	struct block *b = heap.free;
+	*zeroed = b == NULL;
+	if (b) {
+		free_unlink(b);
+	} else if ((b = heap.returned)) {
+		heap.returned = b->next;
+		count_sub(&heap.nreturned, 1);
+	} else if (heap.top < heap.nblocks) {
+		b = &heap.blocks[heap.top++];
+		prefault_note(heap.top << BLOCK_SHIFT);
+	}
+	return b;
+}
+
+/* A FREE block taken off a free list (or from above top), accounted
  * against the maximum, or NULL at the heap maximum. */
 static struct block *take_free_block(void)
 {
 	if (!heap_reserve(BLOCK_SIZE))
 		return NULL;
+	bool zeroed;
 	pthread_mutex_lock(&heap.lock);
-	struct block *b = heap.free;
-	if (b)
-		heap.free = b->next;
-	else if (heap.top < heap.nblocks) {
-		b = &heap.blocks[heap.top++];
-		prefault_note(heap.top << BLOCK_SHIFT);
-	}
+	struct block *b = pop_free(&zeroed);
 	pthread_mutex_unlock(&heap.lock);
 	if (!b) {
 		heap_unreserve(BLOCK_SIZE);
 		return NULL;
 	}
 	GYRE_ASSERT(b->state == BLOCK_FREE);
+	b->zeroed = zeroed;
 	b->next = b->gnext = NULL;
 	b->live = 0;
 	b->pinned = b->stayed = b->parsed = false;
@@ -251,10 +340,118 @@ void heap_free_block(struct block *b)
 	memset(b->starts, 0, sizeof(b->starts));
 	card_clear_block(b);
 	pthread_mutex_lock(&heap.lock);
-	b->next = heap.free;
-	heap.free = b;
+	free_push(b);
 	pthread_mutex_unlock(&heap.lock);
 	heap_unreserve(BLOCK_SIZE);
+}
+
+void heap_free_blocks(struct block *first)
+{
+	if (!first)
+		return;
+	pthread_mutex_lock(&heap.lock);
+	size_t n = 0;
+	struct block *last = NULL;
+	for (struct block *b = first; b; last = b, b = b->next, n++) {
+		GYRE_ASSERT(b->state == BLOCK_FREE);
+		b->prev = last;
+		free_bit_set(block_index(b), true);
+	}
+	last->next = heap.free;
+	if (heap.free)
+		heap.free->prev = last;
+	else
+		heap.free_tail = last;
+	heap.free = first;
+	count_add(&heap.nfree, n);
+	pthread_mutex_unlock(&heap.lock);
+}
+
+/* Whether every block of run r (blocks r * HUGE_RUN ...) is on heap.free. */
+static bool run_free(size_t r)
+{
+	_Static_assert(64 % HUGE_RUN == 0, "a run's bits lie in one word");
+	uint64_t mask = HUGE_RUN == 64 ? ~UINT64_C(0) : (UINT64_C(1) << HUGE_RUN) - 1;
+	size_t first = r * HUGE_RUN;
+	return (heap.free_bits[first / 64] >> (first % 64) & mask) == mask;
+}
+
+static void returning_push(struct block *b)
+{
+	b->next = heap.returning;
+	heap.returning = b;
+	count_add(&heap.nreturning, 1);
+}
+
+size_t heap_claim_run(size_t below, size_t keep)
+{
+	size_t found = SIZE_MAX;
+	pthread_mutex_lock(&heap.lock);
+	if (atomic_load_relaxed(&heap.nfree) >= keep + HUGE_RUN) {
+		for (size_t r = below / HUGE_RUN; r-- > 0;) {
+			/* Skips a word with no free block at once. */
+			if (!heap.free_bits[r * HUGE_RUN / 64]) {
+				r -= r % (64 / HUGE_RUN);
+				continue;
+			}
+			if (run_free(r)) {
+				found = r * HUGE_RUN;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; found != SIZE_MAX && i < HUGE_RUN; i++) {
+		struct block *b = &heap.blocks[found + i];
+		free_unlink(b);
+		returning_push(b);
+	}
+	pthread_mutex_unlock(&heap.lock);
+	return found;
+}
+
+size_t heap_claim_blocks(size_t n, size_t keep)
+{
+	size_t moved = 0;
+	pthread_mutex_lock(&heap.lock);
+	while (moved < n && atomic_load_relaxed(&heap.nfree) > keep) {
+		struct block *b = heap.free_tail;
+		free_unlink(b);
+		returning_push(b);
+		moved++;
+	}
+	pthread_mutex_unlock(&heap.lock);
+	return moved;
+}
+
+void heap_end_return(bool returned)
+{
+	pthread_mutex_lock(&heap.lock);
+	size_t n = atomic_load_relaxed(&heap.nreturning);
+	while (heap.returning) {
+		struct block *b = heap.returning;
+		heap.returning = b->next;
+		if (returned) {
+			b->next = heap.returned;
+			heap.returned = b;
+		} else {
+			free_push(b);
+		}
+	}
+	atomic_store_relaxed(&heap.nreturning, 0);
+	if (returned) {
+		count_add(&heap.nreturned, n);
+		atomic_add_relaxed(&heap.returned_bytes, (uint64_t)n * BLOCK_SIZE);
+	}
+	pthread_mutex_unlock(&heap.lock);
+}
+
+size_t heap_free_low_reset(void)
+{
+	pthread_mutex_lock(&heap.lock);
+	size_t low = heap.free_low;
+	heap.free_low = atomic_load_relaxed(&heap.nfree);
+	pthread_mutex_unlock(&heap.lock);
+	return low;
 }
 
 void heap_prune_gen1(void)

@@ -26,6 +26,15 @@
  * bits, say which of its objects are alive (the others are dead, and may
  * point at freed memory). It is on no class list. Every other block has
  * no mark bits outside a collection's marking.
+ * [INV-FREE-LISTS] Every FREE block below heap.top is on exactly one of
+ * three lists: heap.free (its memory is committed: the kernel may hold
+ * pages of it), heap.returning (off the free list while its memory is
+ * being returned, decommit.c) or heap.returned (its memory was given back
+ * with MADV_DONTNEED: it reads as zero). Blocks are taken from heap.free
+ * first, then from heap.returned, and only then from above the top; no one
+ * takes from heap.returning, so its blocks are returned while nobody can
+ * write them. heap.free_bits has exactly the bits of the blocks on
+ * heap.free.
  */
 #ifndef GYRE_HEAP_H
 #define GYRE_HEAP_H
@@ -68,6 +77,10 @@ struct block {
 	bool pinned;
 	bool stayed;
 	bool parsed;          /* NURSERY: start bits are exact */
+	/* Its bytes were all zero when it was taken (from heap.returned, or
+	 * from above the top, never written): a nursery buffer need not zero
+	 * it again (alloc.c). Set by whoever takes the block. */
+	bool zeroed;
 	uint32_t obj_size;    /* sizeclass_size[sizeclass], GRANULE in nursery */
 	uint32_t recip;       /* ceil(2^32 / obj_size): slot = off * recip >> 32 */
 	uint32_t nslots;      /* BLOCK_SIZE / obj_size */
@@ -76,7 +89,8 @@ struct block {
 	/* SMALL, gen 2: the heap.sweep_epoch it was last swept in, or
 	 * formatted in [INV-UNSWEPT]. */
 	uint32_t swept;
-	struct block *next;   /* on a class list, the free list or the nursery */
+	struct block *next;   /* on a class list, a free list or the nursery */
+	struct block *prev;   /* on heap.free: the block before it, or NULL */
 	struct block *gnext;  /* gen 1: on heap.gen1 */
 	/* During a minor collection: the list of blocks with pinned objects,
 	 * a worker's list of blocks it copied into, and a worker's list of
@@ -97,9 +111,27 @@ struct heap {
 	char *base;            /* the reservation; immutable after init */
 	size_t nblocks;        /* blocks in the reservation */
 	struct block *blocks;  /* side table, nblocks entries */
-	pthread_mutex_t lock;  /* guards top and free */
+	/* Guards top and the three lists of FREE blocks [INV-FREE-LISTS]
+	 * with their counts, free_low and free_bits; each count is also read
+	 * relaxed, for statistics and decommit.c's estimates. */
+	pthread_mutex_t lock;
 	size_t top;            /* blocks [0, top) have been handed out */
-	struct block *free;    /* FREE blocks below top */
+	/* Committed FREE blocks, doubly linked (next, prev): the most
+	 * recently freed at the head, where blocks are taken from (the
+	 * likeliest to be cached), the longest free at the tail. */
+	struct block *free;
+	struct block *free_tail;
+	_Atomic size_t nfree;
+	/* The fewest blocks heap.free held since decommit.c last looked
+	 * (decommit_begin resets it): what stayed free all that while. */
+	size_t free_low;
+	uint64_t *free_bits;   /* one bit per block: on heap.free */
+	struct block *returning; /* being returned (decommit.c), by next */
+	_Atomic size_t nreturning;
+	struct block *returned;  /* returned to the kernel, by next */
+	_Atomic size_t nreturned;
+	/* Bytes returned to the kernel since init. Relaxed: a statistic. */
+	_Atomic uint64_t returned_bytes;
 	/* [INV-HEAP-USED]. Sync: atomic; reserved before memory is handed
 	 * out (heap_reserve), so the maximum holds without a lock. */
 	_Atomic size_t used;
@@ -147,13 +179,37 @@ struct block *heap_take_block(unsigned gen, unsigned c);
 void heap_return_block(struct block *b);
 /* Puts an unowned SMALL block with free slots on its class list. */
 void heap_list_block(struct block *b);
-/* A NURSERY block (its bytes unspecified: the allocator zeroes them as it
- * goes), or NULL at the heap maximum. */
+/* A NURSERY block (its bytes unspecified unless `zeroed`: the allocator
+ * zeroes them as it goes), or NULL at the heap maximum. */
 struct block *heap_take_nursery(void);
 /* Gives an emptied block back to the free list; clears its cards. */
 void heap_free_block(struct block *b);
+/* Gives a chain of blocks (linked by next; FREE, their start bits and
+ * cards clear, their space byte 0) to the free list, first to last, so
+ * the first ends nearest the head. The sweep's: heap_free_block's work is
+ * done by the sweepers in parallel. heap.used is the caller's to
+ * update. */
+void heap_free_blocks(struct block *first);
 /* Drops FREE blocks from heap.gen1 (after a sweep). World stopped. */
 void heap_prune_gen1(void);
+
+/* Returning memory (decommit.c) [INV-FREE-LISTS]. Only one thread moves
+ * blocks onto and off heap.returning, and it may read that list without
+ * the lock (nobody else writes it).
+ * A run is HUGE_RUN blocks that fill one 2 MiB-aligned huge page. */
+#define HUGE_RUN (HUGE_PAGE / BLOCK_SIZE)
+/* Moves the highest run of free blocks that starts below block `below`
+ * from heap.free to heap.returning, if heap.free keeps at least `keep`
+ * blocks; returns the run's first block, or SIZE_MAX if there is none. */
+size_t heap_claim_run(size_t below, size_t keep);
+/* Moves up to n blocks from heap.free's tail (the longest free) to
+ * heap.returning, keeping at least `keep`; returns how many it moved. */
+size_t heap_claim_blocks(size_t n, size_t keep);
+/* The blocks on heap.returning go to heap.returned once their memory is
+ * returned (`returned`), or back to heap.free if madvise failed. */
+void heap_end_return(bool returned);
+/* Resets the low-water mark of heap.free; returns what it was. */
+size_t heap_free_low_reset(void);
 
 static inline size_t block_index(const struct block *b)
 {

@@ -13,7 +13,16 @@
  * program thread, and never below the highest block handed out.
  * The cost: up to PREFAULT_AHEAD more resident memory than the heap uses.
  * Where the kernel lacks MADV_POPULATE_WRITE (before Linux 5.14) the
- * thread ends and pages are faulted in where they are first written.
+ * thread stops mapping and pages are faulted in where they are first
+ * written.
+ *
+ * The same thread, the heap's memory thread, also gives free memory back
+ * (decommit.h): a period after a collection ends, and every period while
+ * that left something to return or collections go on, it looks at the
+ * free blocks and returns those the heap does not keep. It is off the
+ * allocation path and takes no part in pauses; its madvise calls run while
+ * the program runs (a step under way when a collection begins goes on,
+ * like a mapping step).
  */
 #ifndef GYRE_PREFAULT_H
 #define GYRE_PREFAULT_H
@@ -35,7 +44,8 @@ void prefault_note(size_t top);
  * thread took a core from a worker in the middle of its share (bench/churn
  * filling its table: the caller waited 1.5 ms for it), and one in a step
  * runs for a huge page's zeroing, 1.5-2.5 ms here. A step under way when
- * a collection begins goes on (see work_drain). */
+ * a collection begins goes on (see work_drain). As a collection ends, a
+ * look at free memory is due a period later, if none is already. */
 void prefault_hold(bool held);
 void prefault_stop(void);
 

@@ -202,10 +202,7 @@ static void sweep_worker(unsigned id, void *arg)
 
 static void merge(struct sweeper *s, struct sweep_result *total)
 {
-	if (s->free_head) {
-		s->free_tail->next = heap.free;
-		heap.free = s->free_head;
-	}
+	heap_free_blocks(s->free_head);
 	for (unsigned g = 0; g < 2; g++)
 		for (unsigned c = 0; c < SIZECLASS_COUNT; c++) {
 			if (!s->class_head[g][c])

@@ -17,8 +17,9 @@
  *   at one;
  * - list membership: class lists hold SMALL unowned blocks of their
  *   generation and class, heap.gen1 holds exactly the gen-1 blocks, the
- *   nursery list exactly the NURSERY blocks, the free list FREE blocks,
- *   and FREE blocks have no start bits;
+ *   nursery list exactly the NURSERY blocks, and FREE blocks have no start
+ *   bits and are each on exactly one of the free, returning and returned
+ *   lists, whose counts, links and bitmap agree [INV-FREE-LISTS];
  * - [INV-HEAP-USED] the heap's byte count matches its blocks and large
  *   objects.
  */
@@ -31,6 +32,7 @@
 #include "gc/roots.h"
 #include "gc/type.h"
 #include "gc/verify.h"
+#include "runtime/meta.h"
 #include "threads/stw.h"
 
 static const char *phase;
@@ -239,12 +241,64 @@ static size_t check_large(void)
 	return bytes;
 }
 
+/* The lists of FREE blocks [INV-FREE-LISTS]: `on[i]` records the list
+ * that holds block i (1, 2, 3), so that a block listed twice, or a FREE
+ * block on none, is caught. */
+static const char *const free_list_names[] = {"", "free", "returning", "returned"};
+
+static size_t check_free_list(struct block *head, unsigned list, uint8_t *on)
+{
+	size_t n = 0;
+	struct block *prev = NULL;
+	for (struct block *b = head; b; prev = b, b = b->next, n++) {
+		size_t i = block_index(b);
+		if (b->state != BLOCK_FREE || i >= heap.top)
+			FAIL("block %zu is on the %s list but not a free block below "
+			     "the top", phase, i, free_list_names[list]);
+		if (on[i])
+			FAIL("block %zu is on the %s list and on the %s list", phase, i,
+			     free_list_names[on[i]], free_list_names[list]);
+		on[i] = (uint8_t)list;
+		if (list == 1 && b->prev != prev)
+			FAIL("block %zu on the free list has a wrong back link", phase, i);
+	}
+	if (list == 1 && heap.free_tail != prev)
+		FAIL("the free list's tail is not its last block", phase);
+	return n;
+}
+
+static void check_free_lists(void)
+{
+	uint8_t *on = meta_calloc(heap.top + 1);
+	if (!on)
+		gyre_fatal("heap verifier: no memory");
+	if (check_free_list(heap.free, 1, on) != atomic_load_relaxed(&heap.nfree) ||
+	    check_free_list(heap.returning, 2, on) != atomic_load_relaxed(&heap.nreturning) ||
+	    check_free_list(heap.returned, 3, on) != atomic_load_relaxed(&heap.nreturned))
+		FAIL("a free list's count is wrong: free %zu, returning %zu, "
+		     "returned %zu", phase, atomic_load_relaxed(&heap.nfree),
+		     atomic_load_relaxed(&heap.nreturning),
+		     atomic_load_relaxed(&heap.nreturned));
+	for (size_t i = 0; i < heap.nblocks; i++) {
+		bool free = heap.free_bits[i / 64] >> (i % 64) & 1;
+		bool listed = i < heap.top && on[i];
+		if (i < heap.top && (heap.blocks[i].state == BLOCK_FREE) != listed)
+			FAIL("block %zu is %s but on %s list", phase, i,
+			     listed ? "in use" : "free", listed ? "a free" : "no free");
+		if (free != (listed && on[i] == 1))
+			FAIL("block %zu's bit in free_bits says %s, its list %s",
+			     phase, i, free ? "free" : "not free",
+			     listed ? free_list_names[on[i]] : "none");
+	}
+	meta_free(on);
+}
+
 static void check_lists(size_t gen1)
 {
-	for (struct block *b = heap.free; b; b = b->next)
-		if (b->state != BLOCK_FREE)
-			FAIL("block %zu is on the free list but not free", phase,
-			     block_index(b));
+	/* decommit.c moves free blocks while the world is stopped too. */
+	pthread_mutex_lock(&heap.lock);
+	check_free_lists();
+	pthread_mutex_unlock(&heap.lock);
 	for (unsigned g = 1; g <= 2; g++)
 		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 			for (struct block *b = heap.classes[g - 1][c].head; b; b = b->next)

@@ -10,6 +10,13 @@
 
 #include <stddef.h>
 
+/* How long the arena keeps the pages of freed memory before it gives them
+ * back to the kernel (jemalloc's dirty_decay_ms; muzzy_decay_ms is 0, so
+ * they leave the resident set then, not only under memory pressure). The
+ * heap's free blocks wait as long (gc/decommit.h). jemalloc's default,
+ * 10 s, would keep a burst of large objects resident for that long. */
+#define META_DECAY_MS 1000
+
 /* Creates the arena. Returns GYRE_OK or GYRE_ENOMEM. */
 int meta_init(void);
 /* Destroys the arena; everything allocated from it must be freed first. */
@@ -21,5 +28,13 @@ void *meta_alloc(size_t size);
 void *meta_calloc(size_t size);
 void *meta_realloc(void *p, size_t size);
 void meta_free(void *p);
+/* Gives the kernel back the pages freed META_DECAY_MS ago or more. jemalloc
+ * does it itself only when the arena is used (as memory is allocated or
+ * freed there), so an idle program would keep them: gyre's memory thread
+ * calls this once a period. With the system allocator (sanitizer builds)
+ * it does nothing: their allocators own malloc and return memory by their
+ * own rules, and malloc_trim would trim the program's heap too, under its
+ * arena locks. */
+void meta_decay(void);
 
 #endif

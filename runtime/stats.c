@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "gc/decommit.h"
 #include "gc/final.h"
 #include "gc/heap.h"
 #include "runtime/atomics.h"
@@ -128,8 +129,17 @@ void stats_read(gyre_stats *out)
 	pthread_mutex_unlock(&stats.lock);
 	out->bytes_allocated = atomic_load_relaxed(&stats.bytes_allocated);
 	out->objects_allocated = atomic_load_relaxed(&stats.objects_allocated);
+	/* Relaxed, each on its own: a snapshot of counters that move
+	 * independently (a block in the middle of being taken or returned
+	 * may be counted on either side). */
 	out->heap_size = atomic_load_relaxed(&heap.used);
 	out->heap_max = gyre_cfg.heap_max;
+	out->heap_reserved = (uint64_t)heap.nblocks << BLOCK_SHIFT;
+	out->heap_committed = out->heap_size +
+			      (atomic_load_relaxed(&heap.nfree) +
+			       atomic_load_relaxed(&heap.nreturning)) * BLOCK_SIZE;
+	out->heap_resident = decommit_resident();
+	out->bytes_returned = atomic_load_relaxed(&heap.returned_bytes);
 	out->finalizers_pending = final_pending();
 	out->finalizers_run = final_ran();
 }

@@ -516,10 +516,36 @@ typedef struct gyre_stats {
 	uint64_t bytes_freed;      /* freed by collections, same units */
 	uint64_t objects_allocated;
 	uint64_t objects_freed;
-	uint64_t heap_size;        /* bytes of memory the heap holds now */
+	/* Bytes the heap uses now: its 64 KiB blocks that hold objects (or
+	 * serve as allocation buffers) and its large objects. heap_max bounds
+	 * it. */
+	uint64_t heap_size;
 	uint64_t heap_live;        /* bytes that survived the last collection
 				      of generation 2 */
 	uint64_t heap_max;         /* the configured maximum */
+	/* The heap's memory, from the system's side. Free blocks are kept
+	 * for the next cycle, and those beyond that which stay free for a
+	 * second are given back to the kernel (MADV_DONTNEED) by gyre's
+	 * memory thread; large objects' freed memory goes back after a
+	 * second too (their jemalloc arena's decay).
+	 * heap_reserved: the blocks' virtual reservation (heap_max rounded up
+	 * to whole blocks): address space, not memory.
+	 * heap_committed: heap_size plus the free blocks not given back: the
+	 * most the heap may hold resident (up to 16 MiB more is mapped
+	 * ahead of the highest block in use, so that threads do not fault
+	 * it in).
+	 * heap_resident: the bytes of the reservation the kernel held
+	 * resident (mincore) when the memory thread last measured them:
+	 * about a second after collections, or after it gave memory back
+	 * (0 until the first measure, a second after gyre_init). It counts
+	 * blocks, free or not, and the memory mapped ahead; not large
+	 * objects, gyre's tables or anything else of the process.
+	 * bytes_returned: blocks' bytes given back to the kernel since
+	 * gyre_init (a block reused and given back again counts again). */
+	uint64_t heap_reserved;
+	uint64_t heap_committed;
+	uint64_t heap_resident;
+	uint64_t bytes_returned;
 	uint64_t pause_count;
 	uint64_t pause_total_ns;
 	uint64_t pause_max_ns;

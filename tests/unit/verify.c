@@ -2,7 +2,9 @@
  * verify.c: the heap verifier catches what it exists for. Each case breaks
  * the heap on purpose in a child process and expects the verifier to abort
  * naming the problem: an object whose referent was freed (a lost object),
- * a header with no registered type, a stray mark bit.
+ * a header with no registered type, a stray mark bit, a block in use on
+ * the list of returned blocks and a free block on two lists
+ * [INV-FREE-LISTS].
  */
 #include <stdlib.h>
 
@@ -60,6 +62,40 @@ static void stray_mark(void)
 	gyre_collect(2);
 }
 
+/* Puts b on the returned list, as if its memory had been returned. */
+static void list_returned(struct block *b)
+{
+	pthread_mutex_lock(&heap.lock);
+	b->next = heap.returned;
+	heap.returned = b;
+	atomic_fetch_add(&heap.nreturned, 1);
+	pthread_mutex_unlock(&heap.lock);
+}
+
+static void block_in_use_returned(void)
+{
+	struct cell *volatile a = up_with_pair();
+	list_returned(block_of((uintptr_t)a));
+	gyre_collect(2);
+}
+
+/* The free list's last block (its `next` is NULL, so the free list stays
+ * whole) on the returned list too, which is empty before the memory
+ * thread's first look, a second after gyre_init. */
+static void free_block_returned(void)
+{
+	up_with_pair();
+	heap_free_block(heap_take_nursery());
+	pthread_mutex_lock(&heap.lock);
+	struct block *last = heap.free_tail;
+	bool empty = heap.returned == NULL;
+	pthread_mutex_unlock(&heap.lock);
+	if (!last || !empty)
+		abort();
+	list_returned(last);
+	gyre_collect(2);
+}
+
 static void test_lost_object_is_caught(void **state)
 {
 	(void)state;
@@ -78,12 +114,28 @@ static void test_stray_mark_is_caught(void **state)
 	harness_expect_abort(stray_mark, "mark bits set");
 }
 
+static void test_block_in_use_returned_is_caught(void **state)
+{
+	(void)state;
+	harness_expect_abort(block_in_use_returned,
+			     "on the returned list but not a free block");
+}
+
+static void test_free_block_on_two_lists_is_caught(void **state)
+{
+	(void)state;
+	harness_expect_abort(free_block_returned,
+			     "on the free list and on the returned list");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lost_object_is_caught),
 		cmocka_unit_test(test_bad_header_is_caught),
 		cmocka_unit_test(test_stray_mark_is_caught),
+		cmocka_unit_test(test_block_in_use_returned_is_caught),
+		cmocka_unit_test(test_free_block_on_two_lists_is_caught),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
