@@ -179,6 +179,10 @@ static inline void print_mm_json(void)
 	       (double)p.max_ns / 1e3);
 	print_hist_json(p.histogram);
 	print_minor_json(&p);
+	if (p.minor_known)
+		printf(",\"old_frag_pct\":%.1f,\"increments\":%llu",
+		       p.old_block_bytes ? 100.0 * p.old_free_bytes / p.old_block_bytes : 0.0,
+		       (unsigned long long)p.increments);
 }
 
 /* The same, for people. */

@@ -91,6 +91,9 @@ struct mm_pauses {
 	 * cards), copying, releasing; and the dirty cards scanned. */
 	uint64_t minor_total_ns, minor_stop_ns, minor_roots_ns, minor_copy_ns,
 		minor_release_ns, minor_cards;
+	/* gyre: generation 2's size-class bytes in use and the free bytes
+	 * in its partly used blocks, at its last sweep; marking increments. */
+	uint64_t old_block_bytes, old_free_bytes, increments;
 };
 
 /* Out of memory or a failed manager call: a benchmark cannot go on. */
@@ -286,6 +289,9 @@ static inline void mm_pauses_get(struct mm_pauses *out)
 	out->minor_release_ns = s.gen[0].release_total_ns +
 	                        s.gen[1].release_total_ns;
 	out->minor_cards = s.gen[0].cards_scanned + s.gen[1].cards_scanned;
+	out->old_block_bytes = s.old_block_bytes;
+	out->old_free_bytes = s.old_free_bytes;
+	out->increments = s.increments;
 }
 
 #define MM_STORE(obj, field, value) GYRE_STORE(obj, field, value)

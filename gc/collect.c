@@ -710,7 +710,7 @@ static uint64_t pause_full(struct pause *p)
 	minor_recount();
 	set_trigger(sr.live_bytes, 0, false, 0);
 	atomic_store_relaxed(&collector.allocated, 0);
-	stats_note_live(sr.live_bytes);
+	stats_note_live(&sr);
 	p->t.mark_ns += t1 - t0;
 	p->t.sweep_ns += gyre_now_ns() - t1;
 	return pause_end(p, 2);

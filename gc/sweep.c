@@ -61,6 +61,7 @@ static struct {
 	_Atomic size_t done;
 	/* What the chunks found. Relaxed adds, published by `done`. */
 	_Atomic size_t freed_bytes, freed_objects, live_bytes, live_objects;
+	_Atomic size_t old_blocks, old_free_bytes;
 	/* What the remark's sweep of large objects found. Sync: written with
 	 * the world stopped, read by sweep_old_result. */
 	struct sweep_result large;
@@ -116,6 +117,10 @@ static uint32_t sweep_bitmaps(struct block *b, struct sweep_result *r)
 	r->freed_bytes += (size_t)freed * b->obj_size;
 	r->live_objects += live;
 	r->live_bytes += (size_t)live * b->obj_size;
+	if (b->gen == 2 && live) {
+		r->old_blocks++;
+		r->old_free_bytes += (size_t)(b->nslots - live) * b->obj_size;
+	}
 	return live;
 }
 
@@ -215,6 +220,8 @@ static void merge(struct sweeper *s, struct sweep_result *total)
 	total->freed_objects += s->r.freed_objects;
 	total->live_bytes += s->r.live_bytes;
 	total->live_objects += s->r.live_objects;
+	total->old_blocks += s->r.old_blocks;
+	total->old_free_bytes += s->r.old_free_bytes;
 }
 
 static void compact_large_set(void)
@@ -271,6 +278,8 @@ struct sweep_result sweep_old_begin(void)
 	atomic_store_relaxed(&lazy.freed_objects, 0);
 	atomic_store_relaxed(&lazy.live_bytes, 0);
 	atomic_store_relaxed(&lazy.live_objects, 0);
+	atomic_store_relaxed(&lazy.old_blocks, 0);
+	atomic_store_relaxed(&lazy.old_free_bytes, 0);
 	lazy.reported = false;
 	lazy.large = sweep_parallel(true);
 	atomic_store_explicit(&lazy.done, 0, memory_order_release);
@@ -309,6 +318,8 @@ static void add_totals(const struct sweep_result *r)
 	atomic_add_relaxed(&lazy.freed_objects, r->freed_objects);
 	atomic_add_relaxed(&lazy.live_bytes, r->live_bytes);
 	atomic_add_relaxed(&lazy.live_objects, r->live_objects);
+	atomic_add_relaxed(&lazy.old_blocks, r->old_blocks);
+	atomic_add_relaxed(&lazy.old_free_bytes, r->old_free_bytes);
 }
 
 bool sweep_old_step(void)
@@ -361,5 +372,7 @@ bool sweep_old_result(struct sweep_result *out)
 	out->freed_objects += atomic_load_relaxed(&lazy.freed_objects);
 	out->live_bytes += atomic_load_relaxed(&lazy.live_bytes);
 	out->live_objects += atomic_load_relaxed(&lazy.live_objects);
+	out->old_blocks += atomic_load_relaxed(&lazy.old_blocks);
+	out->old_free_bytes += atomic_load_relaxed(&lazy.old_free_bytes);
 	return true;
 }

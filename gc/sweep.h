@@ -19,6 +19,10 @@ struct sweep_result {
 	size_t freed_objects;
 	size_t live_bytes;
 	size_t live_objects;
+	/* Generation 2's size-class blocks that hold objects, and the free
+	 * slots' bytes in the partly used ones (gyre_stats.old_*). */
+	size_t old_blocks;
+	size_t old_free_bytes;
 };
 
 int sweep_init(unsigned workers);

@@ -46,6 +46,14 @@ static unsigned pause_bucket(uint64_t ns)
 	return b;
 }
 
+/* Under stats.lock: what a sweep of generation 2 found alive. */
+static void note_old(gyre_stats *s, const struct sweep_result *r)
+{
+	s->heap_live = r->live_bytes;
+	s->old_block_bytes = (uint64_t)r->old_blocks * BLOCK_SIZE;
+	s->old_free_bytes = r->old_free_bytes;
+}
+
 /* Under stats.lock: a pause, in the totals and its generation's. */
 static void note_pause(gyre_stats *s, gyre_gen_stats *g, uint64_t pause_ns)
 {
@@ -103,10 +111,10 @@ void stats_note_increment(uint64_t pause_ns, uint64_t mark_ns)
 	pthread_mutex_unlock(&stats.lock);
 }
 
-void stats_note_live(size_t bytes)
+void stats_note_live(const struct sweep_result *r)
 {
 	pthread_mutex_lock(&stats.lock);
-	stats.s.heap_live = bytes;
+	note_old(&stats.s, r);
 	pthread_mutex_unlock(&stats.lock);
 }
 
@@ -118,7 +126,7 @@ void stats_note_swept(const struct sweep_result *r)
 	s->objects_freed += r->freed_objects;
 	s->gen[2].objects_collected += r->freed_objects;
 	s->gen[2].bytes_collected += r->freed_bytes;
-	s->heap_live = r->live_bytes;
+	note_old(s, r);
 	pthread_mutex_unlock(&stats.lock);
 }
 

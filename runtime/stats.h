@@ -25,8 +25,9 @@ void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
  * generation 2 (not a collection: it counts in the pause figures and in
  * gyre_stats.increments). */
 void stats_note_increment(uint64_t pause_ns, uint64_t mark_ns);
-/* What a full collection's sweep found alive (gyre_stats.heap_live). */
-void stats_note_live(size_t bytes);
+/* What a full collection's sweep found alive (gyre_stats.heap_live,
+ * old_*). */
+void stats_note_live(const struct sweep_result *r);
 /* What the lazy sweep after a remark found: freed (counted as collected
  * by generation 2) and alive. */
 void stats_note_swept(const struct sweep_result *r);

@@ -546,6 +546,14 @@ typedef struct gyre_stats {
 	uint64_t heap_committed;
 	uint64_t heap_resident;
 	uint64_t bytes_returned;
+	/* Generation 2's fragmentation, as the last sweep of it found it:
+	 * old_block_bytes, the bytes of its size-class blocks that hold
+	 * objects, and old_free_bytes, the free slots' bytes in those of them
+	 * that are partly used. old_free_bytes / old_block_bytes is the share
+	 * that only a compaction would give back (not built yet: free slots
+	 * are filled by promotion). Large objects are not counted. */
+	uint64_t old_block_bytes;
+	uint64_t old_free_bytes;
 	uint64_t pause_count;
 	uint64_t pause_total_ns;
 	uint64_t pause_max_ns;

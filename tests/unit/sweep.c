@@ -3,7 +3,7 @@
  * generation 2's blocks are swept while the program runs, by the collector
  * thread or by a thread that finds the heap full.
  *
- *   1. what the sweep frees, and when it is counted;
+ *   1. what the sweep frees, and when it is counted; fragmentation;
  *   2. [INV-UNSWEPT]: a dead object in a block not swept yet is no root;
  *   3. an allocation at the heap maximum sweeps instead of collecting;
  *   4. the sweep racing threads that allocate, store and register
@@ -152,6 +152,61 @@ static void test_sweep_after_remark_frees_and_counts(void **state)
 	assert_true(s2.heap_size + (size_t)GARBAGE * 32 / 2 <= s1.heap_size);
 	assert_true(s2.heap_live < (size_t)GARBAGE * 32 / 2);
 	free(p.head);
+}
+
+/* Nodes in an old array; every other one dropped, then every other one
+ * left: generation 2's node blocks are half free, then three quarters,
+ * as the full collection's sweep and then the lazy sweep count them
+ * (gyre_stats.old_free_bytes over old_block_bytes). */
+#define HALVED 16384
+
+static void plant_nodes(void *arg)
+{
+	void **a = gyre_alloc_array(GYRE_TYPE_PTR, HALVED);
+	assert_non_null(a);
+	*(gyre_handle *)arg = gyre_handle_new(a);
+	for (unsigned i = 0; i < HALVED; i++)
+		GYRE_STORE_AT(a, i, node_new(i, NULL, NULL));
+}
+
+static void drop_every(gyre_handle h, unsigned step)
+{
+	void **a = gyre_handle_get(h);
+	for (unsigned i = 0; i < HALVED; i += step)
+		GYRE_STORE_AT(a, i, NULL);
+}
+
+static double free_share(const gyre_stats *s)
+{
+	return s->old_block_bytes ? (double)s->old_free_bytes / s->old_block_bytes : 0;
+}
+
+static void test_sweeps_count_fragmentation(void **state)
+{
+	(void)state;
+	gyre_handle h = NULL;
+	harness_in_thread(plant_nodes, &h);
+	harness_clear_stack();
+	assert_true(gyre_collect(2) >= 0);
+	gyre_stats s0 = stats();
+	assert_true(free_share(&s0) < 0.1);
+	assert_true(s0.old_block_bytes >= (size_t)HALVED * 32);
+
+	drop_every(h, 2);
+	harness_clear_stack();
+	assert_true(gyre_collect(2) >= 0);
+	gyre_stats s1 = stats();
+	assert_true(free_share(&s1) > 0.4 && free_share(&s1) < 0.6);
+
+	/* Every other one of the rest (slots 1, 5, 9, ...): the lazy sweep. */
+	void **a = gyre_handle_get(h);
+	for (unsigned i = 1; i < HALVED; i += 4)
+		GYRE_STORE_AT(a, i, NULL);
+	a = NULL;
+	cycle_to_remark();
+	gyre_stats s2 = sweep_to_end(&s1, HALVED / 4);
+	assert_true(free_share(&s2) > 0.65 && free_share(&s2) < 0.85);
+	assert_int_equal(gyre_handle_free(h), GYRE_OK);
 }
 
 /* ------------------------------------------------- 2. [INV-UNSWEPT] */
@@ -377,6 +432,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sweep_after_remark_frees_and_counts, up, down),
+		cmocka_unit_test_setup_teardown(test_sweeps_count_fragmentation, up, down),
 		cmocka_unit_test_setup_teardown(test_dead_object_in_unswept_block_is_no_root, up,
 						down),
 		cmocka_unit_test_setup_teardown(test_full_heap_sweeps_before_collecting, up_small,
