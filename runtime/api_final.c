@@ -1,16 +1,16 @@
 /*
  * api_final.c: the public functions of weak references, ephemerons and
  * finalizers
- * (gyre.h; gc/weak.h and gc/final.h have the rules). Like api.c, each
+ * (gyre.h; gc/final/weak.h and gc/final/final.h have the rules). Like api.c, each
  * checks its arguments and the calling thread, then calls the internals.
  */
-#include "gc/alloc.h"
-#include "gc/final.h"
-#include "gc/heap.h"
-#include "gc/large.h"
-#include "gc/object.h"
-#include "gc/type.h"
-#include "gc/weak.h"
+#include "gc/young/alloc.h"
+#include "gc/final/final.h"
+#include "gc/heap/heap.h"
+#include "gc/heap/large.h"
+#include "gc/heap/object.h"
+#include "gc/heap/type.h"
+#include "gc/final/weak.h"
 #include "runtime/api.h"
 
 /* [INV-WEAK-SHADE] While generation 2 is marked concurrently, an object

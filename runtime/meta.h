@@ -13,7 +13,7 @@
 /* How long the arena keeps the pages of freed memory before it gives them
  * back to the kernel (jemalloc's dirty_decay_ms; muzzy_decay_ms is 0, so
  * they leave the resident set then, not only under memory pressure). The
- * heap's free blocks wait as long (gc/decommit.h). jemalloc's default,
+ * heap's free blocks wait as long (gc/heap/decommit.h). jemalloc's default,
  * 10 s, would keep a burst of large objects resident for that long. */
 #define META_DECAY_MS 1000
 

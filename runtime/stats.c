@@ -7,9 +7,9 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "gc/decommit.h"
-#include "gc/final.h"
-#include "gc/heap.h"
+#include "gc/heap/decommit.h"
+#include "gc/final/final.h"
+#include "gc/heap/heap.h"
 #include "runtime/atomics.h"
 #include "runtime/config.h"
 #include "runtime/internal.h"

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gc/minor.h"
-#include "gc/sweep.h"
+#include "gc/young/minor.h"
+#include "gc/old/sweep.h"
 
 void stats_reset(void);
 /* Bytes and objects handed out; called per retired nursery buffer and

@@ -696,7 +696,7 @@ static inline void *gyre__alloc_bytes_inline(size_t size)
  * one-byte-per-block summary) for objects in the block heap, else the
  * large object's own cards, whose address is the word two before the
  * object, and the summary byte of their chunk of 512, the chunks'
- * summaries lying before the cards in reverse (gc/large.h). A young holder (space byte 0: a nursery block) needs
+ * summaries lying before the cards in reverse (gc/heap/large.h). A young holder (space byte 0: a nursery block) needs
  * no card, as nothing is younger than it; most stores initialise new
  * objects, and the early return halves their cost. A block's space byte
  * changes from 0 only with the world stopped, so a relaxed load never

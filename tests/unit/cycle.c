@@ -16,8 +16,8 @@
  * GYRE_STW_MARK) runs no cycle; and, in checked builds, a GYRE_STORE that
  * overwrites junk during a cycle is caught when the log is drained.
  *
- * The cycles are started with collect_start_cycle (gc/collect.h) and held
- * before any tracing with marker_hold (gc/marker.h), so that a test can
+ * The cycles are started with collect_start_cycle (gc/driver/collect.h) and held
+ * before any tracing with marker_hold (gc/old/marker.h), so that a test can
  * change the heap at a known point of the cycle. Every wait for the
  * collector thread polls with a deadline (WAIT_MS), sleeping in a
  * blocking region so that the pause it waits for does not wait for it.
@@ -41,15 +41,15 @@
 
 #include "harness.h"
 #include "node.h"
-#include "gc/collect.h"
-#include "gc/heap.h"
-#include "gc/large.h"
-#include "gc/mark.h"
-#include "gc/marker.h"
-#include "gc/object.h"
-#include "gc/satb.h"
-#include "gc/sweep.h"
-#include "gc/sizeclass.h"
+#include "gc/driver/collect.h"
+#include "gc/heap/heap.h"
+#include "gc/heap/large.h"
+#include "gc/old/mark.h"
+#include "gc/old/marker.h"
+#include "gc/heap/object.h"
+#include "gc/old/satb.h"
+#include "gc/old/sweep.h"
+#include "gc/heap/sizeclass.h"
 #include "runtime/atomics.h"
 #include "runtime/config.h"
 #include "threads/mutator.h"

@@ -5,9 +5,9 @@
 
 #include "cycles.h"
 #include "node.h"
-#include "gc/collect.h"
-#include "gc/mark.h"
-#include "gc/marker.h"
+#include "gc/driver/collect.h"
+#include "gc/old/mark.h"
+#include "gc/old/marker.h"
 #include "threads/mutator.h"
 
 void collect_clean(int generation)

@@ -1,6 +1,6 @@
 /*
  * decommit.c: free memory goes back to the kernel, and what went back is
- * reused safely (gc/decommit.h).
+ * reused safely (gc/heap/decommit.h).
  *
  * A 200 MiB list of 1 KiB objects is built, with automatic collection off
  * (so that the TSan build takes seconds, not a minute: the verifier checks
@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "gc/heap.h"
+#include "gc/heap/heap.h"
 
 #define MIB ((size_t)1 << 20)
 #define LIST_BYTES (200 * MIB)

@@ -1,5 +1,5 @@
 /*
- * ephemeron.c: unit tests of ephemerons (gyre.h, gc/weak.h): the value of
+ * ephemeron.c: unit tests of ephemerons (gyre.h, gc/final/weak.h): the value of
  * an ephemeron whose key is alive survives and follows its moves; once
  * the key dies both words read NULL, in minor, full and concurrent
  * collections, also for an old ephemeron whose young key and value are
@@ -21,10 +21,10 @@
 #include "harness.h"
 #include "node.h"
 #include "cycles.h"
-#include "gc/collect.h"
-#include "gc/heap.h"
-#include "gc/mark.h"
-#include "gc/marker.h"
+#include "gc/driver/collect.h"
+#include "gc/heap/heap.h"
+#include "gc/old/mark.h"
+#include "gc/old/marker.h"
 #include "threads/mutator.h"
 
 #define TABLE 2000

@@ -16,8 +16,8 @@
 
 #include "harness.h"
 #include "node.h"
-#include "gc/heap.h"
-#include "gc/minor.h"
+#include "gc/heap/heap.h"
+#include "gc/young/minor.h"
 
 #define MIB ((size_t)1 << 20)
 #define HEAP_MAX (64 * MIB)

@@ -1,5 +1,5 @@
 /*
- * final.c: unit tests of finalizers (gyre.h, gc/final.h): a finalizer runs
+ * final.c: unit tests of finalizers (gyre.h, gc/final/final.h): a finalizer runs
  * once for an object that died, young (a minor collection finds it) or
  * old (stop-the-world or concurrent generation 2), and sees it intact,
  * with what it reaches; a cancelled one never runs; a resurrected object
@@ -24,10 +24,10 @@
 #include "harness.h"
 #include "node.h"
 #include "cycles.h"
-#include "gc/collect.h"
-#include "gc/heap.h"
-#include "gc/mark.h"
-#include "gc/marker.h"
+#include "gc/driver/collect.h"
+#include "gc/heap/heap.h"
+#include "gc/old/mark.h"
+#include "gc/old/marker.h"
 #include "threads/mutator.h"
 
 #define MAX_SEEN 64

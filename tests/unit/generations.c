@@ -30,13 +30,13 @@
 
 #include "harness.h"
 #include "node.h"
-#include "gc/card.h"
-#include "gc/collect.h"
-#include "gc/heap.h"
-#include "gc/large.h"
-#include "gc/minor.h"
-#include "gc/object.h"
-#include "gc/sizer.h"
+#include "gc/heap/card.h"
+#include "gc/driver/collect.h"
+#include "gc/heap/heap.h"
+#include "gc/heap/large.h"
+#include "gc/young/minor.h"
+#include "gc/heap/object.h"
+#include "gc/young/sizer.h"
 #include "runtime/config.h"
 #include "threads/workers.h"
 
@@ -977,7 +977,7 @@ static void test_free_floor_forces_gen2(void)
 	assert_true(full >= 1);
 }
 
-/* The sizer (gc/sizer.c) runs by default: generation-0 collections whose
+/* The sizer (gc/young/sizer.c) runs by default: generation-0 collections whose
  * survivors are all long-lived and whose pauses pass the target shrink
  * threshold0 within a few collections; gyre_set_threshold ends it. */
 static void test_sizer_shrinks_nursery_for_long_pauses(void)

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "gc/heap.h"
-#include "gc/prefault.h"
+#include "gc/heap/heap.h"
+#include "gc/heap/prefault.h"
 #include "runtime/config.h"
 
 static void test_sizeclass_is_smallest_fit(void **state)

@@ -1,5 +1,5 @@
 /*
- * Tests of marking increments (gc/collect.c's pause_increment): a
+ * Tests of marking increments (gc/driver/collect.c's pause_increment): a
  * concurrent cycle that the program outruns is marked in pauses bounded by
  * the pause target, not finished in one long pause.
  */
@@ -8,11 +8,11 @@
 
 #include "harness.h"
 #include "node.h"
-#include "gc/collect.h"
-#include "gc/heap.h"
-#include "gc/mark.h"
-#include "gc/marker.h"
-#include "gc/sweep.h"
+#include "gc/driver/collect.h"
+#include "gc/heap/heap.h"
+#include "gc/old/mark.h"
+#include "gc/old/marker.h"
+#include "gc/old/sweep.h"
 #include "threads/mutator.h"
 
 #define WAIT_MS 20000

@@ -4,7 +4,7 @@
  * every reachable object of a wide and deep graph, with the verifier on.
  */
 #include "harness.h"
-#include "gc/mark.h"
+#include "gc/old/mark.h"
 
 struct link {
 	struct link *next;

@@ -1,5 +1,5 @@
 /*
- * sizer.c: unit tests of the nursery sizer (gc/sizer.c), fed collections
+ * sizer.c: unit tests of the nursery sizer (gc/young/sizer.c), fed collections
  * whose pause and survival follow a model of a program: survival that
  * does not depend on the nursery's size (a server's cache: every survivor
  * is long-lived), survival that falls as the nursery grows (trees that die
@@ -7,7 +7,7 @@
  * fixed part (what copying does not explain) is most of them.
  */
 #include "harness.h"
-#include "gc/sizer.h"
+#include "gc/young/sizer.h"
 
 #define MIB ((size_t)1 << 20)
 #define TARGET_NS 1000000 /* 1 ms */

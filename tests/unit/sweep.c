@@ -1,5 +1,5 @@
 /*
- * Tests of the lazy sweep (gc/sweep.h): after a concurrent cycle's remark,
+ * Tests of the lazy sweep (gc/old/sweep.h): after a concurrent cycle's remark,
  * generation 2's blocks are swept while the program runs, by the collector
  * thread or by a thread that finds the heap full.
  *
@@ -16,12 +16,12 @@
 
 #include "harness.h"
 #include "node.h"
-#include "gc/card.h"
-#include "gc/collect.h"
-#include "gc/heap.h"
-#include "gc/mark.h"
-#include "gc/marker.h"
-#include "gc/sweep.h"
+#include "gc/heap/card.h"
+#include "gc/driver/collect.h"
+#include "gc/heap/heap.h"
+#include "gc/old/mark.h"
+#include "gc/old/marker.h"
+#include "gc/old/sweep.h"
 #include "threads/mutator.h"
 
 #define WAIT_MS 10000

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "gc/heap.h"
+#include "gc/heap/heap.h"
 
 struct cell {
 	struct cell *next;

@@ -1,5 +1,5 @@
 /*
- * weak.c: unit tests of weak references (gyre.h, gc/weak.h): a target that
+ * weak.c: unit tests of weak references (gyre.h, gc/final/weak.h): a target that
  * something keeps alive is followed to wherever it moves, also by an old
  * weak reference to a young target (found through its card); a dead
  * target reads NULL for every weak reference to it, cleared by a minor
@@ -25,11 +25,11 @@
 #include "harness.h"
 #include "node.h"
 #include "cycles.h"
-#include "gc/collect.h"
-#include "gc/heap.h"
-#include "gc/mark.h"
-#include "gc/marker.h"
-#include "gc/satb.h"
+#include "gc/driver/collect.h"
+#include "gc/heap/heap.h"
+#include "gc/old/mark.h"
+#include "gc/old/marker.h"
+#include "gc/old/satb.h"
 #include "threads/mutator.h"
 
 

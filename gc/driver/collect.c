@@ -1,0 +1,872 @@
+/*
+ * collect.c: the collection driver. Every pause is one of four kinds, each
+ * a straight-line function that reads like its phase list:
+ *
+ *   young   stop · retire buffers · drain the log · copy generation 0
+ *           (and 1) from roots and cards · release · restart
+ *   start   stop · retire buffers · [finish the last sweep] · young,
+ *           promoting all · shade roots · log on · restart · wake the
+ *           collector thread
+ *   remark  stop · drain the logs · finish marking · weak references,
+ *           ephemerons, finalizers · sweep large objects · restart; the
+ *           collector thread then sweeps generation 2 (lazily)
+ *   full    stop · retire buffers · [remark] · [finish the sweep] · young,
+ *           promoting all · mark · weak references, ephemerons,
+ *           finalizers · sweep · restart
+ *
+ * The old generation's phase (idle, marking, sweeping) changes in one
+ * place, set_phase, which rejects an illegal edge. A collection of
+ * generation 2 that a trigger asks for starts a concurrent cycle (unless
+ * stw_mark): its collector thread (marker.c) traces while the program
+ * runs, and asks for the remark. A collection that must free all it can
+ * (gyre_collect(2), a full heap) is full: it ends a cycle in progress and
+ * collects with the world stopped, in the same pause. A generation-2
+ * collection first runs a minor one that sends every survivor to
+ * generation 2 (aging them normally instead was measured: no change on
+ * GCBench).
+ *
+ * Only one collection runs at a time (collector.lock); a thread that
+ * waits for that lock does so inside a blocking region, so it never holds
+ * up the collection it waits behind.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gc/young/alloc.h"
+#include "gc/driver/collect.h"
+#include "gc/final/final.h"
+#include "gc/heap/large.h"
+#include "gc/old/marker.h"
+#include "gc/old/mark.h"
+#include "gc/young/minor.h"
+#include "gc/young/nursery.h"
+#include "gc/heap/prefault.h"
+#include "gc/old/satb.h"
+#include "gc/young/sizer.h"
+#include "gc/old/sweep.h"
+#include "gc/driver/verify.h"
+#include "runtime/config.h"
+#include "runtime/stats.h"
+#include "threads/safepoint.h"
+#include "threads/workers.h"
+
+/* The old generation between collections: nothing under way, a
+ * concurrent cycle marking, or the lazy sweep after its remark. */
+enum old_phase { OLD_IDLE, OLD_MARKING, OLD_SWEEPING };
+
+static struct {
+	/* Held for a whole collection. */
+	pthread_mutex_t lock;
+	/* Completed collections. Sync: written under `lock`; read relaxed
+	 * to tell whether one ran while a thread waited for `lock`. */
+	_Atomic uint64_t epoch;
+	/* Bytes added to generation 2 since its last collection. Relaxed:
+	 * a counter for a heuristic; a late sight only delays a trigger. */
+	_Atomic size_t allocated;
+	/* Collect generation 2 when `allocated` reaches it. Sync: written
+	 * under `lock` (with the world stopped, or by the collector thread
+	 * when it counts a lazy sweep), read relaxed: a late sight only
+	 * delays a trigger. */
+	_Atomic size_t trigger;
+	/* During a concurrent cycle: mark in a pause (R_PACE) once it has
+	 * allocated this much, the growth that threshold 2 allows. Sync: as
+	 * trigger. */
+	_Atomic size_t pace_limit;
+	/* The same for the next increment (pause_increment): pace_limit at
+	 * the cycle's start, then a step further after each increment.
+	 * Sync: as trigger. */
+	_Atomic size_t pace_next;
+	/* Increments in the cycle in progress. Sync: under `lock`. */
+	unsigned cycle_increments;
+	/* `allocated` when the current cycle started. Sync: written under
+	 * `lock` with the world stopped, read relaxed (due). */
+	_Atomic size_t allocated_at_start;
+	/* What the last concurrent cycle allocated while it marked (all
+	 * kept: allocated black), and whether it ended in a pause before
+	 * its collector thread was done (R_PACE): the next trigger's inputs
+	 * besides what its lazy sweep finds. Sync: under `lock`. */
+	size_t cycle_black;
+	bool cycle_paced;
+	/* When the last remark ended (for the trace). Sync: under `lock`. */
+	uint64_t remark_ns;
+	/* Generation-0 collections since the last of generation 1 or 2.
+	 * Sync: written under `lock`, read relaxed (get_count). */
+	_Atomic size_t young_count;
+	/* The thresholds. Relaxed: each is a number read on its own; a
+	 * change takes effect at the next check. */
+	_Atomic size_t threshold[3];
+	/* threshold[0] is the sizer's (nursery_size not set, no
+	 * gyre_set_threshold). Sync: written under `lock` (the sizer's store
+	 * of threshold[0] too); relaxed, as the triggers read threshold[0]
+	 * without it. */
+	_Atomic bool adaptive;
+	/* The machine's available memory fell below free_floor: the next
+	 * automatic collection is of generation 2. Relaxed: a hint. */
+	_Atomic bool low_memory;
+	/* What the last generation-0 collection kept (copied or pinned),
+	 * and the dirty cards it scanned. Sync: under `lock`. */
+	size_t last_survived;
+	size_t last_cards;
+	/* When the concurrent cycle in progress started (for the trace).
+	 * Sync: under `lock`. */
+	uint64_t cycle_start_ns;
+	/* What the old generation is doing (set_phase). Sync: under `lock`. */
+	enum old_phase phase;
+	/* Sum of open gyre_disable calls over all threads. Relaxed: a
+	 * thread's own disable is program-ordered before its allocations;
+	 * other threads' need no ordering (CPython's flag has none). */
+	_Atomic long disabled;
+} collector = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+#define DEFAULT_THRESHOLD1 10
+#define MIB ((size_t)1 << 20)
+/* The sizer's range (sizer.h): it starts at a nursery that stays in the
+ * cache (the 32-byte allocation micro: 2.2 ns per object at 8 MiB, 3.4 ns
+ * at 32 MiB), and goes up to one that holds GCBench's largest trees. */
+#define NURSERY_BASE (8 * MIB)
+#define NURSERY_MAX (128 * MIB)
+/* Generation 1 holds at most this fraction of threshold0 (see
+ * minor_collect): a collection of generation 1 then copies no more than
+ * a quarter of a nursery's worth on top of the nursery's survivors. */
+#define GEN1_SHARE 4
+/* A minor collection after one that kept less than SOLO_BYTES and
+ * scanned fewer than SOLO_CARDS dirty cards runs on the calling thread
+ * alone (collect_run). */
+#define SOLO_BYTES ((size_t)128 << 10)
+#define SOLO_CARDS 1024
+/* A marking increment (pause_increment) marks for at least this long, and
+ * the next waits for this share of the allowance to be allocated. */
+#define MIN_INCREMENT_NS 200000
+#define INCREMENT_SHARE 8
+
+int collect_init(void)
+{
+	atomic_store_relaxed(&collector.epoch, 0);
+	atomic_store_relaxed(&collector.allocated, 0);
+	atomic_store_relaxed(&collector.trigger, gyre_cfg.heap_min);
+	atomic_store_relaxed(&collector.pace_limit, gyre_cfg.heap_min);
+	collector.cycle_black = 0;
+	collector.last_survived = SOLO_BYTES;
+	collector.last_cards = 0;
+	atomic_store_relaxed(&collector.allocated_at_start, 0);
+	atomic_store_relaxed(&collector.young_count, 0);
+	size_t max = NURSERY_MAX < gyre_cfg.heap_max / 4 ? NURSERY_MAX
+							 : gyre_cfg.heap_max / 4;
+	size_t base = NURSERY_BASE < max ? NURSERY_BASE : max;
+	size_t first = sizer_init(base, max, (uint64_t)gyre_cfg.pause_target_us * 1000);
+	atomic_store_relaxed(&collector.adaptive, gyre_cfg.nursery_size == 0);
+	atomic_store_relaxed(&collector.threshold[0],
+			     gyre_cfg.nursery_size ? gyre_cfg.nursery_size : first);
+	atomic_store_relaxed(&collector.threshold[1], DEFAULT_THRESHOLD1);
+	atomic_store_relaxed(&collector.threshold[2], gyre_cfg.growth_percent);
+	atomic_store_relaxed(&collector.disabled, 0);
+	atomic_store_relaxed(&collector.low_memory, false);
+	collector.phase = OLD_IDLE;
+	nursery_init();
+	return GYRE_OK;
+}
+
+void collect_note_alloc(size_t bytes)
+{
+	atomic_add_relaxed(&collector.allocated, bytes);
+}
+
+void collect_disable(void)
+{
+	atomic_add_relaxed(&collector.disabled, 1);
+}
+
+void collect_enable(void)
+{
+	atomic_sub_relaxed(&collector.disabled, 1);
+}
+
+bool collect_enabled(void)
+{
+	return atomic_load_relaxed(&collector.disabled) == 0;
+}
+
+static uint64_t lock_collector(struct mutator *m);
+
+/* Under collector.lock: a collection that is running reads `adaptive`
+ * and then stores the sizer's threshold0, and would otherwise overwrite a
+ * threshold0 set in between, for good. A RUNNING caller waits for the
+ * lock in a blocking region, so it never holds up that collection. */
+void collect_set_thresholds(const size_t t[3])
+{
+	struct mutator *m = mutator_current();
+	if (m && atomic_load_relaxed(&m->state) == MUTATOR_RUNNING)
+		lock_collector(m);
+	else
+		pthread_mutex_lock(&collector.lock);
+	atomic_store_relaxed(&collector.adaptive, false);
+	for (unsigned i = 0; i < 3; i++)
+		atomic_store_relaxed(&collector.threshold[i], t[i]);
+	pthread_mutex_unlock(&collector.lock);
+}
+
+void collect_get_thresholds(size_t t[3])
+{
+	for (unsigned i = 0; i < 3; i++)
+		t[i] = atomic_load_relaxed(&collector.threshold[i]);
+}
+
+void collect_get_counts(size_t c[3])
+{
+	c[0] = atomic_load_relaxed(&nursery.handed);
+	c[1] = atomic_load_relaxed(&collector.young_count);
+	c[2] = atomic_load_relaxed(&collector.allocated);
+}
+
+/* After a collection of generation 2 that found `live` bytes, of which
+ * `black` were allocated while a concurrent cycle marked (kept whether
+ * live or not). Threshold 2 allows generation 2 to grow by growth% of
+ * what was really live (at least heap_min) before the next collection
+ * ends. A concurrent cycle that could not finish within that (it was
+ * `paced`: it needed marking increments), and freed under an eighth of
+ * what it swept (`freed`), marked a heap that is only growing: collecting
+ * it again as soon is pointless, and would need increments again. The
+ * allowance is then twice the last one, up to half the live size (GCBench
+ * building its 128 MiB tree, kvserver filling its cache: cycles that
+ * freed nothing ended in 22-60 ms pauses, one after the other, before
+ * increments). A concurrent cycle allocates while it marks, so it starts
+ * early, by twice what the last one allocated (a margin for a slower
+ * cycle; Go's pacer does the same), but not before a quarter of the
+ * allowance is used; if it still reaches the allowance, pauses mark in
+ * bounded increments (R_PACE, pause_increment). */
+static void set_trigger(size_t live, size_t black, bool paced, size_t freed)
+{
+	size_t real = live > black ? live - black : 0;
+	size_t allow = real / 100 * atomic_load_relaxed(&collector.threshold[2]);
+	if (allow < gyre_cfg.heap_min)
+		allow = gyre_cfg.heap_min;
+	if (paced && freed < (live + freed) / 8) {
+		size_t grown = 2 * atomic_load_relaxed(&collector.pace_limit);
+		grown = grown < live / 2 ? grown : live / 2;
+		allow = grown > allow ? grown : allow;
+	}
+	size_t early = 2 * collector.cycle_black;
+	size_t next = gyre_cfg.stw_mark ? allow
+		      : early < allow - allow / 4 ? allow - early : allow / 4;
+	atomic_store_relaxed(&collector.pace_limit, allow);
+	atomic_store_relaxed(&collector.trigger, next);
+}
+
+size_t collect_allowance(void)
+{
+	return atomic_load_relaxed(&collector.pace_limit);
+}
+
+/* When one collection was called, began, stopped the world and ended,
+ * and the time its phases took. It begins (`start`, the pause) when the
+ * stop is requested; `called` is earlier, before the [INV-STW-FAIR] wait
+ * in stw_stop_world, which leaves the world running (in the trace only). */
+struct phase_times {
+	uint64_t called, start, stopped, end;
+	uint64_t minor_ns, mark_ns, sweep_ns;
+	uint64_t verify_ns;  /* GYRE_VERIFY's checks so far */
+};
+
+static const char *const reasons[] = {"nursery", "gen1", "growth", "full",
+				      "explicit", "low-memory", "remark", "pace"};
+/* R_REMARK ends a cycle when the collector thread has traced everything;
+ * R_PACE ends it earlier, with the rest of the tracing in the pause, when
+ * the program allocates faster than the collector thread marks. */
+enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT, R_LOW_MEMORY,
+	      R_REMARK, R_PACE };
+
+/* MemAvailable from /proc/meminfo in bytes, or SIZE_MAX if unknown. Read
+ * with plain syscalls into a stack buffer: no allocation. */
+static size_t machine_available(void)
+{
+	char buf[4096];
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return SIZE_MAX;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return SIZE_MAX;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "MemAvailable:");
+	return p ? (size_t)strtoull(p + 13, NULL, 10) * 1024 : SIZE_MAX;
+}
+
+/* After a minor collection, outside the pause. */
+static void check_free_floor(void)
+{
+	if (gyre_cfg.free_floor && machine_available() < gyre_cfg.free_floor)
+		atomic_store_relaxed(&collector.low_memory, true);
+}
+
+static void trace_line(unsigned gen, enum reason why, bool started, bool ended,
+		       bool increment, const struct phase_times *t,
+		       const struct minor_result *mr, const struct sweep_result *r)
+{
+	char cycle[64] = "";
+	if (started)
+		snprintf(cycle, sizeof(cycle), " (cycle started)");
+	else if (increment && !ended)
+		snprintf(cycle, sizeof(cycle), " (increment)");
+	else if (ended)
+		snprintf(cycle, sizeof(cycle), " (cycle ended, %.1fms after its start)",
+			 (t->start - collector.cycle_start_ns) / 1e6);
+	fprintf(stderr,
+		"gyre: t=%.6f gc %llu gen=%u reason=%s%s pause=%.3fms (wait %.3f stop %.3f minor %.3f "
+		"[prepare %.3f copy %.3f release %.3f] mark %.3f sweep %.3f) "
+		"cards=%zu freed=%zuobj promoted=%zuobj/%.1fMiB pinned=%zu live=%.1fMiB "
+		"heap=%.1fMiB nursery=%.1fMiB survived=%.0f%% gen1_died=%.0f%% workers=%u\n",
+		t->start / 1e9, (unsigned long long)atomic_load_relaxed(&collector.epoch), gen,
+		reasons[why], cycle,
+		(t->end - t->start) / 1e6, (t->start - t->called) / 1e6,
+		(t->stopped - t->start) / 1e6, t->minor_ns / 1e6,
+		mr->prepare_ns / 1e6, mr->copy_ns / 1e6, mr->release_ns / 1e6,
+		t->mark_ns / 1e6, t->sweep_ns / 1e6, mr->dirty_cards,
+		mr->collected_objects + r->freed_objects, mr->promoted_objects,
+		mr->promoted_bytes / 1048576.0, mr->pinned_objects,
+		r->live_bytes / 1048576.0,
+		atomic_load_relaxed(&heap.used) / 1048576.0,
+		atomic_load_relaxed(&collector.threshold[0]) / 1048576.0,
+		mr->young_bytes ? 100.0 * mr->young_survived / mr->young_bytes : 0.0,
+		mr->gen1_bytes ? 100.0 - 100.0 * mr->gen1_survived / mr->gen1_bytes : 0.0,
+		workers_count());
+}
+
+static void add_sweep(struct sweep_result *to, const struct sweep_result *r)
+{
+	to->freed_bytes += r->freed_bytes;
+	to->freed_objects += r->freed_objects;
+	to->live_bytes = r->live_bytes;
+	to->live_objects = r->live_objects;
+}
+
+/* ------------------------------------------------ the old generation's phase */
+
+static const char *const phase_names[] = {"idle", "marking", "sweeping"};
+
+/* Under `lock`: the one place the old generation's phase changes. The
+ * legal edges: idle -> marking (a cycle's start), marking -> sweeping
+ * (its remark), sweeping -> idle (its lazy sweep has ended and been
+ * counted). */
+static void set_phase(enum old_phase to)
+{
+	enum old_phase from = collector.phase;
+	bool legal = (from == OLD_IDLE && to == OLD_MARKING) ||
+		     (from == OLD_MARKING && to == OLD_SWEEPING) ||
+		     (from == OLD_SWEEPING && to == OLD_IDLE);
+	if (!legal)
+		gyre_fatal("collector: old generation phase %s -> %s is not legal",
+			   phase_names[from], phase_names[to]);
+	collector.phase = to;
+}
+
+/* Under `lock`: the phase agrees with marking and sweeping. */
+static void check_phase(void)
+{
+	GYRE_ASSERT((collector.phase == OLD_MARKING) == mark_old_active());
+	GYRE_ASSERT(!sweep_old_pending() || collector.phase == OLD_SWEEPING);
+}
+
+/* World stopped, the log drained: the remark that ends a concurrent
+ * cycle (`paced`: the program outran its collector thread, and
+ * increments marked too). Large objects
+ * are swept in it, generation 2's blocks afterwards, while the program
+ * runs (sweep.h), so the pause does not grow with the old generation.
+ * The next trigger needs what that sweep finds (after_sweep): until then
+ * no cycle starts by growth, and what is allocated meanwhile counts
+ * towards the next one. */
+static void end_cycle(struct phase_times *t, bool paced)
+{
+	uint64_t t0 = gyre_now_ns();
+	atomic_store_relaxed(&collector.low_memory, false);
+	mark_old_finish();
+	mark_final();
+	if (gyre_cfg.verify)
+		verify_old_marks("remark");
+	satb_stop();
+	uint64_t t1 = gyre_now_ns();
+	sweep_old_begin();
+	set_phase(OLD_SWEEPING);
+	collector.cycle_black = atomic_load_relaxed(&collector.allocated) -
+				atomic_load_relaxed(&collector.allocated_at_start);
+	collector.cycle_paced = paced;
+	atomic_store_relaxed(&collector.trigger, SIZE_MAX);
+	atomic_store_relaxed(&collector.allocated, 0);
+	t->mark_ns += t1 - t0;
+	t->sweep_ns += gyre_now_ns() - t1;
+	collector.remark_ns = gyre_now_ns();
+}
+
+/* Under `lock`: once the lazy sweep of the last remark has ended, its
+ * figures go to the statistics (as generation 2's) and set the next
+ * trigger. Returns the objects it freed, 0 if it was not over or was
+ * already reported. */
+static uint64_t after_sweep(void)
+{
+	struct sweep_result sr;
+	if (!sweep_old_result(&sr))
+		return 0;
+	set_phase(OLD_IDLE);
+	stats_note_swept(&sr);
+	set_trigger(sr.live_bytes, collector.cycle_black, collector.cycle_paced,
+		    sr.freed_bytes);
+	if (gyre_cfg.trace)
+		fprintf(stderr, "gyre: t=%.6f sweep of gen 2 ended %.1fms after the remark: "
+			"freed=%zuobj/%.1fMiB live=%.1fMiB heap=%.1fMiB\n",
+			gyre_now_ns() / 1e9, (gyre_now_ns() - collector.remark_ns) / 1e6,
+			sr.freed_objects, sr.freed_bytes / 1048576.0,
+			sr.live_bytes / 1048576.0,
+			atomic_load_relaxed(&heap.used) / 1048576.0);
+	return sr.freed_objects;
+}
+
+/* World stopped: [INV-UNSWEPT] marking, and the roots' scan that starts a
+ * cycle, need every block swept (a stale word pointing at a dead object
+ * would bring it back, with fields that point at freed memory). The
+ * collector thread has usually finished long before. */
+static uint64_t finish_sweep(struct phase_times *t)
+{
+	uint64_t t0 = gyre_now_ns();
+	sweep_old_finish();
+	t->sweep_ns += gyre_now_ns() - t0;
+	uint64_t freed = after_sweep();
+	GYRE_ASSERT(collector.phase == OLD_IDLE);
+	return freed;
+}
+
+/* ------------------------------------------------------------- the pauses */
+
+/* What one pause did, for its statistics and trace line. */
+struct pause {
+	struct mutator *m;
+	enum reason why;
+	struct phase_times t;
+	struct minor_result mr;
+	struct sweep_result r;
+	unsigned allocators;  /* threads that allocated since the last one */
+	uint64_t swept;       /* objects of a lazy sweep counted in it */
+	bool started, ended;  /* it started, or ended, a concurrent cycle */
+	bool increment;       /* it marked for a bounded time */
+};
+
+/* Stops the world (the caller holds `lock` and is RUNNING); false, with
+ * the world running again, if the pause is called off [INV-DISABLE]. The
+ * caller's frame lives through the pause (collect_run saved its context:
+ * its stack is a root like the others). `workers`: wake the workers (a
+ * pause that works on this thread alone does not). */
+static bool pause_begin(struct pause *p, bool workers)
+{
+	stw_stop_world(p->m);
+	p->t.start = stw.requested_ns;
+	prefault_hold(true);
+	/* Workers wake now, not before the stop: a worker spinning while the
+	 * world stops takes a core from a thread that has yet to reach its
+	 * safepoint (bench/churn on 2 cores: stops of 2-5 ms, where the
+	 * collector thread waited a whole scheduler tick). Their wake-up
+	 * overlaps the pause's first steps instead. */
+	if (workers)
+		workers_warm();
+	/* [INV-DISABLE] No automatic collection runs while a thread holds a
+	 * gyre_disable. The trigger checked before stopping, but a thread
+	 * may have disabled since; it did so while running, before it parked
+	 * or blocked, and the stop's seq_cst handshake [INV-STW-DEKKER]
+	 * makes that store visible here. So this check, with the world
+	 * stopped, is the one that holds. */
+	if (p->why != R_EXPLICIT && !collect_enabled()) {
+		workers_rest();
+		prefault_hold(false);
+		stw_start_world();
+		return false;
+	}
+	p->t.stopped = gyre_now_ns();
+	check_phase();
+	p->swept = after_sweep();
+	return true;
+}
+
+/* The steps every pause that moves objects begins with: every thread's
+ * nursery buffer ends, [INV-SATB] the log is drained before a minor
+ * collection moves or frees the young objects some entries name, and the
+ * heap is verified. */
+static void pause_prepare(struct pause *p, bool large_sorted)
+{
+	p->allocators = alloc_retire_all();
+	if (mark_old_active())
+		satb_drain_all(mark_old_shade);
+	if (gyre_cfg.verify || large_sorted)
+		large_prepare();
+	if (gyre_cfg.verify) {
+		uint64_t t0 = gyre_now_ns();
+		verify_heap("before collection");
+		p->t.verify_ns += gyre_now_ns() - t0;
+	}
+}
+
+/* Copies the nursery's survivors (and generation 1's with `gen1`), or
+ * with `all` sends every survivor to generation 2. */
+static void young(struct pause *p, bool gen1, bool all, bool solo)
+{
+	uint64_t t0 = gyre_now_ns();
+	p->mr = minor_collect(gen1, all,
+			      atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE, solo);
+	p->t.minor_ns = gyre_now_ns() - t0;
+	atomic_store_relaxed(&collector.young_count,
+			     gen1 ? 0 : atomic_load_relaxed(&collector.young_count) + 1);
+}
+
+/* What a pause that marks generation 2 begins with: [INV-UNSWEPT] the
+ * last lazy sweep finished, then a young collection that sends every
+ * survivor to generation 2. */
+static void young_all(struct pause *p)
+{
+	p->swept += finish_sweep(&p->t);
+	atomic_store_relaxed(&collector.low_memory, false);
+	young(p, true, true, false);
+	if (gyre_cfg.verify)
+		verify_heap("after minor");
+}
+
+/* Ends every pause: verification, counters, restart, then what runs with
+ * the world running again. `counted`: the generation it counts as. */
+static uint64_t pause_end(struct pause *p, unsigned counted)
+{
+	if (gyre_cfg.verify)
+		verify_heap("after collection");
+	check_phase();
+	atomic_store_relaxed(&collector.epoch,
+			     atomic_load_relaxed(&collector.epoch) + 1);
+	p->t.end = gyre_now_ns();
+	/* Counted before the world restarts, so a running thread sees the
+	 * count change only across a collection that stopped it or ran
+	 * while it was blocking: comparing gyre_stats.collections before and
+	 * after a stretch of its code tells whether one ran inside it. */
+	if (p->increment && !p->ended)
+		stats_note_increment(p->t.end - p->t.start, p->t.mark_ns);
+	else
+		stats_note_collection(counted, p->t.end - p->t.start,
+				      p->t.stopped - p->t.start, p->t.mark_ns,
+				      p->t.sweep_ns, &p->mr, &p->r);
+	workers_rest();
+	prefault_hold(false);
+	stw_start_world();
+	final_wake();
+	if (p->started)
+		marker_wake();
+	if (gyre_cfg.trace)
+		trace_line(counted, p->why, p->started, p->ended, p->increment, &p->t, &p->mr,
+			   &p->r);
+	if (counted < 2 && !p->started)
+		check_free_floor();
+	/* A lazy sweep's objects count for the collections of generation
+	 * 2 that reported it (gyre_collect(0) returns what it freed). */
+	return p->mr.collected_objects + p->r.freed_objects + (counted == 2 ? p->swept : 0);
+}
+
+/* young: stop · retire buffers · drain the log · copy generation 0 (and
+ * 1) from roots and cards · release · restart. A collection after one
+ * that kept little and scanned few dirty cards (one with few survivors
+ * may still have a large old table to scan), with little in generation 1
+ * if it is collected too, runs on this thread alone: waking and handing
+ * work to the other workers costs 80-100 us here (stopping 37 us, the pin
+ * pass 45-70 us instead of 20), more than they save on a small one. */
+static uint64_t pause_young(struct pause *p, bool gen1)
+{
+	bool solo = collector.last_cards < SOLO_CARDS &&
+		    collector.last_survived + (gen1 ? minor_gen1_bytes() : 0) < SOLO_BYTES;
+	if (!pause_begin(p, !solo))
+		return 0;
+	pause_prepare(p, false);
+	young(p, gen1, false, solo);
+	if (!gen1) {
+		collector.last_survived = p->mr.survived_bytes;
+		collector.last_cards = p->mr.dirty_cards;
+		if (atomic_load_relaxed(&collector.adaptive))
+			atomic_store_relaxed(&collector.threshold[0],
+					     sizer_next(p->t.minor_ns + (p->t.stopped - p->t.start),
+							p->mr.copy_ns, p->t.start - p->t.called,
+							p->mr.young_bytes, p->mr.young_survived,
+							p->allocators));
+	}
+	collect_note_alloc(p->mr.gen2_bytes);
+	return pause_end(p, gen1 ? 1 : 0);
+}
+
+/* start: stop · retire buffers · [finish the last sweep] · young (promote
+ * all) · shade roots · log on · restart · wake the collector thread.
+ * Every survivor goes to generation 2, as Python's collect(2) leaves
+ * every survivor in the oldest generation; the cycle then sees the young
+ * objects that stayed pinned as the only ones outside it. Counted as a
+ * collection of generation 1; the remark counts as generation 2's. */
+static uint64_t pause_start(struct pause *p)
+{
+	GYRE_ASSERT(collector.phase != OLD_MARKING);
+	if (!pause_begin(p, true))
+		return 0;
+	pause_prepare(p, true);
+	young_all(p);
+	uint64_t t0 = gyre_now_ns();
+	mark_old_start();
+	set_phase(OLD_MARKING);
+	p->t.mark_ns += gyre_now_ns() - t0;
+	atomic_store_relaxed(&collector.allocated_at_start,
+			     atomic_load_relaxed(&collector.allocated));
+	atomic_store_relaxed(&collector.pace_next, atomic_load_relaxed(&collector.pace_limit));
+	collector.cycle_increments = 0;
+	collector.cycle_start_ns = gyre_now_ns();
+	p->started = true;
+	return pause_end(p, 1);
+}
+
+/* The steps of a pause that moves nothing: threads keep their nursery
+ * buffers (unless the verifier is to parse the nursery); the log is
+ * drained. */
+static void pause_prepare_still(struct pause *p)
+{
+	if (gyre_cfg.verify) {
+		pause_prepare(p, true);
+	} else {
+		satb_drain_all(mark_old_shade);
+		large_prepare();
+	}
+}
+
+/* remark: stop · drain the logs · finish marking · weak references,
+ * ephemerons, finalizers · large objects swept · restart (generation 2's
+ * blocks are swept afterwards). */
+static uint64_t pause_remark(struct pause *p)
+{
+	GYRE_ASSERT(collector.phase == OLD_MARKING);
+	if (!pause_begin(p, true))
+		return 0;
+	pause_prepare_still(p);
+	end_cycle(&p->t, collector.cycle_increments > 0);
+	p->ended = true;
+	return pause_end(p, 2);
+}
+
+/* increment: stop · drain the logs · mark in parallel until the pause
+ * target · [remark, if nothing is left] · restart. The program allocates
+ * faster than the collector thread marks (the cycle has allocated its
+ * allowance, or its log is backlogged): instead of ending the cycle in
+ * one pause as long as the rest of its marking (20-150 ms on bench/churn),
+ * each increment marks for what is left of the pause target, at least
+ * MIN_INCREMENT_NS, and the next one waits until the program has
+ * allocated another INCREMENT_SHARE-th of the allowance, so that the
+ * program runs between them. Counted as a pause of generation 2, not a
+ * collection, unless it ends the cycle (then it is the remark). */
+static uint64_t pause_increment(struct pause *p)
+{
+	GYRE_ASSERT(collector.phase == OLD_MARKING);
+	if (!pause_begin(p, true))
+		return 0;
+	pause_prepare_still(p);
+	p->increment = true;
+	collector.cycle_increments++;
+	uint64_t t0 = gyre_now_ns();
+	uint64_t target = (uint64_t)gyre_cfg.pause_target_us * 1000;
+	/* The verifier's checks do not count: with GYRE_VERIFY=1 an
+	 * increment marks as much as it would without. */
+	uint64_t spent = t0 - p->t.start - p->t.verify_ns;
+	uint64_t budget = spent + MIN_INCREMENT_NS < target ? target - spent : MIN_INCREMENT_NS;
+	bool done = mark_old_increment(t0 + budget);
+	p->t.mark_ns += gyre_now_ns() - t0;
+	if (done) {
+		end_cycle(&p->t, true);
+		p->ended = true;
+		return pause_end(p, 2);
+	}
+	size_t used = atomic_load_relaxed(&collector.allocated) -
+		      atomic_load_relaxed(&collector.allocated_at_start);
+	atomic_store_relaxed(&collector.pace_next,
+			     used + atomic_load_relaxed(&collector.pace_limit) / INCREMENT_SHARE);
+	return pause_end(p, 2);
+}
+
+/* full: stop · retire buffers · [end the cycle: remark] · [finish the
+ * sweep] · young (promote all) · mark · weak references, ephemerons,
+ * finalizers · sweep · restart. What must free all it can
+ * (gyre_collect(2), a full heap): it also frees what a concurrent cycle
+ * would keep, the objects that died during it. */
+static uint64_t pause_full(struct pause *p)
+{
+	if (!pause_begin(p, true))
+		return 0;
+	pause_prepare(p, true);
+	if (collector.phase == OLD_MARKING) {
+		end_cycle(&p->t, collector.cycle_increments > 0);
+		p->ended = true;
+	}
+	young_all(p);
+	uint64_t t0 = gyre_now_ns();
+	mark_heap();
+	mark_final();
+	uint64_t t1 = gyre_now_ns();
+	struct sweep_result sr = sweep_heap();
+	add_sweep(&p->r, &sr);
+	heap_prune_gen1();
+	minor_recount();
+	set_trigger(sr.live_bytes, 0, false, 0);
+	atomic_store_relaxed(&collector.allocated, 0);
+	stats_note_live(&sr);
+	p->t.mark_ns += t1 - t0;
+	p->t.sweep_ns += gyre_now_ns() - t1;
+	return pause_end(p, 2);
+}
+
+/* One collection of generations 0..gen for `why` (R_REMARK, R_PACE: the
+ * end of a concurrent cycle); the caller holds collector.lock and is
+ * RUNNING. A collection of generation 2 that a trigger asks for starts a
+ * concurrent cycle (unless stw_mark); one that must free all it can is
+ * full. Returns the objects freed. */
+static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
+{
+	struct pause p = {.m = m, .why = why, .t.called = gyre_now_ns()};
+	/* Taken here, in the frame that lives through the pause: this
+	 * thread's stack is a root like the others. */
+	context_save(&m->ctx);
+	if (why == R_REMARK)
+		return pause_remark(&p);
+	if (why == R_PACE)
+		return pause_increment(&p);
+	if (gen < 2)
+		return pause_young(&p, gen == 1);
+	if ((why == R_GROWTH || why == R_LOW_MEMORY) && !gyre_cfg.stw_mark)
+		return pause_start(&p);
+	return pause_full(&p);
+}
+
+/* Takes collector.lock without holding up a collection that another
+ * thread is starting meanwhile. Returns the epoch seen before waiting. */
+static uint64_t lock_collector(struct mutator *m)
+{
+	uint64_t seen = atomic_load_relaxed(&collector.epoch);
+	if (pthread_mutex_trylock(&collector.lock) != 0) {
+		safepoint_enter_blocking(m);
+		pthread_mutex_lock(&collector.lock);
+		safepoint_leave_blocking(m);
+	}
+	return seen;
+}
+
+/* The collection a trigger asks for: 0, 1 or 2, or -1 for none. */
+static int due(enum reason *why)
+{
+	if (!collect_enabled())
+		return -1;
+	/* A concurrent cycle in progress is the collection of generation 2
+	 * that these triggers would ask for; but once it has itself
+	 * allocated the whole allowance (set_trigger), or the log is
+	 * backlogged, the collector thread is falling behind, and this pause
+	 * ends the cycle (the rest of the marking then runs on every
+	 * worker). */
+	bool cycle = mark_old_active();
+	size_t allocated = atomic_load_relaxed(&collector.allocated);
+	if (cycle ? allocated - atomic_load_relaxed(&collector.allocated_at_start) >=
+		    atomic_load_relaxed(&collector.pace_next) || satb_backlogged()
+		  : allocated >= atomic_load_relaxed(&collector.trigger)) {
+		*why = cycle ? R_PACE : R_GROWTH;
+		return 2;
+	}
+	if (!cycle && atomic_load_relaxed(&collector.low_memory)) {
+		*why = R_LOW_MEMORY;
+		return 2;
+	}
+	if (atomic_load_relaxed(&nursery.handed) <
+	    atomic_load_relaxed(&collector.threshold[0]))
+		return -1;
+	if (atomic_load_relaxed(&collector.young_count) + 1 >=
+	    atomic_load_relaxed(&collector.threshold[1])) {
+		*why = R_GEN1;
+		return 1;
+	}
+	*why = R_NURSERY;
+	return 0;
+}
+
+void collect_if_due(struct mutator *m)
+{
+	enum reason why;
+	if (due(&why) < 0)
+		return;
+	uint64_t seen = lock_collector(m);
+	/* Another thread may have collected while we waited. */
+	int gen;
+	if (atomic_load_relaxed(&collector.epoch) == seen && (gen = due(&why)) >= 0)
+		collect_run(m, (unsigned)gen, why);
+	pthread_mutex_unlock(&collector.lock);
+}
+
+enum for_space collect_for_space(struct mutator *m)
+{
+	if (!collect_enabled())
+		return FOR_SPACE_NONE;
+	uint64_t seen = lock_collector(m);
+	/* Disabled while we waited: no need to stop the world only for
+	 * collect_run to call the collection off [INV-DISABLE]. */
+	enum for_space ran = FOR_SPACE_NONE;
+	if (collect_enabled()) {
+		/* One that ran while we waited freed what it could: retry
+		 * first. */
+		ran = FOR_SPACE_OTHER;
+		if (atomic_load_relaxed(&collector.epoch) == seen) {
+			collect_run(m, 2, R_FULL);
+			ran = FOR_SPACE_OWN;
+		}
+	}
+	pthread_mutex_unlock(&collector.lock);
+	return ran;
+}
+
+uint64_t collect_explicit(struct mutator *m, unsigned gen)
+{
+	lock_collector(m);
+	uint64_t freed = collect_run(m, gen, R_EXPLICIT);
+	pthread_mutex_unlock(&collector.lock);
+	return freed;
+}
+
+bool collect_remark(struct mutator *m, uint64_t cycle)
+{
+	lock_collector(m);
+	/* While it waited for the lock, other pauses may have ended that
+	 * cycle and started the next, whose marking has only begun. */
+	bool ours = mark_old_active() && mark_old_cycle() == cycle;
+	/* Disabled: no need to stop the world only for collect_run to call
+	 * the remark off [INV-DISABLE]. */
+	if (ours && collect_enabled())
+		collect_run(m, 2, R_REMARK);
+	bool over = !mark_old_active() || mark_old_cycle() != cycle;
+	pthread_mutex_unlock(&collector.lock);
+	return over;
+}
+
+void collect_end_cycle_early(struct mutator *m)
+{
+	if (!collect_enabled())
+		return;
+	lock_collector(m);
+	if (mark_old_active() && satb_backlogged())
+		collect_run(m, 2, R_PACE);
+	pthread_mutex_unlock(&collector.lock);
+}
+
+void collect_sweep_end(struct mutator *m)
+{
+	lock_collector(m);
+	after_sweep();
+	pthread_mutex_unlock(&collector.lock);
+}
+
+bool collect_start_cycle(struct mutator *m)
+{
+	lock_collector(m);
+	bool start = !mark_old_active() && !gyre_cfg.stw_mark && collect_enabled();
+	if (start)
+		collect_run(m, 2, R_GROWTH);
+	start = start && mark_old_active();
+	pthread_mutex_unlock(&collector.lock);
+	return start;
+}

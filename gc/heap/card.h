@@ -1,0 +1,78 @@
+/*
+ * card.h: the card table (DESIGN.md, "Generations and the write barrier").
+ * One byte per CARD_SIZE bytes of the block heap; large objects with
+ * pointer fields carry their own card bytes (gc/heap/large.h). GYRE_STORE marks
+ * the card of every field it writes into an object of generation 1 or 2
+ * (not into a nursery object: nothing is younger); a minor collection
+ * reads only the cards of generations older than the one it collects.
+ *
+ * A summary byte per block is set with any of its cards, so that a minor
+ * collection reads the cards of only the blocks whose summary is set; a
+ * large object has one per chunk of 512 cards [INV-LARGE-SUMMARY].
+ *
+ * [INV-CARDS] Outside a minor collection, every pointer from an object of
+ * generation g to an object of a younger generation lies on a dirty card,
+ * and the summary byte of a block with a dirty card is set.
+ * A minor collection cleans a card only after finding no such pointer on
+ * it, and dirties the card of every such pointer it creates.
+ */
+#ifndef GYRE_CARD_H
+#define GYRE_CARD_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "gc/heap/heap.h"
+#include "gc/heap/large.h"
+
+#define CARD_SHIFT GYRE__CARD_SHIFT
+#define CARD_SIZE ((size_t)1 << CARD_SHIFT)
+#define CARDS_PER_BLOCK (BLOCK_SIZE / CARD_SIZE)
+/* A large object's cards are one cache line each: large pointer arrays
+ * are a server's tables, written at random, and a minor collection reads
+ * every slot of each dirty card; with a line per card it reads only the
+ * lines that were written, for a card byte per 64 bytes. */
+#define LARGE_CARD_SHIFT GYRE__LARGE_CARD_SHIFT
+#define LARGE_CARD_SIZE ((size_t)1 << LARGE_CARD_SHIFT)
+
+static inline uint8_t *block_cards(const struct block *b)
+{
+	return heap.cards + block_index(b) * CARDS_PER_BLOCK;
+}
+
+static inline void card_clear_block(const struct block *b)
+{
+	memset(block_cards(b), 0, CARDS_PER_BLOCK);
+	heap.card_summary[block_index(b)] = 0;
+}
+
+/* The card byte of `slot`, a field of `holder`. */
+static inline uint8_t *card_of(const void *holder, const void *slot)
+{
+	uintptr_t s = (uintptr_t)slot;
+	if (heap_contains(s))
+		return heap.cards + ((s - (uintptr_t)heap.base) >> CARD_SHIFT);
+	return large_of(holder)->cards +
+	       ((s - (uintptr_t)holder) >> LARGE_CARD_SHIFT);
+}
+
+/* Collector side, during a minor collection's copy phase: dirties the
+ * card of `slot`, a field of `holder`, keeping its pending bit, and sets
+ * its block's summary. Relaxed: workers may dirty one card at once (hence
+ * the read-modify-write), and the table is read after they join. */
+static inline void card_dirty(const void *holder, const void *slot)
+{
+	__atomic_fetch_or(card_of(holder, slot), 1, __ATOMIC_RELAXED);
+	uintptr_t s = (uintptr_t)slot;
+	if (heap_contains(s))
+		__atomic_store_n(&heap.card_summary[(s - (uintptr_t)heap.base) >>
+						   BLOCK_SHIFT], 1, __ATOMIC_RELAXED);
+	else
+		/* An or: the chunk may be pending (large.h). */
+		__atomic_fetch_or(large_summary(large_of(holder),
+						((s - (uintptr_t)holder) >> LARGE_CARD_SHIFT) >>
+						GYRE__LARGE_CHUNK_SHIFT), 1, __ATOMIC_RELAXED);
+}
+
+#endif

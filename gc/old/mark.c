@@ -1,0 +1,917 @@
+/*
+ * mark.c: parallel marking (see mark.h). Work moves between the workers'
+ * mark stacks through the shared pool of work.h. A concurrent cycle marks
+ * only generation 2 (while satb_active): its grey objects wait on the collector
+ * thread's stack between pauses, and the remark hands them to the workers.
+ *
+ * If a mark stack cannot grow (memory exhausted inside a pause), the object
+ * stays marked but unscanned and the overflow flag is raised; the heap is
+ * then rescanned for marked objects until no overflow remains. Marking
+ * therefore never fails for want of memory.
+ */
+#include "gc/final/final.h"
+#include "gc/heap/heap.h"
+#include "gc/heap/large.h"
+#include "gc/old/mark.h"
+#include "gc/young/nursery.h"
+#include "gc/heap/ptrvec.h"
+#include "gc/heap/roots.h"
+#include "gc/old/satb.h"
+#include "gc/heap/type.h"
+#include "gc/final/weak.h"
+#include "gc/driver/work.h"
+#include "runtime/meta.h"
+#include "threads/stw.h"
+#include "threads/workers.h"
+
+#define PREFETCH_DIST 8
+
+static struct {
+	struct work_pool wp;
+	/* A push was dropped for want of memory. Relaxed: read after
+	 * workers_run returns, which orders it. */
+	_Atomic bool overflow;
+	size_t rescans;          /* overflow recoveries; collector only */
+	/* A bounded increment (mark_old_increment) is running: its workers
+	 * stop scanning once `deadline` (ns) has passed, and `stop` says so.
+	 * Sync: `bounded` and `deadline` are written before the job starts
+	 * (its start publishes them); `stop` relaxed, each worker polls it
+	 * and its items stay on its stack either way. */
+	bool bounded;
+	uint64_t deadline;
+	_Atomic bool stop;
+	/* Guards `partials` while an increment's workers add to it. */
+	pthread_mutex_t partial_lock;
+	/* The cycle's grey objects, and the objects of tracer types, which
+	 * are scanned only with the world stopped (gyre.h's promise to
+	 * tracers). Sync: the collector thread while the world runs, the
+	 * pause's initiator while it is stopped. */
+	struct work_stack cstack, deferred;
+	/* Grey objects with more than PARTIAL_FIELDS pointer fields, which
+	 * the collector thread scans a chunk at a time, so that a pause never
+	 * waits for it to scan a whole large array: `next` is the first
+	 * element not scanned yet. Sync: as cstack. */
+	struct partial {
+		void *obj;
+		uint32_t next;
+	} *partials;
+	size_t npartials, partials_cap;
+	/* Cycles started since init. Sync: written with the world stopped,
+	 * read by the collector thread and by pauses. */
+	uint64_t cycle;
+	/* What each worker marked of gyre's own references (noted[i] is
+	 * stack i's; the collector thread uses 0 between pauses), to be
+	 * resolved once marking is complete: weak references (`weak_seen`
+	 * of them resolved already), and ephemerons whose keys were not
+	 * marked when they were scanned. */
+	struct noted {
+		struct ptrvec weak, eph;
+		size_t weak_seen;
+	} *noted;
+	/* mark_old_ephemerons' pass over the collector thread's notes: the
+	 * next to look at, and whether this pass kept a value. Sync: the
+	 * collector thread; a cycle's start resets them. */
+	size_t eph_cursor;
+	bool eph_kept;
+	unsigned eph_passes;   /* finished this cycle */
+} mk = {.partial_lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Ephemerons mark_old_ephemerons looks at between two safepoint polls,
+ * and the passes it makes per cycle: each is a walk over every ephemeron
+ * not decided yet, most of which have dead keys once the first pass is
+ * done (a table's), so more passes would only walk them again while the
+ * program allocates; chains are left to the remark's fixpoint. */
+#define EPH_STEP 4096
+#define EPH_PASSES 2
+
+#define PARTIAL_FIELDS 1024
+
+/* The ephemerons a pass decides, gathered from the workers' notes: the
+ * pass's workers share them in chunks, and what they note meanwhile goes
+ * to their own lists, for the next pass. Sync: gathered and compacted by
+ * the pause's initiator between passes; a pass's workers claim chunks by
+ * `next` (relaxed: it only hands out indices) and empty the slots they
+ * decide, each its own. */
+static struct {
+	struct ptrvec all;
+	_Atomic size_t next;
+	_Atomic bool kept;      /* relaxed: read after the workers joined */
+	/* The last gather had no memory and made its notes strong: the
+	 * next pass traces from them only after it looked at its chunks,
+	 * so another pass must follow it. Initiator only. */
+	bool fell_back;
+	/* Test hook (mark_refuse_gather): the gather of each fixpoint that
+	 * finds no memory, counted from 1 (0: none), and the count. */
+	unsigned refuse_at, gathers;
+} eph;
+
+int mark_init(unsigned workers)
+{
+	mk.rescans = 0;
+	mk.noted = meta_calloc(workers * sizeof(*mk.noted));
+	if (!mk.noted)
+		return GYRE_ENOMEM;
+	if (work_pool_init(&mk.wp, workers)) {
+		meta_free(mk.noted);
+		return GYRE_ENOMEM;
+	}
+	return GYRE_OK;
+}
+
+void mark_shutdown(void)
+{
+	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
+		ptrvec_free(&mk.noted[i].weak);
+		ptrvec_free(&mk.noted[i].eph);
+	}
+	meta_free(mk.noted);
+	mk.noted = NULL;
+	ptrvec_free(&eph.all);
+	work_pool_shutdown(&mk.wp);
+	meta_free(mk.cstack.items);
+	meta_free(mk.deferred.items);
+	meta_free(mk.partials);
+	mk.cstack = mk.deferred = (struct work_stack){0};
+	mk.partials = NULL;
+	mk.npartials = mk.partials_cap = 0;
+}
+
+void mark_refuse_gather(unsigned nth)
+{
+	eph.refuse_at = nth;
+}
+
+void mark_set_stack_limit(size_t entries)
+{
+	mk.wp.stack_limit = entries;
+}
+
+size_t mark_rescans(void)
+{
+	return mk.rescans;
+}
+
+/* The object stays marked but unscanned: the heap rescan finds it. */
+static void lost(struct work_stack *w, void *obj)
+{
+	(void)w;
+	(void)obj;
+	atomic_store_relaxed(&mk.overflow, true);
+}
+
+static inline void push(struct work_stack *w, void *obj)
+{
+	if (!work_push(&mk.wp, w, obj))
+		lost(w, obj);
+}
+
+/* Sets obj's mark bit; true if this call set it. Relaxed: the bit only
+ * decides who scans the object; its contents were published to every
+ * worker by the stop-the-world handshake and the pool's job start. */
+static bool set_mark(void *obj)
+{
+	uintptr_t p = (uintptr_t)obj;
+	if (heap_contains(p)) {
+		struct block *b = block_of(p);
+		uint32_t slot = block_slot(b, p - HEADER_SIZE);
+		uint64_t bit = UINT64_C(1) << (slot % 64);
+		_Atomic uint64_t *word = &b->marks[slot / 64];
+		if (atomic_load_relaxed(word) & bit)
+			return false;
+		return !(atomic_or_relaxed(word, bit) & bit);
+	}
+	struct large *l = large_of(obj);
+	if (atomic_load_relaxed(&l->mark))
+		return false;
+	return !atomic_exchange_explicit(&l->mark, 1, memory_order_relaxed);
+}
+
+bool mark_is_object(uintptr_t p)
+{
+	if (heap_contains(p))
+		return heap_is_small_object(p);
+	return large_find(p) == (void *)p;
+}
+
+/* While a concurrent cycle marks (the barrier logs, satb.h), only
+ * generation 2 and large objects are marked; young ones are neither
+ * marked nor traced (the cycle's first pause scanned all of them). */
+static inline bool old_only(void)
+{
+	return satb_active();
+}
+
+/* True if obj (the start of an object) is one a concurrent cycle marks:
+ * in a generation-2 block, or large. */
+static inline bool old_target(const void *obj)
+{
+	uintptr_t p = (uintptr_t)obj;
+	return !heap_contains(p) || (space_of(p) & SPACE_GEN_MASK) == 2;
+}
+
+/* For checks while the world may run: large_find needs the set sorted
+ * with the world stopped, so a large object is known by its record
+ * (large_valid). */
+static bool valid_old_target(const void *obj)
+{
+	uintptr_t p = (uintptr_t)obj;
+	if (heap_contains(p))
+		return block_of(p)->state == BLOCK_SMALL && heap_is_small_object(p);
+	return large_valid(obj);
+}
+
+/* `holder` is the object whose field holds obj, or NULL for a handle. */
+static void mark_field(struct work_stack *w, void *obj, void *holder)
+{
+	bool cycle = old_only();
+	if (cycle && !old_target(obj))
+		return;
+	if (GYRE_DEBUG && !(cycle ? valid_old_target(obj)
+					: mark_is_object((uintptr_t)obj)))
+		gyre_fatal("%s %p holds %p, which is not a gyre object",
+			   holder ? "a pointer field of object" : "handle",
+			   holder ? holder : obj, obj);
+	if (set_mark(obj))
+		push(w, obj);
+}
+
+/* A pointer field, read while a mutator may store into it. Acquire, paired
+ * with GYRE_STORE's release: the storing thread's writes before it (the
+ * target's block metadata, which old_target reads) are visible here. With
+ * the world stopped it costs nothing extra (a plain move on x86). */
+static inline void *load_field(void **slot)
+{
+	return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+}
+
+struct trace_ctx {
+	struct work_stack *w;
+	void *holder;
+};
+
+static void visit(void **slot, void *ctx)
+{
+	struct trace_ctx *c = ctx;
+	void *v = load_field(slot);
+	if (v)
+		mark_field(c->w, v, c->holder);
+}
+
+/* The pointer fields of elements [from, to) of obj. */
+static void scan_fields(struct work_stack *w, void *obj, const struct type *t,
+			uint32_t from, uint32_t to)
+{
+	char *elem = (char *)obj + (size_t)from * t->size;
+	for (uint32_t e = from; e < to; e++, elem += t->size)
+		for (uint32_t i = 0; i < t->n_ptrs; i++) {
+			void *v = load_field((void **)elem + t->word_offsets[i]);
+			if (v)
+				mark_field(w, v, obj);
+		}
+}
+
+/* True if obj survives this marking: marked, or young while a concurrent
+ * cycle marks only generation 2. */
+static bool survives(const void *obj)
+{
+	return (old_only() && !old_target(obj)) || mark_old_marked(obj);
+}
+
+/* gyre's own words of obj (weak.h), noted to be resolved once the
+ * marking is complete: a weak reference's target, an ephemeron whose key
+ * is not marked yet (one whose key is has its value marked now). Young
+ * ones in a concurrent cycle (only its first pause scans those) are
+ * strong [INV-WEAK-SHADE]; without memory for the note, so is any: what
+ * it holds survives this collection. */
+static void special_found(struct work_stack *w, void *obj, const struct type *t)
+{
+	void **words = obj;
+	void *first = load_field(&words[0]);
+	if (!first)
+		return;
+	bool strong = old_only() && !old_target(obj);
+	struct noted *n = &mk.noted[w->id];
+	if (t->special == SPECIAL_WEAK) {
+		if (strong || !ptrvec_push(&n->weak, obj))
+			mark_field(w, first, obj);
+		return;
+	}
+	if (strong || survives(first) || !ptrvec_push(&n->eph, obj)) {
+		mark_field(w, first, obj);
+		void *value = load_field(&words[1]);
+		if (value)
+			mark_field(w, value, obj);
+	}
+}
+
+static bool defer_partial(void *obj);
+
+static void scan_object(struct work_stack *w, void *obj)
+{
+	uint64_t h = *object_header(obj);
+	const struct type *t = type_get(header_type(h));
+	uint32_t n = header_length(h);
+	char *elem = obj;
+	if (t->kind == TYPE_OFFSETS) {
+		/* In a bounded increment a large array is scanned a chunk at
+		 * a time, between deadline checks (mark_old_increment): one
+		 * scanned whole (a server's 16 MiB table) took 7 ms. */
+		if (mk.bounded && (size_t)n * t->n_ptrs > PARTIAL_FIELDS && defer_partial(obj))
+			return;
+		scan_fields(w, obj, t, 0, n);
+		if (t->special)
+			special_found(w, obj, t);
+	} else if (t->kind == TYPE_TRACE) {
+		struct trace_ctx c = {w, obj};
+		for (uint32_t e = 0; e < n; e++, elem += t->size)
+			t->trace(elem, visit, &c);
+	}
+}
+
+/* Conservative: any word may be a pointer into an object. */
+static void mark_word(struct work_stack *w, uintptr_t v)
+{
+	void *obj = heap_find_small(v);
+	if (!obj && !heap_contains(v))
+		obj = large_find(v);
+	if (obj && (!old_only() || old_target(obj)) && set_mark(obj))
+		push(w, obj);
+}
+
+static void mark_word_cb(uintptr_t v, void *ctx)
+{
+	mark_word(ctx, v);
+}
+
+static void scan_range(uintptr_t lo, uintptr_t hi, void *ctx)
+{
+	roots_scan_words(lo, hi, mark_word_cb, ctx);
+}
+
+static void scan_handle(void **slot, void *ctx)
+{
+	mark_field(ctx, *slot, NULL);
+}
+
+static void scan_roots(struct work_stack *w)
+{
+	roots_for_each_stack(w->id, mk.wp.nstacks, scan_range, w);
+	if (w->id == mk.wp.nstacks - 1) {
+		roots_for_each_area(scan_range, w);
+		roots_for_each_handle(scan_handle, w);
+		final_for_each_root(scan_handle, w);
+	}
+}
+
+/* In a bounded increment: true once its time is up (the clock is read
+ * every POLL_EVERY objects). */
+#define POLL_EVERY 64
+static bool time_up(unsigned *polls)
+{
+	if (atomic_load_relaxed(&mk.stop))
+		return true;
+	if (++*polls % POLL_EVERY || gyre_now_ns() < mk.deadline)
+		return false;
+	atomic_store_relaxed(&mk.stop, true);
+	return true;
+}
+
+/* Scans until the local stack is empty (or a bounded increment's time is
+ * up). Objects pass through a small ring
+ * on their way from the stack to scan_object, and are prefetched as they
+ * enter it: scanning is bound by the cache miss on each object's first
+ * word, and the ring gives the prefetch PREFETCH_DIST objects of lead. */
+static void drain_local(struct work_stack *w, void *ctx)
+{
+	(void)ctx;
+	void *ring[PREFETCH_DIST];
+	unsigned head = 0, n = 0;
+	unsigned polls = 0;
+	while (w->n || n) {
+		if (mk.bounded && time_up(&polls)) {
+			/* The ring's objects go back on the stack, unscanned. */
+			for (; n; n--, head = (head + 1) % PREFETCH_DIST)
+				push(w, ring[head]);
+			return;
+		}
+		while (n < PREFETCH_DIST && w->n) {
+			void *obj = w->items[--w->n];
+			__builtin_prefetch(object_header(obj));
+			ring[(head + n++) % PREFETCH_DIST] = obj;
+		}
+		void *obj = ring[head];
+		head = (head + 1) % PREFETCH_DIST;
+		n--;
+		scan_object(w, obj);
+		work_note_pop(&mk.wp, w);
+	}
+}
+
+/* `roots` (non-NULL) asks for the roots to be scanned first. */
+static void mark_worker(unsigned id, void *roots)
+{
+	struct work_stack *w = &mk.wp.stacks[id];
+	if (roots)
+		scan_roots(w);
+	work_drain(&mk.wp, w, drain_local, NULL, lost, NULL);
+}
+
+/* Drains this worker's stack and the pool, alone. */
+static void drain_alone(struct work_stack *w)
+{
+	do
+		drain_local(w, NULL);
+	while (work_take(&mk.wp, w, lost));
+}
+
+/* Overflow recovery: scan every marked object again (its unmarked
+ * children get marked and pushed), on this thread, until nothing is
+ * dropped. */
+static void rescan_heap(struct work_stack *w)
+{
+	for (size_t bi = 0; bi < heap.top; bi++) {
+		struct block *b = &heap.blocks[bi];
+		if (b->state == BLOCK_FREE)
+			continue;
+		for (uint32_t s = 0; s < b->nslots; s++)
+			if (atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1) {
+				scan_object(w, object_from_slot(block_base(b) +
+						(size_t)s * b->obj_size));
+				drain_alone(w);
+			}
+	}
+	for (size_t i = 0; i < large.count; i++)
+		if (atomic_load_relaxed(&large.objs[i]->mark)) {
+			scan_object(w, large_object(large.objs[i]));
+			drain_alone(w);
+		}
+}
+
+static void finish(void);
+
+void mark_heap(void)
+{
+	GYRE_ASSERT(stw_world_stopped());
+	GYRE_ASSERT(mk.wp.nstacks == workers_count());
+	GYRE_ASSERT(!old_only());
+	work_pool_start(&mk.wp, mk.wp.nstacks);
+	atomic_store_relaxed(&mk.overflow, false);
+	workers_run(mark_worker, &mk);
+	finish();
+}
+
+/* ------------------------------------------- the concurrent cycle (gen 2) */
+
+/* Every object of a young block (its start bits) as a root. */
+static void scan_young_block(struct work_stack *w, struct block *b)
+{
+	char *base = block_base(b);
+	for (uint32_t s = 0; s < b->nslots; s++)
+		if (bit_test(b->starts, s))
+			scan_object(w, object_from_slot(base + (size_t)s * b->obj_size));
+}
+
+void mark_old_start(void)
+{
+	GYRE_ASSERT(stw_world_stopped() && !old_only() && !mk.cstack.n &&
+		    !mk.deferred.n);
+	satb_start();
+	atomic_store_relaxed(&mk.overflow, false);
+	mk.eph_cursor = 0;
+	mk.eph_kept = false;
+	mk.eph_passes = 0;
+	struct work_stack *w = &mk.cstack;
+	roots_for_each_stack(0, 1, scan_range, w);
+	roots_for_each_area(scan_range, w);
+	roots_for_each_handle(scan_handle, w);
+	final_for_each_root(scan_handle, w);
+	/* The minor collection before this tenured every survivor, so the
+	 * young objects left are the pinned ones: all are scanned, those
+	 * that nothing points at any more too (a blocking thread may have
+	 * changed its stack since the pin pass read it). */
+	for (struct block *b = nursery.blocks; b; b = b->next)
+		scan_young_block(w, b);
+	for (struct block *b = heap.gen1; b; b = b->gnext)
+		scan_young_block(w, b);
+	mk.cycle++;
+}
+
+uint64_t mark_old_cycle(void)
+{
+	return mk.cycle;
+}
+
+static bool partial_push(void *obj)
+{
+	if (mk.npartials == mk.partials_cap) {
+		size_t cap = mk.partials_cap ? 2 * mk.partials_cap : 16;
+		struct partial *p = meta_realloc(mk.partials, cap * sizeof(*p));
+		if (!p)
+			return false;
+		mk.partials = p;
+		mk.partials_cap = cap;
+	}
+	mk.partials[mk.npartials++] = (struct partial){obj, 0};
+	return true;
+}
+
+/* In a bounded increment: the large array goes to the partial ones, to
+ * be scanned from its start between deadline checks; false without
+ * memory (it is then scanned whole). Any worker. */
+static bool defer_partial(void *obj)
+{
+	pthread_mutex_lock(&mk.partial_lock);
+	bool ok = partial_push(obj);
+	pthread_mutex_unlock(&mk.partial_lock);
+	return ok;
+}
+
+/* Scans the next chunk of the newest partial object; returns the fields
+ * scanned. */
+static size_t scan_partial(struct work_stack *w)
+{
+	struct partial *p = &mk.partials[mk.npartials - 1];
+	uint64_t h = *object_header(p->obj);
+	const struct type *t = type_get(header_type(h));
+	uint32_t n = header_length(h);
+	uint32_t per = PARTIAL_FIELDS / t->n_ptrs ? PARTIAL_FIELDS / t->n_ptrs : 1;
+	uint32_t from = p->next, to = n - from > per ? from + per : n;
+	void *obj = p->obj;
+	if (to == n)
+		mk.npartials--;
+	else
+		p->next = to;
+	scan_fields(w, obj, t, from, to);
+	return (size_t)(to - from) * t->n_ptrs;
+}
+
+/* Scans an old object while the world runs; returns its cost in fields
+ * (at least 1). Tracer types wait for the remark: gyre.h promises tracers
+ * a stopped world. Objects with many fields become partial ones. */
+static size_t scan_object_concurrent(struct work_stack *w, void *obj)
+{
+	uint64_t h = *object_header(obj);
+	const struct type *t = type_get(header_type(h));
+	if (t->kind == TYPE_OFFSETS) {
+		size_t fields = (size_t)header_length(h) * t->n_ptrs;
+		if (fields > PARTIAL_FIELDS && partial_push(obj))
+			return 1;
+		scan_fields(w, obj, t, 0, header_length(h));
+		if (t->special)
+			special_found(w, obj, t);
+		return fields + 1;
+	}
+	if (t->kind == TYPE_TRACE && !work_push(&mk.wp, &mk.deferred, obj))
+		lost(w, obj);
+	return 1;
+}
+
+/* Like drain_local, objects pass through a prefetch ring; the ring is
+ * empty again when this returns, so a pause finds every grey object on
+ * the stack or among the partial ones. */
+bool mark_old_step(size_t budget)
+{
+	struct work_stack *w = &mk.cstack;
+	GYRE_ASSERT(old_only());
+	void *ring[PREFETCH_DIST];
+	unsigned head = 0, n = 0;
+	for (;;) {
+		while (n < PREFETCH_DIST && w->n && budget) {
+			void *obj = w->items[--w->n];
+			__builtin_prefetch(object_header(obj));
+			ring[(head + n++) % PREFETCH_DIST] = obj;
+		}
+		size_t cost;
+		if (n) {
+			void *obj = ring[head];
+			head = (head + 1) % PREFETCH_DIST;
+			n--;
+			cost = scan_object_concurrent(w, obj);
+		} else if (budget && mk.npartials) {
+			cost = scan_partial(w);
+		} else {
+			break;
+		}
+		budget -= cost < budget ? cost : budget;
+	}
+	return !w->n && !mk.npartials;
+}
+
+bool mark_old_ephemerons(void)
+{
+	GYRE_ASSERT(old_only());
+	struct ptrvec *v = &mk.noted[0].eph;
+	if (mk.eph_passes == EPH_PASSES)
+		return false;
+	for (size_t budget = EPH_STEP; budget && mk.eph_cursor < v->n; budget--) {
+		struct eph_obj *e = v->v[mk.eph_cursor];
+		if (!survives(load_field(&e->key))) {
+			mk.eph_cursor++;
+			continue;
+		}
+		void *value = load_field(&e->value);
+		if (value)
+			mark_old_shade(value);
+		v->v[mk.eph_cursor] = v->v[--v->n];
+		mk.eph_kept = true;
+	}
+	if (mk.eph_cursor < v->n)
+		return true;
+	bool kept = mk.eph_kept;
+	mk.eph_cursor = 0;
+	mk.eph_kept = false;
+	mk.eph_passes++;
+	return kept;
+}
+
+bool mark_old_marked(const void *obj)
+{
+	uintptr_t p = (uintptr_t)obj;
+	if (!heap_contains(p))
+		return atomic_load_relaxed(&large_of(obj)->mark) != 0;
+	struct block *b = block_of(p);
+	uint32_t slot = block_slot(b, p - HEADER_SIZE);
+	return atomic_load_relaxed(&b->marks[slot / 64]) >> (slot % 64) & 1;
+}
+
+bool mark_old_wanted(void *obj)
+{
+	return old_target(obj) && !mark_old_marked(obj);
+}
+
+/* True if a logged value is an old object, which the cycle must mark;
+ * checked builds abort on a value that is no object at all. */
+static bool logged_old(void *obj)
+{
+	if (!old_target(obj))
+		return false;
+	if (GYRE_DEBUG && !valid_old_target(obj))
+		gyre_fatal("GYRE_STORE overwrote %p, which is not a gyre object: a "
+			   "pointer field must hold NULL or an object before a "
+			   "store too", obj);
+	return true;
+}
+
+void mark_old_shade(void *obj)
+{
+	GYRE_ASSERT(old_only());
+	if (logged_old(obj) && set_mark(obj))
+		push(&mk.cstack, obj);
+}
+
+void mark_old_shade_lost(void *obj)
+{
+	if (logged_old(obj) && set_mark(obj))
+		lost(NULL, obj);
+}
+
+static void move_to(struct work_stack *from, struct work_stack *to)
+{
+	while (from->n) {
+		void *obj = from->items[--from->n];
+		if (!work_push(&mk.wp, to, obj))
+			lost(to, obj);
+	}
+}
+
+/* World stopped: the cycle's grey objects (those of tracer types too)
+ * go to the workers. */
+static void hand_out(void)
+{
+	move_to(&mk.cstack, &mk.wp.stacks[0]);
+	move_to(&mk.deferred, &mk.wp.stacks[0]);
+}
+
+void mark_old_finish(void)
+{
+	GYRE_ASSERT(stw_world_stopped() && old_only());
+	work_pool_start(&mk.wp, mk.wp.nstacks);
+	hand_out();
+	/* Scanned again whole: fields scanned twice are harmless. */
+	for (; mk.npartials; mk.npartials--)
+		if (!work_push(&mk.wp, &mk.wp.stacks[0], mk.partials[mk.npartials - 1].obj))
+			lost(NULL, mk.partials[mk.npartials - 1].obj);
+	workers_run(mark_worker, NULL);
+	finish();
+}
+
+/* Fields of the partial objects the initiator scans between two parallel
+ * phases of an increment (their children are the next phase's work). */
+#define PARTIAL_BATCH (16 * PARTIAL_FIELDS)
+
+bool mark_old_increment(uint64_t deadline)
+{
+	GYRE_ASSERT(stw_world_stopped() && old_only());
+	mk.bounded = true;
+	mk.deadline = deadline;
+	atomic_store_relaxed(&mk.stop, false);
+	work_pool_start(&mk.wp, mk.wp.nstacks);
+	hand_out();
+	for (;;) {
+		workers_run(mark_worker, NULL);
+		if (atomic_load_relaxed(&mk.stop) || !mk.npartials)
+			break;
+		/* The large arrays met so far, a chunk at a time, resumed
+		 * where the last increment (or the collector thread) left
+		 * them. */
+		struct work_stack *w = &mk.wp.stacks[0];
+		for (size_t fields = 0; mk.npartials && fields < PARTIAL_BATCH;)
+			fields += scan_partial(w);
+		if (gyre_now_ns() >= deadline)
+			break;
+		work_pool_start(&mk.wp, mk.wp.nstacks);
+	}
+	mk.bounded = false;
+	/* What the workers did not reach (work_drain has emptied the pool
+	 * onto their stacks) waits for the collector thread again. */
+	for (unsigned i = 0; i < mk.wp.nstacks; i++)
+		move_to(&mk.wp.stacks[i], &mk.cstack);
+	return !mk.cstack.n && !mk.npartials && !atomic_load_relaxed(&mk.overflow);
+}
+
+bool mark_old_active(void)
+{
+	return old_only();
+}
+
+/* After the parallel phase: recovers from overflow. */
+static void finish(void)
+{
+	while (atomic_load_relaxed(&mk.overflow)) {
+		atomic_store_relaxed(&mk.overflow, false);
+		mk.rescans++;
+		rescan_heap(&mk.wp.stacks[0]);
+	}
+	GYRE_ASSERT(cds_lfs_empty(&mk.wp.pool));
+}
+
+/* ------------------------------------- weak references and finalizers */
+
+static void *mark_survivor(void *obj)
+{
+	return survives(obj) ? obj : NULL;
+}
+
+/* Clears the noted weak references whose targets did not survive, and
+ * queues their callbacks if `callbacks` (their holders were marked from
+ * the roots). */
+static void resolve_weak(bool callbacks)
+{
+	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
+		struct noted *n = &mk.noted[i];
+		for (size_t j = n->weak_seen; j < n->weak.n; j++) {
+			struct weak_obj *w = n->weak.v[j];
+			if (!w->target || survives(w->target))
+				continue;
+			w->target = NULL;
+			if (callbacks && w->fn)
+				final_queue_weak(w);
+		}
+		n->weak_seen = n->weak.n;
+	}
+}
+
+#define EPH_CHUNK 256
+
+/* Claims the next chunk of eph.all, [*start, *end); false when none is
+ * left. */
+static bool eph_claim(size_t *start, size_t *end)
+{
+	*start = atomic_add_relaxed(&eph.next, EPH_CHUNK);
+	if (*start >= eph.all.n)
+		return false;
+	*end = *start + EPH_CHUNK < eph.all.n ? *start + EPH_CHUNK : eph.all.n;
+	return true;
+}
+
+/* A pass's job: each ephemeron of the worker's chunks whose key is marked
+ * has its value marked and leaves the set; then the worker traces from
+ * the values, with the others. */
+static void eph_worker(unsigned id, void *arg)
+{
+	(void)arg;
+	struct work_stack *w = &mk.wp.stacks[id];
+	bool kept = false;
+	size_t start, end;
+	while (eph_claim(&start, &end)) {
+		for (size_t j = start; j < end; j++) {
+			struct eph_obj *e = eph.all.v[j];
+			if (!e || !survives(e->key))
+				continue;
+			if (e->value)
+				mark_field(w, e->value, e);
+			eph.all.v[j] = NULL;
+			kept = true;
+		}
+	}
+	if (kept)
+		atomic_store_relaxed(&eph.kept, true);
+	work_drain(&mk.wp, w, drain_local, NULL, lost, NULL);
+}
+
+/* After the fixpoint: the ephemerons left in eph.all have unmarked keys,
+ * and lose both words; the workers share them in chunks. */
+static void eph_clear_worker(unsigned id, void *arg)
+{
+	(void)id;
+	(void)arg;
+	size_t start, end;
+	/* Atomic: after an overflow rescan noted one twice, two workers may
+	 * clear it at once. */
+	while (eph_claim(&start, &end)) {
+		for (size_t j = start; j < end; j++) {
+			struct eph_obj *e = eph.all.v[j];
+			if (e) {
+				__atomic_store_n(&e->key, NULL, __ATOMIC_RELAXED);
+				__atomic_store_n(&e->value, NULL, __ATOMIC_RELAXED);
+			}
+		}
+	}
+}
+
+/* Moves the workers' notes into eph.all, behind what is still undecided
+ * there; true if any were added. Without memory for them, the notes'
+ * ephemerons are made strong instead (key and value marked, traced by
+ * the next pass): they survive this collection. */
+static bool eph_gather(void)
+{
+	size_t keep = 0, more = 0;
+	for (size_t j = 0; j < eph.all.n; j++)
+		if (eph.all.v[j])
+			eph.all.v[keep++] = eph.all.v[j];
+	eph.all.n = keep;
+	for (unsigned i = 0; i < mk.wp.nstacks; i++)
+		more += mk.noted[i].eph.n;
+	bool room = ptrvec_reserve(&eph.all, more) &&
+		    !(eph.refuse_at && ++eph.gathers == eph.refuse_at);
+	eph.fell_back = !room && more;
+	work_pool_start(&mk.wp, mk.wp.nstacks);
+	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
+		struct ptrvec *v = &mk.noted[i].eph;
+		for (size_t j = 0; j < v->n; j++) {
+			struct eph_obj *e = v->v[j];
+			if (room) {
+				eph.all.v[eph.all.n++] = e;
+			} else {
+				mark_field(&mk.wp.stacks[0], e->key, e);
+				if (e->value)
+					mark_field(&mk.wp.stacks[0], e->value, e);
+			}
+		}
+		v->n = 0;
+	}
+	return more != 0;
+}
+
+/* The fixpoint, in passes over the gathered ephemerons, each parallel,
+ * until a pass marks nothing and notes nothing new; the ephemerons left
+ * have unmarked keys, and lose both words. */
+static void resolve_ephemerons(void)
+{
+	atomic_store_relaxed(&eph.kept, false);
+	eph.gathers = 0;
+	bool added = eph_gather();
+	while (added || atomic_load_relaxed(&eph.kept)) {
+		bool fell_back = eph.fell_back;
+		atomic_store_relaxed(&eph.next, 0);
+		atomic_store_relaxed(&eph.kept, false);
+		workers_run(eph_worker, NULL);
+		finish();
+		if (fell_back)
+			atomic_store_relaxed(&eph.kept, true);
+		added = eph_gather();
+	}
+	if (eph.all.n) {
+		atomic_store_relaxed(&eph.next, 0);
+		workers_run(eph_clear_worker, NULL);
+		eph.all.n = 0;
+	}
+}
+
+/* Marks U's objects and everything they reach, in parallel. */
+static void mark_unreached(struct fin *u)
+{
+	work_pool_start(&mk.wp, mk.wp.nstacks);
+	for (struct fin *e = u; e; e = e->unext)
+		if (set_mark(e->obj))
+			push(&mk.wp.stacks[0], e->obj);
+	workers_run(mark_worker, NULL);
+	finish();
+}
+
+void mark_final(void)
+{
+	GYRE_ASSERT(stw_world_stopped());
+	resolve_ephemerons();
+	resolve_weak(true);
+	struct fin *u = final_unreached(!old_only(), true, mark_survivor);
+	if (u) {
+		final_order(u, mark_survivor);
+		mark_unreached(u);
+		resolve_ephemerons();
+		final_settle(u, mark_survivor);
+		resolve_weak(false);
+	}
+	for (unsigned i = 0; i < mk.wp.nstacks; i++)
+		mk.noted[i].weak.n = mk.noted[i].weak_seen = 0;
+}

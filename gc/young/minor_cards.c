@@ -1,0 +1,179 @@
+/*
+ * minor_cards.c: the dirty cards of a minor collection (minor.c has the
+ * phases in order). The prepare phase turns every dirty card of the blocks
+ * not collected and of large objects into a pending one; in the copy phase
+ * each pending card is claimed by one worker, which scans the fields on it
+ * as roots (a large object's cards are shared among the workers in chunks).
+ */
+#include <string.h>
+
+#include "gc/heap/card.h"
+#include "gc/heap/heap.h"
+#include "gc/heap/large.h"
+#include "gc/young/minor_impl.h"
+#include "gc/heap/roots.h"
+
+#define CARD_PENDING 2
+#define CHUNK_BLOCKS 256
+#define CHUNK_LARGE 16
+
+/* --------------------------------------------------------------- cards */
+
+static bool cards_clean(const uint8_t *cards, size_t n)
+{
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t word = 0;
+		memcpy(&word, cards + i, n - i < 8 ? n - i : 8);
+		if (word)
+			return false;
+	}
+	return true;
+}
+
+/* Turns dirty cards into pending ones; returns how many there were. */
+static size_t prepare_cards(uint8_t *cards, size_t n)
+{
+	if (cards_clean(cards, n))
+		return 0;
+	size_t dirty = 0;
+	for (size_t j = 0; j < n; j++)
+		if (cards[j]) {
+			cards[j] = CARD_PENDING;
+			dirty++;
+		}
+	return dirty;
+}
+
+/* [INV-LARGE-SUMMARY]: an object not written since the last collection
+ * costs its record and its chunks' summary bytes; a written one, the
+ * cards of its written chunks, which become pending chunks. Returns the
+ * dirty cards. */
+static size_t prepare_large(struct large *l)
+{
+	l->cards_pending = false;
+	if (!l->cards)
+		return 0;
+	size_t nchunks = large_nchunks(l), ncards = large_ncards(l), dirty = 0;
+	if (cards_clean(large_summary(l, nchunks - 1), nchunks))
+		return 0;
+	for (size_t i = 0; i < nchunks; i++) {
+		uint8_t *sum = large_summary(l, i);
+		if (!*sum)
+			continue;
+		size_t first = i * LARGE_CHUNK_CARDS;
+		size_t d = prepare_cards(l->cards + first, ncards - first < LARGE_CHUNK_CARDS
+							   ? ncards - first : LARGE_CHUNK_CARDS);
+		*sum = d ? LARGE_CHUNK_PENDING : 0;
+		dirty += d;
+	}
+	l->cards_pending = dirty != 0;
+	atomic_store_relaxed(&l->card_cursor, 0);
+	return dirty;
+}
+
+void minor_prepare_worker(unsigned id, void *arg)
+{
+	(void)arg;
+	if (id == 0) {
+		roots_for_each_stack(0, 1, minor_pin_range, NULL);
+		roots_for_each_area(minor_pin_range, NULL);
+	}
+	/* Only blocks whose summary byte is set have dirty cards: the pass
+	 * reads one byte per block, and a block's cards and metadata only
+	 * when it was stored into, so an old generation that is not written
+	 * costs next to nothing. Cards of the nursery and of from-space are
+	 * cleared: the copy dirties again those of objects that stay. */
+	struct copier *c = &minor_state.copiers[id];
+	c->pending = NULL;
+	c->dirty_cards = 0;
+	size_t start;
+	while ((start = atomic_add_relaxed(&minor_state.next_block, CHUNK_BLOCKS)) <
+	       minor_state.top) {
+		size_t end = start + CHUNK_BLOCKS < minor_state.top ? start + CHUNK_BLOCKS
+								   : minor_state.top;
+		for (size_t i = start; i < end; i++) {
+			/* Eight clean summaries at a time: an old generation
+			 * that is not written costs a load per 8 blocks. */
+			uint64_t word;
+			if (i % 8 == 0 && i + 8 <= end &&
+			    (memcpy(&word, &heap.card_summary[i], 8), word == 0)) {
+				i += 7;
+				continue;
+			}
+			if (!heap.card_summary[i])
+				continue;
+			struct block *b = &heap.blocks[i];
+			if (b->state != BLOCK_SMALL || block_from(b)) {
+				card_clear_block(b);
+				continue;
+			}
+			heap.card_summary[i] = 0;
+			size_t dirty = prepare_cards(block_cards(b), CARDS_PER_BLOCK);
+			if (!dirty)
+				continue;
+			c->dirty_cards += dirty;
+			b->card_next = c->pending;
+			c->pending = b;
+		}
+	}
+	while ((start = atomic_add_relaxed(&minor_state.next_large, CHUNK_LARGE)) < large.count) {
+		size_t end = start + CHUNK_LARGE < large.count ? start + CHUNK_LARGE
+							       : large.count;
+		for (size_t i = start; i < end; i++)
+			c->dirty_cards += prepare_large(large.objs[i]);
+	}
+}
+
+/* Claims one pending card: true if it was pending. */
+static bool card_claim(uint8_t *card)
+{
+	return __atomic_fetch_and(card, (uint8_t)~CARD_PENDING, __ATOMIC_RELAXED) &
+	       CARD_PENDING;
+}
+
+void minor_scan_block_cards(struct copier *c, struct block *b)
+{
+	uint8_t *cards = block_cards(b);
+	char *base = block_base(b);
+	for (size_t k = 0; k < CARDS_PER_BLOCK; k++) {
+		if (!(__atomic_load_n(&cards[k], __ATOMIC_RELAXED) & CARD_PENDING) ||
+		    !card_claim(&cards[k]))
+			continue;
+		uintptr_t lo = (uintptr_t)base + k * CARD_SIZE, hi = lo + CARD_SIZE;
+		uint32_t first = block_slot(b, lo), last = block_slot(b, hi - 1);
+		if (last >= b->nslots)
+			last = b->nslots - 1;
+		/* [INV-UNSWEPT] A dead object in a block not swept yet may
+		 * point at a block freed and reused since: only live ones
+		 * are roots. */
+		for (uint32_t s = first; s <= last; s++)
+			if (block_slot_live(b, s))
+				minor_scan_fields(c, object_from_slot(base + (size_t)s * b->obj_size),
+						  b->gen, lo, hi);
+	}
+}
+
+/* A large array (a server's table) can hold most of a minor collection's
+ * roots: every worker takes its pending chunks in turn. Relaxed: the
+ * cursor only hands out chunk numbers, and the pending bit is the
+ * claimer's to clear (card_dirty may set the dirty bit beside it). */
+void minor_scan_large_cards(struct copier *c, struct large *l)
+{
+	void *obj = large_object(l);
+	size_t n = large_ncards(l), nchunks = large_nchunks(l), i;
+	while ((i = atomic_add_relaxed(&l->card_cursor, 1)) < nchunks) {
+		uint8_t *sum = large_summary(l, i);
+		if (!(__atomic_load_n(sum, __ATOMIC_RELAXED) & LARGE_CHUNK_PENDING))
+			continue;
+		__atomic_fetch_and(sum, (uint8_t)~LARGE_CHUNK_PENDING, __ATOMIC_RELAXED);
+		size_t end = (i + 1) * LARGE_CHUNK_CARDS < n ? (i + 1) * LARGE_CHUNK_CARDS : n;
+		for (size_t k = i * LARGE_CHUNK_CARDS; k < end; k++) {
+			if (!(__atomic_load_n(&l->cards[k], __ATOMIC_RELAXED) &
+			      CARD_PENDING) || !card_claim(&l->cards[k]))
+				continue;
+			uintptr_t lo = (uintptr_t)obj + k * LARGE_CARD_SIZE;
+			minor_scan_fields(c, obj, 2, lo, lo + LARGE_CARD_SIZE);
+		}
+		minor_drain_local(c->w, c);
+	}
+}
