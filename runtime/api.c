@@ -26,6 +26,7 @@
 #include "gc/heap/type.h"
 #include "runtime/api.h"
 #include "runtime/config.h"
+#include "runtime/fork.h"
 #include "runtime/meta.h"
 #include "runtime/stats.h"
 #include "threads/safepoint.h"
@@ -133,7 +134,11 @@ static int init_parts(const gyre_config *c)
 		goto fail_marker;
 	if (c->finalizer_thread > 0 && final_start_thread())
 		goto fail_thread;
+	if (fork_arm())
+		goto fail_fork;
 	return GYRE_OK;
+fail_fork:
+	final_stop_thread();
 fail_thread:
 	marker_stop();
 fail_marker:
@@ -185,6 +190,7 @@ GYRE_API int gyre_shutdown(void)
 	if (mutator_any_external())
 		return gyre_misuse(GYRE_ESTATE, "gyre_shutdown",
 				   "threads are still attached");
+	fork_disarm();
 	final_stop_thread();
 	atomic_store_relaxed(&initialized, false);
 	marker_stop();

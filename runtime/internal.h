@@ -57,4 +57,8 @@ int gyre_fail(int status);
 /* Monotonic clock in nanoseconds. */
 uint64_t gyre_now_ns(void);
 
+/* Every pthread_mutex_lock in gyre is checked against the lock order in
+ * checked builds. */
+#include "runtime/lockorder.h"
+
 #endif

@@ -21,6 +21,7 @@ static struct {
 	pthread_mutex_t lock;
 	gyre_stats s;             /* collection fields; Sync: lock */
 } stats = {.lock = PTHREAD_MUTEX_INITIALIZER};
+LOCK_RANKED(LOCK_STATS, &stats.lock, 1, sizeof(pthread_mutex_t))
 
 void stats_reset(void)
 {

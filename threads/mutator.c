@@ -9,6 +9,7 @@
 
 pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 CDS_LIST_HEAD(registry);
+LOCK_RANKED(LOCK_REGISTRY, &registry_lock, 1, sizeof(pthread_mutex_t))
 
 __thread struct mutator *mutator_self;
 
@@ -54,6 +55,17 @@ void mutator_unregister(struct mutator *m)
 	cds_list_del(&m->link);
 	pthread_mutex_unlock(&registry_lock);
 	mutator_self = NULL;
+}
+
+void mutator_after_fork_child(struct mutator *self, void (*drop)(struct mutator *m))
+{
+	struct mutator *m, *next;
+	cds_list_for_each_entry_safe(m, next, &registry, link) {
+		if (m == self)
+			continue;
+		cds_list_del(&m->link);
+		drop(m);
+	}
 }
 
 bool mutator_any_external(void)

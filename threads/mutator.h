@@ -68,6 +68,11 @@ int mutator_register(struct mutator *m);
 /* Removes the calling thread; its stack is no longer scanned. */
 void mutator_unregister(struct mutator *m);
 
+/* fork's child, world stopped by the forking thread (`self`, or NULL if
+ * it is not attached): every other mutator leaves the registry, handed to
+ * `drop` (their threads do not exist here). */
+void mutator_after_fork_child(struct mutator *self, void (*drop)(struct mutator *m));
+
 /* True if a thread of the embedder's is attached. Takes registry_lock. */
 bool mutator_any_external(void);
 

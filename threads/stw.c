@@ -21,6 +21,7 @@ struct stw stw = {
 	.parked = PTHREAD_COND_INITIALIZER,
 	.resume = PTHREAD_COND_INITIALIZER,
 };
+LOCK_RANKED(LOCK_STW, &stw.lock, 1, sizeof(pthread_mutex_t))
 
 /* Whether the process may run on more than one CPU, read once (from its
  * affinity mask, which a container's cpuset narrows). On one CPU the
@@ -135,4 +136,15 @@ void stw_start_world(void)
 	pthread_cond_broadcast(&stw.resume);
 	pthread_mutex_unlock(&stw.lock);
 	pthread_mutex_unlock(&registry_lock);
+}
+
+void stw_after_fork_child(void)
+{
+	GYRE_ASSERT(stw.stopped);
+	pthread_cond_init(&stw.parked, NULL);
+	pthread_cond_init(&stw.resume, NULL);
+	atomic_store_relaxed(&stw.waiting, 0);
+	atomic_store_relaxed(&stw.waiting_internal, 0);
+	stw.skipped = 0;
+	stw.skipped_internal = 0;
 }

@@ -82,6 +82,11 @@ extern struct stw stw;
  * others. */
 void stw_stop_world(struct mutator *self);
 void stw_start_world(void);
+/* fork's child, world stopped by the forking thread: the condition
+ * variables may hold waiters that exist only in the parent (glibc's can
+ * then block a signal), and the counts of threads waiting for a restart
+ * count them [INV-STW-FAIR]: both start afresh. */
+void stw_after_fork_child(void);
 
 static inline bool stw_world_stopped(void)
 {

@@ -77,6 +77,7 @@ static struct {
 	.work = PTHREAD_COND_INITIALIZER,
 	.done = PTHREAD_COND_INITIALIZER,
 };
+LOCK_RANKED(LOCK_WORKERS, &pool.lock, 1, sizeof(pthread_mutex_t))
 
 static unsigned long job_number(uint64_t job)
 {
@@ -205,6 +206,21 @@ void workers_stop(void)
 	pool.threads = NULL;
 	pool.created = 0;
 	pool.count = 0;
+}
+
+int workers_after_fork_child(void)
+{
+	unsigned n = pool.count;
+	pthread_cond_init(&pool.work, NULL);
+	pthread_cond_init(&pool.done, NULL);
+	meta_free(pool.threads);
+	pool.threads = NULL;
+	pool.count = 0;
+	pool.created = 0;
+	if (n == 0 || workers_start(n) == GYRE_OK)
+		return GYRE_OK;
+	workers_start(1);
+	return GYRE_ENOMEM;
 }
 
 unsigned workers_count(void)

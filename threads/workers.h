@@ -14,6 +14,11 @@ typedef void (*worker_fn)(unsigned id, void *arg);
 /* Starts n - 1 threads. Returns GYRE_OK or GYRE_ENOMEM. */
 int workers_start(unsigned n);
 void workers_stop(void);
+/* fork's child, no job running (the forking thread held the collector
+ * lock): the pool's threads exist only in the parent; a pool of the same
+ * size starts here. Returns GYRE_OK or GYRE_ENOMEM (then the pool is the
+ * caller alone: jobs run whole on it). */
+int workers_after_fork_child(void);
 /* The number of workers, the caller included. */
 unsigned workers_count(void);
 /* A collection has stopped the world: sleeping workers wake and spin for

@@ -120,6 +120,7 @@ static struct {
 	 * other threads' need no ordering (CPython's flag has none). */
 	_Atomic long disabled;
 } collector = {.lock = PTHREAD_MUTEX_INITIALIZER};
+LOCK_RANKED(LOCK_COLLECTOR, &collector.lock, 1, sizeof(pthread_mutex_t))
 
 #define DEFAULT_THRESHOLD1 10
 #define MIB ((size_t)1 << 20)
@@ -869,4 +870,22 @@ bool collect_start_cycle(struct mutator *m)
 	start = start && mark_old_active();
 	pthread_mutex_unlock(&collector.lock);
 	return start;
+}
+
+void collect_fork_lock(struct mutator *m)
+{
+	if (m && atomic_load_relaxed(&m->state) == MUTATOR_RUNNING)
+		lock_collector(m);
+	else
+		pthread_mutex_lock(&collector.lock);
+}
+
+void collect_fork_unlock(void)
+{
+	pthread_mutex_unlock(&collector.lock);
+}
+
+void collect_after_fork_child(int depth)
+{
+	atomic_store_relaxed(&collector.disabled, depth);
 }

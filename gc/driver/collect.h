@@ -67,4 +67,14 @@ void collect_set_thresholds(const size_t t[3]);
 void collect_get_thresholds(size_t t[3]);
 void collect_get_counts(size_t c[3]);
 
+/* fork (runtime/fork.c). Takes the collector lock, so that no collection
+ * runs: a RUNNING caller (`m`) waits in a blocking region, so that the
+ * collection it waits behind, if one is under way, finishes without it;
+ * a caller that is BLOCKING or not attached (NULL) simply waits. */
+void collect_fork_lock(struct mutator *m);
+void collect_fork_unlock(void);
+/* In the child, the only thread: the gyre_disable calls still open are
+ * the forking thread's (`depth`); the other threads' are gone with them. */
+void collect_after_fork_child(int depth);
+
 #endif

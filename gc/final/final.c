@@ -26,6 +26,7 @@ static struct {
 	unsigned shift;          /* buckets: 2^(64 - shift) */
 	size_t nbuckets, count;
 } reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
+LOCK_RANKED(LOCK_FINAL_REGISTRY, &reg.lock, 1, sizeof(pthread_mutex_t))
 
 static struct {
 	pthread_mutex_t lock;
@@ -42,6 +43,7 @@ static struct {
 	int attach_rc;
 	struct mutator self;
 } q = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+LOCK_RANKED(LOCK_FINAL_QUEUE, &q.lock, 1, sizeof(pthread_mutex_t))
 
 /* ------------------------------------------------------------ registry */
 
@@ -446,6 +448,16 @@ int final_start_thread(void)
 	}
 	q.thread_on = true;
 	return GYRE_OK;
+}
+
+void final_after_fork_child(bool forker_is_it)
+{
+	pthread_cond_init(&q.wake, NULL);
+	if (!q.thread_on || forker_is_it)
+		return;
+	q.thread_on = false;
+	if (final_start_thread())
+		gyre_fatal("fork: the child cannot start gyre's finalizer thread");
 }
 
 /* ------------------------------------------------------------ lifecycle */

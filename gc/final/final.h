@@ -58,6 +58,13 @@ void final_shutdown(void);
 /* Starts the finalizer thread (after everything else is up). */
 int final_start_thread(void);
 
+/* fork's child, once the world runs again: the finalizer thread exists
+ * only in the parent; a new one starts (if there was one), unless the
+ * forking thread is it (`forker_is_it`: a finalizer forked), and runs
+ * what the queue holds (finalizers queued before the fork run in both
+ * processes). Aborts if the thread cannot be started. */
+void final_after_fork_child(bool forker_is_it);
+
 /* The API (runtime/api_final.c checks the arguments first). */
 int final_register(void *obj, gyre_finalize_fn fn, void *ctx); /* EINVAL: twice */
 int final_cancel(void *obj);                                  /* ENOTFOUND */

@@ -14,6 +14,9 @@
 #include "runtime/config.h"
 
 struct heap heap = {.lock = PTHREAD_MUTEX_INITIALIZER};
+LOCK_RANKED(LOCK_HEAP, &heap.lock, 1, sizeof(pthread_mutex_t))
+LOCK_RANKED(LOCK_CLASS, &heap.classes[0][0].lock,
+	    sizeof(heap.classes) / sizeof(struct class_list), sizeof(struct class_list))
 
 /* What GYRE_STORE's inline path reads (gyre.h). Sync: written by
  * gyre_init before any thread may store, read-only afterwards. */

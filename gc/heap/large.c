@@ -15,6 +15,7 @@
 #include "runtime/meta.h"
 
 struct large_space large = {.lock = PTHREAD_MUTEX_INITIALIZER};
+LOCK_RANKED(LOCK_LARGE, &large.lock, 1, sizeof(pthread_mutex_t))
 
 static bool set_append(struct large *l)
 {

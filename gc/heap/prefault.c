@@ -59,6 +59,7 @@ static struct {
 	 * stale sight only maps blocks that are already in use. */
 	_Atomic size_t top;
 } pf = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+LOCK_RANKED(LOCK_PREFAULT, &pf.lock, 1, sizeof(pthread_mutex_t))
 
 /* One step of mapping ahead; called with pf.lock held, which it drops
  * while it maps. */
@@ -165,6 +166,24 @@ static void *prefault_main(void *arg)
 	return NULL;
 }
 
+/* `wake` and the thread; false, with the thread marked gone, if it
+ * could not be created. */
+static bool start_thread(void)
+{
+	/* Timed waits on the clock gyre_now_ns reads. */
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&pf.wake, &attr);
+	pthread_condattr_destroy(&attr);
+	pf.started = pthread_create(&pf.thread, NULL, prefault_main, NULL) == 0;
+	if (!pf.started) {
+		atomic_store_relaxed(&pf.alive, false);
+		pthread_cond_destroy(&pf.wake);
+	}
+	return pf.started;
+}
+
 bool prefault_start(char *base, size_t bytes)
 {
 	pf.base = base;
@@ -177,21 +196,19 @@ bool prefault_start(char *base, size_t bytes)
 	pf.parked = false;
 	/* The first look measures what is resident. */
 	pf.look_at = gyre_now_ns() + DECOMMIT_PERIOD_NS;
-	/* Timed waits on the clock gyre_now_ns reads. */
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&pf.wake, &attr);
-	pthread_condattr_destroy(&attr);
 	atomic_store_relaxed(&pf.top, 0);
 	atomic_store_relaxed(&pf.wanted, PREFAULT_AHEAD < bytes ? PREFAULT_AHEAD : bytes);
 	atomic_store_relaxed(&pf.alive, true);
-	pf.started = pthread_create(&pf.thread, NULL, prefault_main, NULL) == 0;
-	if (!pf.started) {
-		atomic_store_relaxed(&pf.alive, false);
-		pthread_cond_destroy(&pf.wake);
-	}
-	return pf.started;
+	return start_thread();
+}
+
+void prefault_after_fork_child(void)
+{
+	if (!pf.started)
+		return;
+	GYRE_ASSERT(!pf.held && !pf.stopping);
+	pf.parked = false;
+	start_thread();
 }
 
 void prefault_note(size_t top)

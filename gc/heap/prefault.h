@@ -48,5 +48,11 @@ void prefault_note(size_t top);
  * look at free memory is due a period later, if none is already. */
 void prefault_hold(bool held);
 void prefault_stop(void);
+/* fork's child, with no collection running: the thread exists only in
+ * the parent; it starts again here, where the parent's left off (what it
+ * mapped ahead is mapped: the child's copy of it is not touched again, so
+ * pages shared with the parent stay shared). If it cannot start, pages
+ * are faulted in where first written and no memory is returned. */
+void prefault_after_fork_child(void);
 
 #endif

@@ -33,6 +33,8 @@ static struct {
 	struct handle_chunk *chunks;
 	struct gyre_handle_slot *free;
 } handles = {.lock = PTHREAD_MUTEX_INITIALIZER};
+LOCK_RANKED(LOCK_ROOT_AREAS, &areas.lock, 1, sizeof(pthread_mutex_t))
+LOCK_RANKED(LOCK_HANDLES, &handles.lock, 1, sizeof(pthread_mutex_t))
 
 void roots_shutdown(void)
 {

@@ -27,6 +27,7 @@ GYRE_API uint32_t gyre__type_step_inv[TYPE_MAX];
 
 /* Guards type_count and the writes of new entries. */
 static pthread_mutex_t type_lock = PTHREAD_MUTEX_INITIALIZER;
+LOCK_RANKED(LOCK_TYPES, &type_lock, 1, sizeof(pthread_mutex_t))
 static gyre_type type_count; /* ids below it are taken; Sync: type_lock */
 
 static int check_desc(const gyre_type_desc *d)

@@ -75,6 +75,7 @@ static struct {
 	bool eph_kept;
 	unsigned eph_passes;   /* finished this cycle */
 } mk = {.partial_lock = PTHREAD_MUTEX_INITIALIZER};
+LOCK_RANKED(LOCK_MARK_PARTIAL, &mk.partial_lock, 1, sizeof(pthread_mutex_t))
 
 /* Ephemerons mark_old_ephemerons looks at between two safepoint polls,
  * and the passes it makes per cycle: each is a walk over every ephemeron

@@ -46,6 +46,7 @@ static struct {
 	int attach_rc;            /* the thread's mutator_register result */
 	struct mutator self;
 } mt = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+LOCK_RANKED(LOCK_MARKER, &mt.lock, 1, sizeof(pthread_mutex_t))
 
 static void sleep_blocking(struct mutator *m, long ns)
 {
@@ -165,6 +166,17 @@ void marker_stop(void)
 	pthread_mutex_unlock(&mt.lock);
 	pthread_join(mt.thread, NULL);
 	mt.running = false;
+}
+
+void marker_after_fork_child(void)
+{
+	if (!mt.running)
+		return;
+	pthread_cond_init(&mt.wake, NULL);
+	mt.running = false;
+	if (marker_start())
+		gyre_fatal("fork: the child cannot start gyre's collector thread");
+	marker_wake();
 }
 
 void marker_wake(void)

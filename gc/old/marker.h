@@ -14,6 +14,13 @@ int marker_start(void);
 /* Stops it (gyre_shutdown); a cycle in progress is abandoned, which is
  * fine only because the heap is about to go. */
 void marker_stop(void);
+/* fork's child, with no collection running: the collector thread exists
+ * only in the parent; a new one starts (if there was one) and is woken at
+ * once, so that it carries on a cycle the fork found marking, or the lazy
+ * sweep after one, where the parent's thread left them (it left no unit
+ * of work half done: the fork stopped the world). A hold is not
+ * inherited. Aborts if the thread cannot be started. */
+void marker_after_fork_child(void);
 /* A cycle has started (collect.c, after the world restarts). */
 void marker_wake(void);
 /* Test hook: while held, the collector thread neither traces nor asks for

@@ -26,6 +26,7 @@ static struct {
 	size_t nfull;
 	struct satb_buf *spare;  /* empty buffers */
 } sq = {.lock = PTHREAD_MUTEX_INITIALIZER};
+LOCK_RANKED(LOCK_SATB, &sq.lock, 1, sizeof(pthread_mutex_t))
 
 static struct satb_buf *pop(struct satb_buf **list)
 {

@@ -44,6 +44,7 @@
 #include "threads/workers.h"
 
 struct minor_state minor_state = {.pin_lock = PTHREAD_MUTEX_INITIALIZER};
+LOCK_RANKED(LOCK_PIN, &minor_state.pin_lock, 1, sizeof(pthread_mutex_t))
 
 int minor_init(unsigned workers)
 {

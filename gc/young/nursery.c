@@ -5,6 +5,7 @@
 #include "gc/heap/type.h"
 
 struct nursery_space nursery = {.lock = PTHREAD_MUTEX_INITIALIZER};
+LOCK_RANKED(LOCK_NURSERY, &nursery.lock, 1, sizeof(pthread_mutex_t))
 
 void nursery_init(void)
 {

@@ -183,6 +183,29 @@ void gyre_safepoint(void);
 int gyre_blocking_begin(void);
 int gyre_blocking_end(void);
 
+/* fork() needs no call: gyre_init installs pthread_atfork handlers (once
+ * per process; inert after gyre_shutdown). The fork waits for a collection
+ * in progress to end (a RUNNING caller waits inside a blocking region, so
+ * the collection does not wait for it), then stops every attached thread
+ * at a safepoint, as a pause would, for the moment of the fork: the parent
+ * pays one such stop and goes on. In the child:
+ * - the forking thread is the only attached thread, in the state it
+ *   forked in: RUNNING, or still inside its blocking region (it ends it
+ *   as usual); if it was not attached, no thread is, and any may attach.
+ *   Its gyre_disable calls still count; the other threads' do not.
+ * - the whole heap is there, as data: the other threads' objects stay,
+ *   reachable only from what the child can reach (its stack, root areas,
+ *   handles); the rest is garbage to its next collection. Their stacks
+ *   are no longer roots. Handles, root areas, types, finalizers and weak
+ *   references are process-wide and stay (a handle another thread held
+ *   stays a root until freed); finalizers and callbacks queued before
+ *   the fork run in both processes.
+ * - gyre's threads (collector, workers, memory, finalizer) are started
+ *   afresh; a concurrent cycle or lazy sweep in progress goes on in the
+ *   child. The child can allocate, collect, attach threads and shut down.
+ * Do not fork while another thread runs gyre_init or gyre_shutdown.
+ * A child that only calls exec pays for starting gyre's threads. */
+
 /* ------------------------------------------------------------------- types */
 
 /* A type id; 0 is never a valid type. */
