@@ -31,12 +31,6 @@
 #include "runtime/config.h"
 #include "threads/mutator.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SLOW 1
-#else
-#define SLOW 0
-#endif
-
 /* Threads that allocate and store in the parent, besides the forking one. */
 #define THREADS 4
 /* Forks in a row: at least 50 (the issue's 200 take too long under the
@@ -46,7 +40,7 @@
 /* One child in VERIFY_EVERY verifies its heap at its collections. */
 #define VERIFY_EVERY 10
 /* What each child allocates. */
-#define CHILD_BYTES ((size_t)(SLOW ? 8 : 20) << 20)
+#define CHILD_BYTES ((size_t)20 << 20)
 /* A child that has not exited by then hangs: it is killed. */
 #define CHILD_TIMEOUT_MS 120000
 /* The forking thread's known structure: a chain of KNOWN nodes valued
@@ -471,9 +465,16 @@ static void test_fork_in_blocking_region(void **state)
  * starts threads (the child handler starts gyre's): its thread registry
  * keeps the parent's threads, glibc hands their stacks to the child's new
  * threads, and TSan dies with "dup thread with used id" even with
- * die_after_fork=0 (set in meson.build for the other tests' forks). The
- * TSan build skips these tests (exit status 77: meson's SKIP); the other
- * three builds run them. */
+ * die_after_fork=0 (set in meson.build for the other tests' forks).
+ * AddressSanitizer's allocator (GCC 12's libasan) takes no lock at fork:
+ * a thread of the parent inside malloc then (one that gyre does not stop,
+ * or one in a blocking region) leaves its size-class lock held in the
+ * child, whose new threads wait on it for ever (seen here: a child of
+ * the load test, every new thread in __sanitizer::SizeClassAllocator64::
+ * GetFromAllocator under free; 1 run in 3). glibc's malloc and jemalloc,
+ * the allocators of the other builds and of a program, lock themselves
+ * at fork. The sanitizer builds skip these tests (exit status 77:
+ * meson's SKIP); the debug and release builds run them. */
 static int up(void **state)
 {
 	(void)state;
@@ -490,7 +491,7 @@ static int down(void **state)
 
 int main(void)
 {
-#ifdef __SANITIZE_THREAD__
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 	return 77;
 #endif
 	const struct CMUnitTest tests[] = {
