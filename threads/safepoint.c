@@ -2,6 +2,8 @@
  * safepoint.c: parking at a safepoint and entering/leaving blocking regions
  * (see safepoint.h and [INV-STW-DEKKER] in stw.h).
  */
+#include <time.h>
+
 #include "threads/safepoint.h"
 
 /* Shows `m` as `stopped_state` until no stop is requested, then RUNNING,
@@ -60,4 +62,11 @@ void safepoint_leave_blocking(struct mutator *m)
 	/* A stop is in progress: we have touched nothing, so stay out of
 	 * its way with the context saved at entry. */
 	wait_for_restart(m, MUTATOR_BLOCKING);
+}
+
+void safepoint_nap(struct mutator *m, long ns)
+{
+	safepoint_enter_blocking(m);
+	nanosleep(&(struct timespec){.tv_nsec = ns}, NULL);
+	safepoint_leave_blocking(m);
 }

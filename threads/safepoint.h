@@ -35,5 +35,8 @@ safepoint_enter_blocking(struct mutator *m)
 }
 /* BLOCKING -> RUNNING, parking first if the world is being stopped. */
 void safepoint_leave_blocking(struct mutator *m);
+/* Sleeps `ns` (under a second) in a blocking region: pauses run
+ * meanwhile without waiting for this thread. */
+void safepoint_nap(struct mutator *m, long ns);
 
 #endif

@@ -79,17 +79,17 @@ static struct {
 	 * the cycle's start, then a step further after each increment.
 	 * Sync: as trigger. */
 	_Atomic size_t pace_next;
-	/* Increments in the cycle in progress. Sync: under `lock`. */
+	/* Increments in the cycle in progress, or the last one until the
+	 * next starts (its lazy sweep has been counted by then). Sync:
+	 * under `lock`. */
 	unsigned cycle_increments;
 	/* `allocated` when the current cycle started. Sync: written under
 	 * `lock` with the world stopped, read relaxed (due). */
 	_Atomic size_t allocated_at_start;
 	/* What the last concurrent cycle allocated while it marked (all
-	 * kept: allocated black), and whether it ended in a pause before
-	 * its collector thread was done (R_PACE): the next trigger's inputs
-	 * besides what its lazy sweep finds. Sync: under `lock`. */
+	 * kept: allocated black): with cycle_increments, the next trigger's
+	 * inputs besides what its lazy sweep finds. Sync: under `lock`. */
 	size_t cycle_black;
-	bool cycle_paced;
 	/* When the last remark ended (for the trace). Sync: under `lock`. */
 	uint64_t remark_ns;
 	/* Generation-0 collections since the last of generation 1 or 2.
@@ -274,8 +274,8 @@ struct phase_times {
 static const char *const reasons[] = {"nursery", "gen1", "growth", "full",
 				      "explicit", "low-memory", "remark", "pace"};
 /* R_REMARK ends a cycle when the collector thread has traced everything;
- * R_PACE ends it earlier, with the rest of the tracing in the pause, when
- * the program allocates faster than the collector thread marks. */
+ * R_PACE marks a bounded increment of it (pause_increment) when the
+ * program allocates faster than the collector thread marks. */
 enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT, R_LOW_MEMORY,
 	      R_REMARK, R_PACE };
 
@@ -372,14 +372,12 @@ static void check_phase(void)
 }
 
 /* World stopped, the log drained: the remark that ends a concurrent
- * cycle (`paced`: the program outran its collector thread, and
- * increments marked too). Large objects
- * are swept in it, generation 2's blocks afterwards, while the program
- * runs (sweep.h), so the pause does not grow with the old generation.
+ * cycle. Large objects are swept in it, generation 2's blocks
+ * afterwards, while the program runs (sweep.h), so the pause does not grow with the old generation.
  * The next trigger needs what that sweep finds (after_sweep): until then
  * no cycle starts by growth, and what is allocated meanwhile counts
  * towards the next one. */
-static void end_cycle(struct phase_times *t, bool paced)
+static void end_cycle(struct phase_times *t)
 {
 	uint64_t t0 = gyre_now_ns();
 	atomic_store_relaxed(&collector.low_memory, false);
@@ -393,7 +391,6 @@ static void end_cycle(struct phase_times *t, bool paced)
 	set_phase(OLD_SWEEPING);
 	collector.cycle_black = atomic_load_relaxed(&collector.allocated) -
 				atomic_load_relaxed(&collector.allocated_at_start);
-	collector.cycle_paced = paced;
 	atomic_store_relaxed(&collector.trigger, SIZE_MAX);
 	atomic_store_relaxed(&collector.allocated, 0);
 	t->mark_ns += t1 - t0;
@@ -412,7 +409,7 @@ static uint64_t after_sweep(void)
 		return 0;
 	set_phase(OLD_IDLE);
 	stats_note_swept(&sr);
-	set_trigger(sr.live_bytes, collector.cycle_black, collector.cycle_paced,
+	set_trigger(sr.live_bytes, collector.cycle_black, collector.cycle_increments > 0,
 		    sr.freed_bytes);
 	if (gyre_cfg.trace)
 		fprintf(stderr, "gyre: t=%.6f sweep of gen 2 ended %.1fms after the remark: "
@@ -643,7 +640,7 @@ static uint64_t pause_remark(struct pause *p)
 	if (!pause_begin(p, true))
 		return 0;
 	pause_prepare_still(p);
-	end_cycle(&p->t, collector.cycle_increments > 0);
+	end_cycle(&p->t);
 	p->ended = true;
 	return pause_end(p, 2);
 }
@@ -675,7 +672,7 @@ static uint64_t pause_increment(struct pause *p)
 	bool done = mark_old_increment(t0 + budget);
 	p->t.mark_ns += gyre_now_ns() - t0;
 	if (done) {
-		end_cycle(&p->t, true);
+		end_cycle(&p->t);
 		p->ended = true;
 		return pause_end(p, 2);
 	}
@@ -697,7 +694,7 @@ static uint64_t pause_full(struct pause *p)
 		return 0;
 	pause_prepare(p, true);
 	if (collector.phase == OLD_MARKING) {
-		end_cycle(&p->t, collector.cycle_increments > 0);
+		end_cycle(&p->t);
 		p->ended = true;
 	}
 	young_all(p);
@@ -717,8 +714,9 @@ static uint64_t pause_full(struct pause *p)
 	return pause_end(p, 2);
 }
 
-/* One collection of generations 0..gen for `why` (R_REMARK, R_PACE: the
- * end of a concurrent cycle); the caller holds collector.lock and is
+/* One collection of generations 0..gen for `why` (R_REMARK: the end of a
+ * concurrent cycle; R_PACE: an increment of it); the caller holds
+ * collector.lock and is
  * RUNNING. A collection of generation 2 that a trigger asks for starts a
  * concurrent cycle (unless stw_mark); one that must free all it can is
  * full. Returns the objects freed. */

@@ -7,7 +7,6 @@
  * or in a buffer, or a block half swept. After each cycle it sweeps
  * generation 2 (the lazy sweep, sweep.h).
  */
-#include <time.h>
 
 #include "gc/driver/collect.h"
 #include "gc/old/mark.h"
@@ -48,13 +47,6 @@ static struct {
 } mt = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 LOCK_RANKED(LOCK_MARKER, &mt.lock, 1, sizeof(pthread_mutex_t))
 
-static void sleep_blocking(struct mutator *m, long ns)
-{
-	safepoint_enter_blocking(m);
-	nanosleep(&(struct timespec){.tv_nsec = ns}, NULL);
-	safepoint_leave_blocking(m);
-}
-
 /* Traces until the cycle ends: by this thread's remark, or by a pause
  * another thread ran (gyre_collect(2), a full heap). */
 static void trace_cycle(struct mutator *m)
@@ -65,7 +57,7 @@ static void trace_cycle(struct mutator *m)
 		if (!mark_old_active() || mark_old_cycle() != cycle)
 			return;
 		if (atomic_load_relaxed(&mt.held)) {
-			sleep_blocking(m, DISABLED_RETRY_NS);
+			safepoint_nap(m, DISABLED_RETRY_NS);
 			continue;
 		}
 		/* One log buffer, then a step of tracing: neither starves
@@ -74,7 +66,7 @@ static void trace_cycle(struct mutator *m)
 		if (!mark_old_step(STEP_FIELDS) || drained || mark_old_ephemerons())
 			continue;
 		if (!collect_remark(m, cycle))
-			sleep_blocking(m, DISABLED_RETRY_NS);
+			safepoint_nap(m, DISABLED_RETRY_NS);
 	}
 }
 
@@ -89,12 +81,12 @@ static void sweep_old(struct mutator *m)
 {
 	while (!atomic_load_relaxed(&mt.quit) && sweep_old_pending() &&
 	       atomic_load_explicit(&mt.held, memory_order_acquire))
-		sleep_blocking(m, DISABLED_RETRY_NS);
+		safepoint_nap(m, DISABLED_RETRY_NS);
 	while (!atomic_load_relaxed(&mt.quit) && sweep_old_pending()) {
 		if (sweep_old_step())
 			safepoint_poll(m);
 		else
-			sleep_blocking(m, SWEEP_WAIT_NS);
+			safepoint_nap(m, SWEEP_WAIT_NS);
 	}
 	collect_sweep_end(m);
 }

@@ -3,7 +3,6 @@
  * alloc.h).
  */
 #include <string.h>
-#include <time.h>
 
 #include "gc/young/alloc.h"
 #include "gc/driver/collect.h"
@@ -118,14 +117,6 @@ static void *try_alloc(struct mutator *m, size_t bytes, uint64_t header,
 	return buffer_refill(local_of(m), step, header);
 }
 
-/* Waits a little in a blocking region (pauses do not wait for it). */
-static void sleep_blocking(struct mutator *m)
-{
-	safepoint_enter_blocking(m);
-	nanosleep(&(struct timespec){.tv_nsec = SWEEP_WAIT_NS}, NULL);
-	safepoint_leave_blocking(m);
-}
-
 void *alloc_object(struct mutator *m, size_t bytes, uint64_t header,
 		   bool has_pointers)
 {
@@ -152,7 +143,7 @@ void *alloc_object(struct mutator *m, size_t bytes, uint64_t header,
 	/* Every chunk is claimed, some not swept yet (the collector thread
 	 * is in one): what they free is moments away. */
 	while (!obj && sweep_old_pending()) {
-		sleep_blocking(m);
+		safepoint_nap(m, SWEEP_WAIT_NS);
 		obj = try_alloc(m, bytes, header, has_pointers);
 	}
 	/* What another thread's collection freed (collect_for_space waited

@@ -103,13 +103,6 @@ static int up_long_increments(void **state)
 
 /* ------------------------------------------------------------ helpers */
 
-static gyre_stats stats(void)
-{
-	gyre_stats s;
-	assert_int_equal(gyre_stats_get(&s), GYRE_OK);
-	return s;
-}
-
 /* Collects with nothing of this thread's past on its dead stack. */
 static int64_t collect(int generation)
 {
@@ -126,13 +119,6 @@ static void start_cycle(void)
 	harness_clear_stack();
 	assert_true(collect_start_cycle(mutator_current()));
 	assert_true(mark_old_active());
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 /* Sleeps in a blocking region: pauses (the collector thread's remark)
@@ -152,15 +138,15 @@ static void sleep_ms(unsigned ms)
  * whole cycle freed. Fails after WAIT_MS. */
 static void wait_for_remark(uint64_t before)
 {
-	uint64_t deadline = now_ms() + WAIT_MS;
+	uint64_t deadline = harness_now_ms() + WAIT_MS;
 	for (;;) {
-		uint64_t n = stats().gen[2].collections;
+		uint64_t n = harness_stats().gen[2].collections;
 		if (n > before && !mark_old_active() && !sweep_old_pending()) {
 			/* Counts it now if the collector thread has not yet. */
 			collect_sweep_end(mutator_current());
 			return;
 		}
-		if (now_ms() > deadline)
+		if (harness_now_ms() > deadline)
 			fail_msg("no remark and sweep within %d ms: gen[2].collections "
 				 "%llu (%llu before), cycle %s, sweep %s", WAIT_MS,
 				 (unsigned long long)n, (unsigned long long)before,
@@ -173,9 +159,9 @@ static void wait_for_remark(uint64_t before)
 /* Waits until the collector thread has marked obj. Fails after WAIT_MS. */
 static void wait_marked(const void *obj)
 {
-	uint64_t deadline = now_ms() + WAIT_MS;
+	uint64_t deadline = harness_now_ms() + WAIT_MS;
 	while (!mark_old_marked(obj)) {
-		if (now_ms() > deadline)
+		if (harness_now_ms() > deadline)
 			fail_msg("the collector thread did not mark %p within %d ms",
 				 obj, WAIT_MS);
 		sleep_ms(1);
@@ -297,7 +283,7 @@ static void satb_keeps(enum keeper where)
 {
 	gyre_handle h = old_holder();
 	marker_hold(true);
-	uint64_t before = stats().gen[2].collections;
+	uint64_t before = harness_stats().gen[2].collections;
 	start_cycle();
 
 	struct node *a = gyre_handle_get(h);
@@ -422,7 +408,7 @@ static void test_satb_log_of_exited_thread_keeps_objects(void)
 	collect(2);
 
 	marker_hold(true);
-	gyre_stats s0 = stats();
+	gyre_stats s0 = harness_stats();
 	start_cycle();
 	harness_in_thread(move_nodes, &m);
 	assert_non_null(m.to);
@@ -436,7 +422,7 @@ static void test_satb_log_of_exited_thread_keeps_objects(void)
 	assert_int_equal(s.intact, MOVED);
 	/* Nothing old died: the nodes are still there, and so is the old
 	 * array. */
-	assert_int_equal(stats().gen[2].objects_collected, s0.gen[2].objects_collected);
+	assert_int_equal(harness_stats().gen[2].objects_collected, s0.gen[2].objects_collected);
 	assert_int_equal(gyre_handle_free(m.from), GYRE_OK);
 	assert_int_equal(gyre_handle_free(m.to), GYRE_OK);
 }
@@ -498,16 +484,16 @@ static void test_cycle_frees_garbage_from_before_it(void)
 	assert_int_equal(gyre_handle_free(h), GYRE_OK);
 
 	marker_hold(true);
-	gyre_stats s0 = stats();
+	gyre_stats s0 = harness_stats();
 	start_cycle();
-	gyre_stats s1 = stats();
+	gyre_stats s1 = harness_stats();
 	assert_int_equal(s1.gen[1].collections - s0.gen[1].collections, 1);
 	assert_int_equal(s1.gen[2].collections, s0.gen[2].collections);
 	assert_int_equal(s1.gen[2].objects_collected, s0.gen[2].objects_collected);
 
 	marker_hold(false);
 	wait_for_remark(s0.gen[2].collections);
-	gyre_stats s2 = stats();
+	gyre_stats s2 = harness_stats();
 	assert_int_equal(s2.gen[2].collections - s0.gen[2].collections, 1);
 	assert_true(s2.gen[2].objects_collected - s0.gen[2].objects_collected >= GARBAGE + 1);
 	assert_true(s2.gen[2].bytes_collected - s0.gen[2].bytes_collected >=
@@ -705,7 +691,7 @@ static void allocated_during_cycle(bool after_scan)
 	collect(2);
 
 	marker_hold(true);
-	gyre_stats s0 = stats();
+	gyre_stats s0 = harness_stats();
 	start_cycle();
 	if (after_scan) {
 		disable();
@@ -732,7 +718,7 @@ static void allocated_during_cycle(bool after_scan)
 	else
 		marker_hold(false);
 	wait_for_remark(s0.gen[2].collections);
-	gyre_stats s1 = stats();
+	gyre_stats s1 = harness_stats();
 	assert_int_equal(s1.gen[2].collections - s0.gen[2].collections, 1);
 	assert_int_equal(s1.gen[2].objects_collected, s0.gen[2].objects_collected);
 
@@ -747,7 +733,7 @@ static void allocated_during_cycle(bool after_scan)
 	assert_int_equal(gyre_handle_set(h, NULL), GYRE_OK);
 	start_cycle();
 	wait_for_remark(s1.gen[2].collections);
-	gyre_stats s2 = stats();
+	gyre_stats s2 = harness_stats();
 	assert_true(s2.gen[2].objects_collected - s1.gen[2].objects_collected >=
 		    after.old_objects);
 	assert_int_equal(gyre_handle_free(h), GYRE_OK);
@@ -809,7 +795,7 @@ static void test_mark_stack_overflow_during_cycle_recovers(void)
 	assert_int_equal(s.intact, WIDE);
 
 	size_t rescans = mark_rescans();
-	gyre_stats s0 = stats();
+	gyre_stats s0 = harness_stats();
 	mark_set_stack_limit(16);
 	start_cycle();
 	wait_for_remark(s0.gen[2].collections);
@@ -817,7 +803,7 @@ static void test_mark_stack_overflow_during_cycle_recovers(void)
 	assert_true(mark_rescans() > rescans);
 	harness_in_thread(look_wide, &s);
 	assert_int_equal(s.intact, WIDE);
-	assert_int_equal(stats().gen[2].objects_collected, s0.gen[2].objects_collected);
+	assert_int_equal(harness_stats().gen[2].objects_collected, s0.gen[2].objects_collected);
 	assert_int_equal(gyre_handle_free(s.h), GYRE_OK);
 }
 
@@ -883,11 +869,11 @@ static void move_late(void *arg)
 			/* Let the collector thread go, and wait until it is
 			 * inside the array. */
 			marker_hold(false);
-			uint64_t deadline = now_ms() + WAIT_MS;
+			uint64_t deadline = harness_now_ms() + WAIT_MS;
 			while (!(m->scan_seen = mark_old_marked(first)) &&
 			       mark_old_active() && mark_old_cycle() == cycle) {
 				gyre_safepoint();
-				if (now_ms() > deadline) {
+				if (harness_now_ms() > deadline) {
 					m->timed_out = true;
 					return;
 				}
@@ -946,7 +932,7 @@ static void test_large_array_scanned_in_chunks_keeps_all(void)
 	collect(2);
 
 	marker_hold(true);
-	gyre_stats s0 = stats();
+	gyre_stats s0 = harness_stats();
 	start_cycle();
 	/* The array is large, so not moved, and grey (a handle holds it). */
 	void **array = gyre_handle_get(m.array);
@@ -970,7 +956,7 @@ static void test_large_array_scanned_in_chunks_keeps_all(void)
 		      m.unmarked_late, m.scan_seen ? "seen in progress" : "not seen");
 
 	/* Nothing old died, and every node is where the test put it. */
-	gyre_stats s1 = stats();
+	gyre_stats s1 = harness_stats();
 	assert_int_equal(s1.gen[2].collections - s0.gen[2].collections, 1);
 	assert_int_equal(s1.gen[2].objects_collected, s0.gen[2].objects_collected);
 	struct large_seen s = {.array = m.array, .holders = m.holders};
@@ -1003,12 +989,12 @@ static void test_collect2_ends_cycle(void)
 	assert_int_equal(gyre_handle_free(before_cycle), GYRE_OK);
 
 	marker_hold(true);
-	gyre_stats s0 = stats();
+	gyre_stats s0 = harness_stats();
 	start_cycle();
 	assert_int_equal(gyre_handle_free(during_cycle), GYRE_OK);
 	int64_t freed = collect(2);
 	assert_false(mark_old_active());
-	gyre_stats s1 = stats();
+	gyre_stats s1 = harness_stats();
 	assert_int_equal(s1.gen[2].collections - s0.gen[2].collections, 1);
 	assert_true(freed >= 2 * (GARBAGE + 1));
 	assert_true(s1.gen[2].objects_collected - s0.gen[2].objects_collected >=
@@ -1017,7 +1003,7 @@ static void test_collect2_ends_cycle(void)
 	marker_hold(false);
 	sleep_ms(20);
 	assert_false(mark_old_active());
-	assert_int_equal(stats().gen[2].collections, s1.gen[2].collections);
+	assert_int_equal(harness_stats().gen[2].collections, s1.gen[2].collections);
 
 	/* A new cycle can start. */
 	start_cycle();
@@ -1120,7 +1106,7 @@ static void swap_until_cycle_ends(void *arg)
 	struct swapper *w = arg;
 	void **a = gyre_handle_get(w->h);
 	unsigned n = w->to - w->from;
-	uint64_t deadline = now_ms() + WAIT_MS;
+	uint64_t deadline = harness_now_ms() + WAIT_MS;
 	for (uint64_t k = 0; w->stores < SWAP_STORES; k++) {
 		if (!mark_old_active()) {
 			w->ended = true;
@@ -1128,7 +1114,7 @@ static void swap_until_cycle_ends(void *arg)
 		}
 		if (k % 256 == 0) {
 			gyre_safepoint();
-			if (now_ms() > deadline) {
+			if (harness_now_ms() > deadline) {
 				w->timed_out = true;
 				return;
 			}
@@ -1179,7 +1165,7 @@ static void test_log_backlog_ends_cycle(void)
 
 	marker_hold(true);
 	start_cycle();
-	gyre_stats s0 = stats();
+	gyre_stats s0 = harness_stats();
 	/* The array is grey, none of its nodes marked: the filter will keep
 	 * every entry. */
 	void **a = gyre_handle_get(seen.h);
@@ -1211,7 +1197,7 @@ static void test_log_backlog_ends_cycle(void)
 	assert_false(mark_old_active());
 	assert_false(satb_active());
 	assert_false(satb_backlogged());
-	gyre_stats s1 = stats();
+	gyre_stats s1 = harness_stats();
 	assert_int_equal(s1.gen[2].collections - s0.gen[2].collections, 1);
 	assert_int_equal(s1.collections - s0.collections, 1);
 	assert_int_equal(s1.gen[2].objects_collected, s0.gen[2].objects_collected);
@@ -1228,7 +1214,7 @@ static void test_log_backlog_ends_cycle(void)
 	marker_hold(false);
 	sleep_ms(5);
 	assert_false(mark_old_active());
-	assert_int_equal(stats().gen[2].collections, s1.gen[2].collections + 1);
+	assert_int_equal(harness_stats().gen[2].collections, s1.gen[2].collections + 1);
 	assert_int_equal(gyre_handle_free(seen.h), GYRE_OK);
 
 	size_t rss1 = rss_bytes();
@@ -1271,11 +1257,11 @@ static void swap_until_own_store_ends_cycle(void *arg)
 {
 	struct ending_store *e = arg;
 	void **a = gyre_handle_get(e->h);
-	uint64_t deadline = now_ms() + WAIT_MS;
+	uint64_t deadline = harness_now_ms() + WAIT_MS;
 	for (uint64_t k = 0; !e->found && e->stores < SWAP_STORES; k++) {
 		if (k % 256 == 0) {
 			gyre_safepoint();
-			if (now_ms() > deadline) {
+			if (harness_now_ms() > deadline) {
 				e->timed_out = true;
 				return;
 			}
@@ -1366,13 +1352,13 @@ static void backlog_end_child(void)
 	 * builds. */
 	CHILD_CHECK(gyre_collect(0) >= 0, 8, "gyre_collect(0) failed");
 	marker_hold(false);
-	uint64_t deadline = now_ms() + WAIT_MS;
+	uint64_t deadline = harness_now_ms() + WAIT_MS;
 	for (;;) {
 		gyre_stats s;
 		CHILD_CHECK(gyre_stats_get(&s) == GYRE_OK, 9, "no stats");
 		if (s.gen[2].collections > s0.gen[2].collections && !mark_old_active())
 			break;
-		CHILD_CHECK(now_ms() <= deadline, 9, "no remark within %d ms", WAIT_MS);
+		CHILD_CHECK(harness_now_ms() <= deadline, 9, "no remark within %d ms", WAIT_MS);
 		struct timespec ms = {.tv_nsec = 1000000};
 		CHILD_CHECK(gyre_blocking_begin() == GYRE_OK, 9, "blocking_begin");
 		nanosleep(&ms, NULL);
@@ -1404,16 +1390,16 @@ static void test_disable_holds_off_remark(void)
 {
 	gyre_handle h = old_array();
 	marker_hold(true);
-	gyre_stats s0 = stats();
+	gyre_stats s0 = harness_stats();
 	start_cycle();
 	/* A second one does not start while one runs. */
 	assert_false(collect_start_cycle(mutator_current()));
-	assert_int_equal(stats().collections, s0.collections + 1);
+	assert_int_equal(harness_stats().collections, s0.collections + 1);
 	disable();
 	marker_hold(false);
 
 	sleep_ms(50);
-	gyre_stats s1 = stats();
+	gyre_stats s1 = harness_stats();
 	assert_int_equal(s1.gen[2].collections, s0.gen[2].collections);
 	assert_int_equal(s1.collections, s0.collections + 1);
 	assert_true(mark_old_active());
@@ -1435,17 +1421,17 @@ static void test_disable_holds_off_remark(void)
 static void test_stw_mark_config_runs_no_cycle(void)
 {
 	assert_int_equal(gyre_cfg.stw_mark, 1);
-	gyre_stats s0 = stats();
+	gyre_stats s0 = harness_stats();
 	assert_false(collect_start_cycle(mutator_current()));
 	assert_false(mark_old_active());
-	assert_int_equal(stats().collections, s0.collections);
+	assert_int_equal(harness_stats().collections, s0.collections);
 
 	gyre_handle h = old_array();
 	assert_int_equal(gyre_handle_free(h), GYRE_OK);
-	gyre_stats s1 = stats();
+	gyre_stats s1 = harness_stats();
 	collect(2);
 	assert_false(mark_old_active());
-	gyre_stats s2 = stats();
+	gyre_stats s2 = harness_stats();
 	assert_int_equal(s2.gen[2].collections - s1.gen[2].collections, 1);
 	assert_true(s2.gen[2].objects_collected - s1.gen[2].objects_collected >=
 		    GARBAGE + 1);
@@ -1502,20 +1488,20 @@ static void test_paced_cycle_of_growing_heap_doubles_allowance(void)
 	collect(2);
 	size_t first = collect_allowance();
 	marker_hold(true);
-	uint64_t before = stats().gen[2].collections;
+	uint64_t before = harness_stats().gen[2].collections;
 	start_cycle();
 	unsigned i = GROW_CHAINS / 2;
-	for (; i < GROW_CHAINS && stats().gen[2].collections == before; i++) {
+	for (; i < GROW_CHAINS && harness_stats().gen[2].collections == before; i++) {
 		grow_by_chain(h, i);
 		collect(0);
 	}
-	assert_true(stats().gen[2].collections > before);
+	assert_true(harness_stats().gen[2].collections > before);
 	assert_false(mark_old_active());
 	/* The allowance is set once the lazy sweep after the pause has
 	 * ended, which the collector thread does when released. */
 	marker_hold(false);
-	uint64_t deadline = now_ms() + WAIT_MS;
-	while (collect_allowance() == first && now_ms() < deadline)
+	uint64_t deadline = harness_now_ms() + WAIT_MS;
+	while (collect_allowance() == first && harness_now_ms() < deadline)
 		sleep_ms(1);
 	size_t second = collect_allowance();
 	assert_true(second > first + first / 2);

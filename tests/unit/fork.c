@@ -59,13 +59,6 @@
 		}                                                              \
 	} while (0)
 
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------------------------- the child */
 
 /* A node in a child (no cmocka there). */
@@ -158,13 +151,13 @@ static _Noreturn void child_work(gyre_handle h, bool verify)
  * collections (not attached, or in a blocking region). */
 static int wait_raw(pid_t pid)
 {
-	uint64_t deadline = now_ms() + CHILD_TIMEOUT_MS;
+	uint64_t deadline = harness_now_ms() + CHILD_TIMEOUT_MS;
 	int status;
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 		if (r == pid)
 			return status;
-		if (r < 0 || now_ms() > deadline)
+		if (r < 0 || harness_now_ms() > deadline)
 			break;
 		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	}
@@ -356,9 +349,9 @@ static void test_fork_while_marking(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		/* The child's collector thread may have ended it already. */
-		uint64_t deadline = now_ms() + CHILD_TIMEOUT_MS / 2;
+		uint64_t deadline = harness_now_ms() + CHILD_TIMEOUT_MS / 2;
 		while (mark_old_active() || sweep_old_pending()) {
-			CHILD_CHECK(now_ms() < deadline, 31,
+			CHILD_CHECK(harness_now_ms() < deadline, 31,
 				    "the child's collector thread did not end the cycle");
 			nap(1000);
 		}
@@ -390,9 +383,9 @@ static void test_fork_while_sweep_pending(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		/* The child's collector thread may have swept already. */
-		uint64_t deadline = now_ms() + CHILD_TIMEOUT_MS / 2;
+		uint64_t deadline = harness_now_ms() + CHILD_TIMEOUT_MS / 2;
 		while (sweep_old_pending()) {
-			CHILD_CHECK(now_ms() < deadline, 41,
+			CHILD_CHECK(harness_now_ms() < deadline, 41,
 				    "the child's collector thread did not sweep");
 			nap(1000);
 		}

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,4 +182,18 @@ void run_body(void **state)
 	const struct body *b = *state;
 	harness_clear_stack();
 	b->fn();
+}
+
+uint64_t harness_now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+gyre_stats harness_stats(void)
+{
+	gyre_stats s;
+	assert_int_equal(gyre_stats_get(&s), GYRE_OK);
+	return s;
 }

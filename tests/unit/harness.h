@@ -24,6 +24,11 @@ void harness_expect_abort(void (*fn)(void), const char *needle);
 /* Runs fn in a forked child; asserts it exited with status 0. */
 void harness_expect_exit0(void (*fn)(void));
 
+/* The monotonic clock in milliseconds, for tests' deadlines. */
+uint64_t harness_now_ms(void);
+/* gyre_stats_get, which must succeed. */
+gyre_stats harness_stats(void);
+
 /* Keeps a pointer opaque to the optimiser, so that a test can drop its
  * last reference for real. */
 void *harness_launder(void *p);

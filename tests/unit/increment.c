@@ -41,28 +41,14 @@ static int down(void **state)
 	return node_down(state);
 }
 
-static gyre_stats stats(void)
-{
-	gyre_stats s;
-	assert_int_equal(gyre_stats_get(&s), GYRE_OK);
-	return s;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 /* Releases the collector thread and waits for its lazy sweep: a node
  * that marking lost is freed by then. */
 static void sweep_to_end(void)
 {
 	marker_hold(false);
-	uint64_t deadline = now_ms() + WAIT_MS;
+	uint64_t deadline = harness_now_ms() + WAIT_MS;
 	while (sweep_old_pending()) {
-		assert_true(now_ms() < deadline);
+		assert_true(harness_now_ms() < deadline);
 		assert_int_equal(gyre_blocking_begin(), GYRE_OK);
 		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 		assert_int_equal(gyre_blocking_end(), GYRE_OK);
@@ -122,15 +108,15 @@ static void test_outrun_cycle_marks_in_increments(void **state)
 	marker_hold(true);
 	harness_clear_stack();
 	assert_true(collect_start_cycle(mutator_current()));
-	gyre_stats s0 = stats();
-	uint64_t deadline = now_ms() + WAIT_MS;
+	gyre_stats s0 = harness_stats();
+	uint64_t deadline = harness_now_ms() + WAIT_MS;
 	while (mark_old_active()) {
 		assert_non_null(gyre_alloc_bytes(LARGE_BYTES));
-		if (now_ms() > deadline)
+		if (harness_now_ms() > deadline)
 			fail_msg("the cycle did not end within %d ms (%llu increments)", WAIT_MS,
-				 (unsigned long long)(stats().increments - s0.increments));
+				 (unsigned long long)(harness_stats().increments - s0.increments));
 	}
-	gyre_stats s1 = stats();
+	gyre_stats s1 = harness_stats();
 	/* Ended by an increment: the collector thread never asked. */
 	assert_int_equal(s1.gen[2].collections - s0.gen[2].collections, 1);
 	assert_true(s1.increments - s0.increments >= 2);

@@ -46,20 +46,6 @@ static int down(void **state)
 	return node_down(state);
 }
 
-static gyre_stats stats(void)
-{
-	gyre_stats s;
-	assert_int_equal(gyre_stats_get(&s), GYRE_OK);
-	return s;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 static void sleep_ms(unsigned ms)
 {
 	struct timespec t = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000};
@@ -86,13 +72,13 @@ static void cycle_to_remark(void)
 static gyre_stats sweep_to_end(const gyre_stats *s0, uint64_t objects)
 {
 	marker_hold(false);
-	uint64_t deadline = now_ms() + WAIT_MS;
+	uint64_t deadline = harness_now_ms() + WAIT_MS;
 	for (;;) {
-		gyre_stats s = stats();
+		gyre_stats s = harness_stats();
 		if (!sweep_old_pending() &&
 		    s.gen[2].objects_collected - s0->gen[2].objects_collected >= objects)
 			return s;
-		if (now_ms() > deadline)
+		if (harness_now_ms() > deadline)
 			fail_msg("sweep %s after %d ms, %llu objects counted (%llu expected)",
 				 sweep_old_pending() ? "still pending" : "over", WAIT_MS,
 				 (unsigned long long)(s.gen[2].objects_collected -
@@ -140,11 +126,11 @@ static void test_sweep_after_remark_frees_and_counts(void **state)
 	assert_int_equal(gyre_handle_free(p.h), GYRE_OK);
 	struct block *b = block_of(*p.head);
 
-	gyre_stats s0 = stats();
+	gyre_stats s0 = harness_stats();
 	cycle_to_remark();
 	assert_true(sweep_old_pending());
 	assert_true(block_unswept(b));
-	gyre_stats s1 = stats();
+	gyre_stats s1 = harness_stats();
 	assert_true(s1.gen[2].objects_collected - s0.gen[2].objects_collected < GARBAGE);
 
 	gyre_stats s2 = sweep_to_end(&s0, GARBAGE);
@@ -188,14 +174,14 @@ static void test_sweeps_count_fragmentation(void **state)
 	harness_in_thread(plant_nodes, &h);
 	harness_clear_stack();
 	assert_true(gyre_collect(2) >= 0);
-	gyre_stats s0 = stats();
+	gyre_stats s0 = harness_stats();
 	assert_true(free_share(&s0) < 0.1);
 	assert_true(s0.old_block_bytes >= (size_t)HALVED * 32);
 
 	drop_every(h, 2);
 	harness_clear_stack();
 	assert_true(gyre_collect(2) >= 0);
-	gyre_stats s1 = stats();
+	gyre_stats s1 = harness_stats();
 	assert_true(free_share(&s1) > 0.4 && free_share(&s1) < 0.6);
 
 	/* Every other one of the rest (slots 1, 5, 9, ...): the lazy sweep. */
@@ -340,9 +326,9 @@ static void test_full_heap_sweeps_before_collecting(void **state)
 	assert_int_equal(gyre_handle_free(h), GYRE_OK);
 	cycle_to_remark();
 	assert_true(sweep_old_pending());
-	gyre_stats s0 = stats();
+	gyre_stats s0 = harness_stats();
 	harness_in_thread(allocate_again, NULL);
-	gyre_stats s1 = stats();
+	gyre_stats s1 = harness_stats();
 	/* 18 MiB live beside 14 dead in 24: the dead were swept, and no
 	 * collection of generation 2 ran. */
 	assert_int_equal(s1.gen[2].collections, s0.gen[2].collections);
@@ -408,11 +394,11 @@ static void test_sweep_races_program(void **state)
 		assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
 	}
 	for (unsigned k = 0; k < ROUNDS; k++) {
-		gyre_stats s0 = stats();
+		gyre_stats s0 = harness_stats();
 		harness_clear_stack();
 		if (collect_start_cycle(mutator_current())) {
-			uint64_t deadline = now_ms() + WAIT_MS;
-			while (mark_old_active() && now_ms() < deadline)
+			uint64_t deadline = harness_now_ms() + WAIT_MS;
+			while (mark_old_active() && harness_now_ms() < deadline)
 				sleep_ms(1);
 			assert_false(mark_old_active());
 		}
