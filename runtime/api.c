@@ -17,6 +17,7 @@
 #include "gc/final/final.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
+#include "gc/old/compact.h"
 #include "gc/old/mark.h"
 #include "gc/old/marker.h"
 #include "gc/young/minor.h"
@@ -122,6 +123,8 @@ static int init_parts(const gyre_config *c)
 		goto fail_minor;
 	if (sweep_init(c->workers))
 		goto fail_sweep;
+	if (compact_init())
+		goto fail_compact;
 	if (workers_start(c->workers))
 		goto fail_workers;
 	if (pthread_key_create(&exit_guard, exited_attached))
@@ -148,6 +151,8 @@ fail_final:
 fail_key:
 	workers_stop();
 fail_workers:
+	compact_shutdown();
+fail_compact:
 	sweep_shutdown();
 fail_sweep:
 	minor_shutdown();
@@ -198,6 +203,7 @@ GYRE_API int gyre_shutdown(void)
 	pthread_key_delete(exit_guard);
 	workers_stop();
 	satb_shutdown();
+	compact_shutdown();
 	sweep_shutdown();
 	minor_shutdown();
 	mark_shutdown();

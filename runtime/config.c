@@ -102,6 +102,22 @@ static int env_finalizer_thread(gyre_config *c)
 	return rc;
 }
 
+/* GYRE_COMPACT: 0 off, 1 on, 2 everything; the field's -1 is off. */
+static int env_compact(gyre_config *c)
+{
+	const char *v = getenv("GYRE_COMPACT");
+	if (!v)
+		return GYRE_OK;
+	if (!strcmp(v, "0"))
+		c->compact = -1;
+	else if (!strcmp(v, "1") || !strcmp(v, "2"))
+		c->compact = v[0] - '0';
+	else
+		return gyre_misuse(GYRE_EINVAL, "gyre_init",
+				   "GYRE_COMPACT=\"%s\" must be 0, 1 or 2", v);
+	return GYRE_OK;
+}
+
 static int apply_env(gyre_config *c)
 {
 	unsigned workers = c->workers;
@@ -117,6 +133,7 @@ static int apply_env(gyre_config *c)
 	if (!rc) rc = env_flag("GYRE_VERIFY", &c->verify);
 	if (!rc) rc = env_flag("GYRE_TRACE", &c->trace);
 	if (!rc) rc = env_finalizer_thread(c);
+	if (!rc) rc = env_compact(c);
 	c->workers = workers;
 	return rc;
 }
@@ -156,6 +173,11 @@ static int validate(gyre_config *c)
 		return out_of_range("pause_target_us", c->pause_target_us);
 	if (c->tenure_age > 7)
 		return out_of_range("tenure_age", c->tenure_age);
+	if (c->compact == 0)
+		c->compact = 1;
+	if (c->compact < -1 || c->compact > 2)
+		return gyre_misuse(GYRE_EINVAL, "gyre_init",
+				   "config compact = %d: expected -1, 0, 1 or 2", c->compact);
 
 	return GYRE_OK;
 }

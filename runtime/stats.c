@@ -112,6 +112,18 @@ void stats_note_increment(uint64_t pause_ns, uint64_t mark_ns)
 	pthread_mutex_unlock(&stats.lock);
 }
 
+void stats_note_compaction(const struct compact_result *r, uint64_t ns)
+{
+	pthread_mutex_lock(&stats.lock);
+	gyre_stats *s = &stats.s;
+	s->compactions++;
+	s->blocks_evacuated += r->blocks;
+	s->objects_evacuated += r->objects;
+	s->bytes_evacuated += r->bytes;
+	s->compact_total_ns += ns;
+	pthread_mutex_unlock(&stats.lock);
+}
+
 void stats_note_live(const struct sweep_result *r)
 {
 	pthread_mutex_lock(&stats.lock);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "gc/young/minor.h"
+#include "gc/old/compact.h"
 #include "gc/old/sweep.h"
 
 void stats_reset(void);
@@ -25,6 +26,8 @@ void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
  * generation 2 (not a collection: it counts in the pause figures and in
  * gyre_stats.increments). */
 void stats_note_increment(uint64_t pause_ns, uint64_t mark_ns);
+/* A full collection's compaction that evacuated r->blocks blocks, in ns. */
+void stats_note_compaction(const struct compact_result *r, uint64_t ns);
 /* What a full collection's sweep found alive (gyre_stats.heap_live,
  * old_*). */
 void stats_note_live(const struct sweep_result *r);

@@ -39,6 +39,7 @@
 #include "gc/driver/collect.h"
 #include "gc/final/final.h"
 #include "gc/heap/large.h"
+#include "gc/old/compact.h"
 #include "gc/old/marker.h"
 #include "gc/old/mark.h"
 #include "gc/young/minor.h"
@@ -702,7 +703,11 @@ static uint64_t pause_full(struct pause *p)
 	mark_heap();
 	mark_final();
 	uint64_t t1 = gyre_now_ns();
+	struct compact_result cr;
+	compact_heap(&cr);
+	uint64_t t2 = gyre_now_ns();
 	struct sweep_result sr = sweep_heap();
+	compact_fix_counts(&cr, &sr);
 	add_sweep(&p->r, &sr);
 	heap_prune_gen1();
 	minor_recount();
@@ -710,8 +715,16 @@ static uint64_t pause_full(struct pause *p)
 	atomic_store_relaxed(&collector.allocated, 0);
 	stats_note_live(&sr);
 	p->t.mark_ns += t1 - t0;
-	p->t.sweep_ns += gyre_now_ns() - t1;
-	return pause_end(p, 2);
+	p->t.sweep_ns += gyre_now_ns() - t2;
+	if (cr.blocks)
+		stats_note_compaction(&cr, t2 - t1);
+	uint64_t freed = pause_end(p, 2);
+	if (gyre_cfg.trace && cr.blocks)
+		fprintf(stderr, "gyre: t=%.6f compaction in gc %llu: %zu blocks evacuated, "
+			"%zu objects (%.1f MiB) moved, %zu stayed, in %.3fms\n",
+			t1 / 1e9, (unsigned long long)atomic_load_relaxed(&collector.epoch),
+			cr.blocks, cr.objects, cr.bytes / 1048576.0, cr.stayed, (t2 - t1) / 1e6);
+	return freed;
 }
 
 /* One collection of generations 0..gen for `why` (R_REMARK: the end of a

@@ -396,3 +396,70 @@ void verify_old_marks(const char *when)
 	roots_for_each_handle(check_handle, NULL);
 	final_for_each_root(check_handle, NULL);
 }
+
+/* ------------------------------------------------- after a compaction */
+
+static void check_moved_target(void **slot, void *holder)
+{
+	void *v = *slot;
+	if (!v)
+		return;
+	if (!mark_is_object((uintptr_t)v) || !mark_old_marked(v))
+		FAIL("object %p points at %p, which is not a marked object", phase,
+		     holder, v);
+	if (heap_contains((uintptr_t)v) && (space_of((uintptr_t)v) & SPACE_EVAC) &&
+	    (*object_header(v) & HDR_FORWARDED))
+		FAIL("object %p points at %p, evacuated to %p: the reference was "
+		     "not updated", phase, holder, v,
+		     (void *)(uintptr_t)(*object_header(v) & ~HDR_FORWARDED));
+}
+
+static void moved_visit(void **slot, void *holder)
+{
+	check_moved_target(slot, holder);
+}
+
+static void check_moved_fields(void *obj)
+{
+	uint64_t h = *object_header(obj);
+	if (h & HDR_FORWARDED)
+		FAIL("marked object %p is forwarded to %p", phase, obj,
+		     (void *)(uintptr_t)(h & ~HDR_FORWARDED));
+	const struct type *t = type_get(header_type(h));
+	type_visit_fields(obj, moved_visit, obj);
+	for (unsigned i = 0; i < type_special_words(t); i++)
+		check_moved_target((void **)obj + i, obj);
+}
+
+static void check_moved_root(void **slot, void *ctx)
+{
+	(void)ctx;
+	check_moved_target(slot, NULL);
+}
+
+void verify_compaction(void)
+{
+	GYRE_ASSERT(stw_world_stopped());
+	phase = "after compaction";
+	for (size_t i = 0; i < heap.top; i++) {
+		struct block *b = &heap.blocks[i];
+		if (b->state == BLOCK_FREE)
+			continue;
+		char *base = block_base(b);
+		for (uint32_t s = 0; s < b->nslots; s++)
+			if (atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1) {
+				if (!bit_test(b->starts, s))
+					FAIL("block %zu slot %u is marked but holds no object",
+					     phase, i, s);
+				check_moved_fields(object_from_slot(base + (size_t)s * b->obj_size));
+			}
+	}
+	for (size_t i = 0; i < large.count; i++)
+		if (atomic_load_relaxed(&large.objs[i]->mark))
+			check_moved_fields(large_object(large.objs[i]));
+	roots_for_each_handle(check_moved_root, NULL);
+	final_for_each_root(check_moved_root, NULL);
+	/* Marking kept every registered object alive (those it found
+	 * unreached too, for their finalizers). */
+	final_for_each_registered(check_moved_root, NULL);
+}

@@ -15,4 +15,12 @@ void verify_heap(const char *when);
  * large_prepare. */
 void verify_old_marks(const char *when);
 
+/* After compact_heap's update, before the sweep (evacuated blocks still
+ * flagged SPACE_EVAC): every field of a marked object, every handle and
+ * every root of the finalizer queue and every object with a finalizer
+ * is a marked object, never at
+ * one that was evacuated (its old, forwarded copy); no marked object is
+ * forwarded, and every marked slot holds an object. Needs large_prepare. */
+void verify_compaction(void);
+
 #endif

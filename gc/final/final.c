@@ -217,6 +217,13 @@ struct fin *final_unreached(bool young, bool old, final_survivor_fn survivor)
 	return u;
 }
 
+void final_follow(final_survivor_fn moved)
+{
+	struct fin *u = final_unreached(true, true, moved);
+	GYRE_ASSERT(!u);
+	(void)u;
+}
+
 void final_settle(struct fin *u, final_survivor_fn survivor)
 {
 	struct fin *first = NULL, *last = NULL;
@@ -284,6 +291,14 @@ void final_for_each_root(void (*fn)(void **slot, void *ctx), void *ctx)
 	for (struct fin *e = q.head; e; e = e->next)
 		fn(&e->obj, ctx);
 	pthread_mutex_unlock(&q.lock);
+}
+
+void final_for_each_registered(void (*fn)(void **slot, void *ctx), void *ctx)
+{
+	struct fin *lists[2] = {&reg.old, &reg.young};
+	for (unsigned i = 0; i < 2; i++)
+		for (struct fin *e = lists[i]->next; e != lists[i]; e = e->next)
+			fn(&e->obj, ctx);
 }
 
 void final_wake(void)

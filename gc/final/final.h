@@ -74,6 +74,9 @@ uint64_t final_ran(void);
 
 /* World stopped: calls fn on every root the queue holds. */
 void final_for_each_root(void (*fn)(void **slot, void *ctx), void *ctx);
+/* World stopped, for the verifier: calls fn on every registered object
+ * (the registry's weak keys; not roots). */
+void final_for_each_registered(void (*fn)(void **slot, void *ctx), void *ctx);
 /* World stopped: queues w's callback (its target was just cleared). */
 void final_queue_weak(struct weak_obj *w);
 /* After a pause that queued something, world running: wakes the thread. */
@@ -101,6 +104,9 @@ struct fin *final_unreached(bool young, bool old, final_survivor_fn survivor);
  * strong fields (and an ephemeron's value) are its edges. Without memory
  * for its tables, every entry is ready (the order is then not kept). */
 void final_order(struct fin *u, final_survivor_fn survivor);
+/* World stopped, after a compaction: every entry whose object `moved`
+ * finds forwarded follows it (rehashed under its new address). */
+void final_follow(final_survivor_fn moved);
 /* World stopped, after the collection kept U's objects alive: their
  * entries follow them, and the ready ones leave the registry for the
  * queue. */

@@ -160,6 +160,9 @@ struct heap {
 /* From-space with objects pinned by roots (block->pinned): the copier
  * reads the block's mark bits only where this is set. */
 #define SPACE_PINNED 8
+/* During a full collection's compaction (compact.h): the block is being
+ * evacuated; a pointer into it may name a forwarded object. */
+#define SPACE_EVAC 16
 
 /* Sync: the fields say. */
 extern struct heap heap;

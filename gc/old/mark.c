@@ -10,6 +10,8 @@
  * therefore never fails for want of memory.
  */
 #include "gc/final/final.h"
+#include "gc/old/compact.h"
+#include "runtime/config.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
 #include "gc/old/mark.h"
@@ -329,10 +331,14 @@ static void scan_object(struct work_stack *w, void *obj)
 	}
 }
 
-/* Conservative: any word may be a pointer into an object. */
+/* Conservative: any word may be a pointer into an object. In a full
+ * collection that compacts, the object's block is noted held: it is not
+ * evacuated (compact.h). */
 static void mark_word(struct work_stack *w, uintptr_t v)
 {
 	void *obj = heap_find_small(v);
+	if (obj && !old_only() && gyre_cfg.compact > 0)
+		compact_note_held(block_of(v));
 	if (!obj && !heap_contains(v))
 		obj = large_find(v);
 	if (obj && (!old_only() || old_target(obj)) && set_mark(obj))

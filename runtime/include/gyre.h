@@ -134,6 +134,18 @@ typedef struct gyre_config {
 	 * environment): only when the program calls gyre_run_finalizers
 	 * (on its own event loop, or in tests). */
 	int finalizer_thread;
+	/* GYRE_COMPACT: what a full collection (gyre_collect(2), or one the
+	 * heap's maximum forces) moves out of generation 2's sparse blocks
+	 * so that they can be freed. 1 (the default; 0 in this field means it
+	 * too): blocks under 7/8 full, the sparsest first, as long as their
+	 * objects fit in the free slots of their size class's other blocks
+	 * (so compacting needs no free memory). 2: every block whose objects
+	 * fit, however full (a test mode: it moves as much as it can). -1 (0
+	 * in the environment): never. A block that a stack, register or root
+	 * area points into is never evacuated; objects held only through
+	 * heap fields and handles may move. Concurrent cycles do not compact
+	 * yet. */
+	int compact;
 	/* Called when an allocation is about to fail; may be NULL. */
 	gyre_oom_fn on_oom;
 	void *oom_ctx;
@@ -573,10 +585,20 @@ typedef struct gyre_stats {
 	 * old_block_bytes, the bytes of its size-class blocks that hold
 	 * objects, and old_free_bytes, the free slots' bytes in those of them
 	 * that are partly used. old_free_bytes / old_block_bytes is the share
-	 * that only a compaction would give back (not built yet: free slots
-	 * are filled by promotion). Large objects are not counted. */
+	 * that only a compaction gives back (a full collection compacts,
+	 * gyre_config.compact; promotion fills free slots meanwhile). Large
+	 * objects are not counted. */
 	uint64_t old_block_bytes;
 	uint64_t old_free_bytes;
+	/* Compaction: full collections that evacuated blocks, the blocks
+	 * they evacuated, the objects they moved and those objects' slot
+	 * bytes, and the time it took (part of the full collections'
+	 * pauses: mark_total_ns and sweep_total_ns do not include it). */
+	uint64_t compactions;
+	uint64_t blocks_evacuated;
+	uint64_t objects_evacuated;
+	uint64_t bytes_evacuated;
+	uint64_t compact_total_ns;
 	uint64_t pause_count;
 	uint64_t pause_total_ns;
 	uint64_t pause_max_ns;

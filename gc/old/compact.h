@@ -1,0 +1,87 @@
+/*
+ * compact.h: compaction of generation 2 in a full collection (DESIGN.md,
+ * "The old generation"). Between marking and sweeping, the sparsest
+ * size-class blocks of generation 2 are evacuated: their marked objects
+ * are copied into the free slots of the other blocks of their class, and
+ * every reference to them is updated, so that the sweep frees them whole.
+ *
+ * How a full collection compacts (compact.c):
+ *
+ * 1. *census* (parallel): each generation-2 block's live slots are
+ *    counted from its mark bits (exact: marking is complete, finalizers
+ *    and ephemerons included), and binned by occupancy per size class.
+ *    Blocks that a conservative root points into are left alone
+ *    (`compact_note_held`, from marking): their objects cannot move.
+ * 2. *choice* (serial, per class): the sparsest blocks are chosen while
+ *    their live slots fit in the free slots of the class's other blocks,
+ *    and only blocks under 7/8 full: copying more than 7 bytes to free 1
+ *    is not worth it. So compaction never needs a free block, and never
+ *    fails for want of memory: at its maximum the heap compacts too.
+ * 3. *evacuate* (parallel, a candidate block per claim): each marked
+ *    object is copied into a free slot of a destination block of its
+ *    class (one worker fills a destination at a time), its old header
+ *    becomes the copy's address | HDR_FORWARDED and its old mark bit is
+ *    cleared. Objects that found no room while another worker still held
+ *    a destination with some move there afterwards, on one thread (the
+ *    mop-up). One that finds none at all (never expected) stays, marked,
+ *    and its block with it.
+ * 4. *update* (parallel, by block and large-object chunks): every marked
+ *    object's pointer fields (gyre's own words of weak references and
+ *    ephemerons, and what tracers visit, included) that point into an
+ *    evacuated block are redirected to the copies; then handles, the
+ *    finalizer queue and the finalizer registry (rehashed). A copy that
+ *    points at a young (pinned) object gets its card dirtied
+ *    [INV-CARDS]. With GYRE_VERIFY=1, nothing may then point at an
+ *    evacuated object (verify_compaction).
+ *
+ * The sweep that follows frees the evacuated blocks (their old objects
+ * are unmarked). Its object counts see evacuated objects as freed and
+ * dead objects overwritten by copies as live: compact_result says by how
+ * much.
+ */
+#ifndef GYRE_COMPACT_H
+#define GYRE_COMPACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gc/heap/heap.h"
+#include "gc/old/sweep.h"
+#include "runtime/atomics.h"
+
+struct compact_result {
+	size_t blocks;            /* blocks chosen for evacuation */
+	size_t objects;           /* objects evacuated */
+	size_t bytes;             /* their slots' bytes */
+	size_t stayed;            /* objects that found no room */
+	/* Dead objects whose slots the copies took: the sweep counts them
+	 * as live (and the evacuated ones as freed). */
+	size_t overwritten_objects, overwritten_bytes;
+};
+
+int compact_init(void);
+void compact_shutdown(void);
+
+/* Per block: a conservative root points into it (set by marking in a
+ * full collection, cleared by compact_heap). Relaxed: the workers that
+ * set it join before the census reads it. */
+extern _Atomic uint8_t *compact_held;
+
+/* A full collection's marking found a conservative root pointing at an
+ * object of block b: its objects stay where they are. */
+static inline void compact_note_held(const struct block *b)
+{
+	atomic_store_relaxed(&compact_held[block_index(b)], 1);
+}
+
+/* World stopped, after mark_heap and mark_final of a full collection,
+ * before sweep_heap: compacts generation 2 as above (if
+ * gyre_config.compact allows) and clears the blocks' held notes.
+ * Without memory for its tables, it moves nothing. */
+void compact_heap(struct compact_result *r);
+/* The sweep after compact_heap counted r's evacuated objects as freed and
+ * the dead objects its copies overwrote as alive: sets s right. */
+void compact_fix_counts(const struct compact_result *r, struct sweep_result *s);
+
+#endif

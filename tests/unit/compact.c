@@ -1,0 +1,344 @@
+/*
+ * Tests of compaction in full collections (gc/old/compact.h): generation
+ * 2's sparse blocks are evacuated and every reference to a moved object
+ * follows it.
+ *
+ *   1. a fragmented table compacts: blocks evacuated, fragmentation under
+ *      15 %, every survivor intact and its fields pointing at the copies;
+ *   2. objects C locals point at do not move, and stay intact;
+ *   3. handles, weak references, ephemerons, tracer types and the
+ *      finalizer registry follow the objects that moved;
+ *   4. GYRE_COMPACT=0 moves nothing; bad values are refused.
+ *
+ * The tests run with GYRE_VERIFY=1 (meson.build), so verify_compaction
+ * checks after each compaction that nothing points at an evacuated object.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "node.h"
+
+#define N 40000
+/* Survivors: one node in KEEP. */
+#define KEEP 4
+
+static int up(void **state)
+{
+	(void)state;
+	return node_up_with(NULL);
+}
+
+/* Finalizers run by gyre_run_finalizers, on the test's thread. */
+static int up_no_thread(void **state)
+{
+	(void)state;
+	return node_up_with(&(gyre_config){.finalizer_thread = -1});
+}
+
+/* The table: a GYRE_TYPE_PTR array held by a handle. */
+static gyre_handle table;
+
+static void **tab(void)
+{
+	return gyre_handle_get(table);
+}
+
+/* N nodes, node i valued i; after a full collection they fill generation
+ * 2's blocks densely. Then all but one in KEEP are dropped, each survivor
+ * linked (->left) to the next survivor, so that fields must be updated
+ * too. Built on another thread: no stale word of this one's stack names
+ * them (it would pin their blocks). */
+static void build(void *arg)
+{
+	(void)arg;
+	void **t = gyre_alloc_array(GYRE_TYPE_PTR, N);
+	assert_non_null(t);
+	table = gyre_handle_new(t);
+	assert_non_null(table);
+	for (unsigned i = 0; i < N; i++) {
+		struct node *n = node_new(i, NULL, NULL);
+		GYRE_STORE_AT(tab(), i, n);
+	}
+	assert_true(gyre_collect(2) >= 0);
+	t = tab();
+	for (unsigned i = 0; i + KEEP < N; i += KEEP)
+		GYRE_STORE((struct node *)t[i], left, (struct node *)t[i + KEEP]);
+	for (unsigned i = 0; i < N; i++)
+		if (i % KEEP)
+			GYRE_STORE_AT(t, i, NULL);
+}
+
+static void check_survivors(void)
+{
+	void **t = tab();
+	for (unsigned i = 0; i < N; i++) {
+		struct node *n = t[i];
+		if (i % KEEP) {
+			assert_null(n);
+			continue;
+		}
+		assert_non_null(n);
+		assert_int_equal(n->value, i);
+		assert_ptr_equal(n->left, i + KEEP < N ? t[i + KEEP] : NULL);
+	}
+}
+
+/* The survivors' addresses, as integers in malloc'd memory (not roots). */
+static uintptr_t *addresses(void)
+{
+	uintptr_t *a = malloc(sizeof(*a) * N);
+	assert_non_null(a);
+	void **t = tab();
+	for (unsigned i = 0; i < N; i++)
+		a[i] = (uintptr_t)t[i];
+	return a;
+}
+
+static size_t moved_count(const uintptr_t *before)
+{
+	size_t moved = 0;
+	void **t = tab();
+	for (unsigned i = 0; i < N; i += KEEP)
+		moved += (uintptr_t)t[i] != before[i];
+	return moved;
+}
+
+static void test_fragmented_table_compacts(void)
+{
+	harness_in_thread(build, NULL);
+	uintptr_t *before = addresses();
+	gyre_stats s0 = harness_stats();
+	assert_true(gyre_collect(2) >= 0);
+	gyre_stats s1 = harness_stats();
+	check_survivors();
+	assert_int_equal(s1.compactions, s0.compactions + 1);
+	assert_true(s1.blocks_evacuated > s0.blocks_evacuated);
+	assert_true(s1.objects_evacuated - s0.objects_evacuated >= N / KEEP / 2);
+	assert_true(moved_count(before) >= N / KEEP / 2);
+	/* Before: 3 of 4 slots free in the table's blocks. */
+	assert_true(s1.old_free_bytes * 100 < s1.old_block_bytes * 15);
+	free(before);
+	/* Nothing is left to compact: the next collection moves nothing. */
+	assert_true(gyre_collect(2) >= 0);
+	gyre_stats s2 = harness_stats();
+	assert_int_equal(s2.objects_evacuated, s1.objects_evacuated);
+	check_survivors();
+	gyre_handle_free(table);
+}
+
+/* C locals hold survivors spread over the table: their blocks stay, and
+ * the objects with them. */
+#define HELD 5
+static void test_locals_pin(void)
+{
+	harness_in_thread(build, NULL);
+	struct node *volatile held[HELD];
+	for (unsigned k = 0; k < HELD; k++)
+		held[k] = tab()[k * (N / HELD)];
+	uintptr_t *before = addresses();
+	gyre_stats s0 = harness_stats();
+	assert_true(gyre_collect(2) >= 0);
+	assert_true(harness_stats().objects_evacuated > s0.objects_evacuated);
+	for (unsigned k = 0; k < HELD; k++) {
+		assert_ptr_equal(tab()[k * (N / HELD)], held[k]);
+		assert_int_equal(held[k]->value, k * (N / HELD));
+	}
+	assert_true(moved_count(before) > 0);
+	check_survivors();
+	free(before);
+	gyre_handle_free(table);
+}
+
+/* ------------------------------------------- what follows a moved object */
+
+static gyre_type traced_type;
+
+/* A tracer type: one pointer, at the end of a byte buffer. */
+struct traced {
+	char pad[24];
+	void *ref;
+};
+
+static void trace_traced(void *obj, gyre_visit_fn visit, void *ctx)
+{
+	visit(&((struct traced *)obj)->ref, ctx);
+}
+
+static size_t finalized, finalized_wrong;
+
+static void on_finalize(void *obj, void *ctx)
+{
+	finalized++;
+	if (((struct node *)obj)->value != (uint64_t)(uintptr_t)ctx)
+		finalized_wrong++;
+}
+
+/* Per survivor i (a multiple of KEEP): a handle, a weak reference, an
+ * ephemeron keyed by it, a tracer object pointing at it, and a finalizer
+ * whose ctx is its value. */
+static gyre_handle *handles;
+static gyre_handle refs;   /* array: [3 * j] weak, [3 * j + 1] eph, [3 * j + 2] traced */
+
+static void build_refs(void *arg)
+{
+	(void)arg;
+	size_t n = N / KEEP;
+	void **r = gyre_alloc_array(GYRE_TYPE_PTR, 3 * n);
+	assert_non_null(r);
+	refs = gyre_handle_new(r);
+	for (size_t j = 0; j < n; j++) {
+		struct node *v = tab()[j * KEEP];
+		handles[j] = gyre_handle_new(v);
+		void *w = gyre_weak_new(v, NULL, NULL);
+		assert_non_null(w);
+		GYRE_STORE_AT((void **)gyre_handle_get(refs), 3 * j, w);
+		struct node *val = node_new(v->value + 1, NULL, NULL);
+		void *e = gyre_ephemeron_new(v, val);
+		assert_non_null(e);
+		GYRE_STORE_AT((void **)gyre_handle_get(refs), 3 * j + 1, e);
+		struct traced *t = gyre_alloc(traced_type);
+		assert_non_null(t);
+		GYRE_STORE(t, ref, (void *)v);
+		GYRE_STORE_AT((void **)gyre_handle_get(refs), 3 * j + 2, t);
+		assert_int_equal(gyre_finalizer_register(v, on_finalize,
+							 (void *)(uintptr_t)v->value), GYRE_OK);
+	}
+}
+
+/* On another thread, whose stack dies with it: a stale word naming the
+ * refs array would keep every survivor (through the tracer objects). */
+static void check_refs(void *arg)
+{
+	size_t n = N / KEEP;
+	check_survivors();
+	void **r = gyre_handle_get(refs);
+	for (size_t j = 0; j < n; j++) {
+		void *v = tab()[j * KEEP];
+		assert_ptr_equal(gyre_handle_get(handles[j]), v);
+		assert_ptr_equal(gyre_weak_get(r[3 * j]), v);
+		assert_ptr_equal(gyre_ephemeron_key(r[3 * j + 1]), v);
+		struct node *val = gyre_ephemeron_value(r[3 * j + 1]);
+		assert_int_equal(val->value, j * KEEP + 1);
+		assert_ptr_equal(((struct traced *)r[3 * j + 2])->ref, v);
+	}
+	/* The registry was rehashed: a moved object is found by its new
+	 * address (`arg`: the survivors' addresses before). */
+	const uintptr_t *before = arg;
+	size_t j = 0;
+	while (j < n && (uintptr_t)tab()[j * KEEP] == before[j * KEEP])
+		j++;
+	assert_true(j < n);
+	assert_int_equal(gyre_finalizer_cancel(tab()[j * KEEP]), GYRE_OK);
+	/* The rest die, unchained (a chain is finalized a link per
+	 * collection); each finalizer sees its own object. */
+	for (size_t j = 0; j < n; j++)
+		GYRE_STORE((struct node *)tab()[j * KEEP], left, NULL);
+	for (size_t j = 0; j < n; j++)
+		gyre_handle_free(handles[j]);
+	gyre_handle_free(table);
+	gyre_handle_free(refs);
+}
+
+static void test_references_follow(void)
+{
+	gyre_type_desc d = {.name = "traced", .size = sizeof(struct traced),
+			    .trace = trace_traced};
+	traced_type = gyre_type_register(&d);
+	assert_true(traced_type != 0);
+	harness_in_thread(build, NULL);
+	size_t n = N / KEEP;
+	handles = calloc(n, sizeof(*handles));
+	assert_non_null(handles);
+	harness_in_thread(build_refs, NULL);
+	uintptr_t *before = addresses();
+	gyre_stats s0 = harness_stats();
+	assert_true(gyre_collect(2) >= 0);
+	assert_true(harness_stats().objects_evacuated > s0.objects_evacuated);
+	assert_true(moved_count(before) > 0);
+	harness_in_thread(check_refs, before);
+	free(before);
+	finalized = finalized_wrong = 0;
+	harness_clear_stack();
+	assert_true(gyre_collect(2) >= 0);
+	gyre_run_finalizers(SIZE_MAX);
+	assert_int_equal(finalized, n - 1);
+	assert_int_equal(finalized_wrong, 0);
+	free(handles);
+}
+
+/* ---------------------------------------------------------- configuration */
+
+static int up_off(void **state)
+{
+	(void)state;
+	setenv("GYRE_COMPACT", "0", 1);
+	int rc = node_up_with(NULL);
+	unsetenv("GYRE_COMPACT");
+	return rc;
+}
+
+static void test_off_moves_nothing(void)
+{
+	harness_in_thread(build, NULL);
+	uintptr_t *before = addresses();
+	assert_true(gyre_collect(2) >= 0);
+	gyre_stats s = harness_stats();
+	assert_int_equal(s.compactions, 0);
+	assert_int_equal(s.objects_evacuated, 0);
+	assert_int_equal(moved_count(before), 0);
+	check_survivors();
+	free(before);
+	gyre_handle_free(table);
+}
+
+static void env_three(void)
+{
+	setenv("GYRE_COMPACT", "3", 1);
+	int rc = gyre_init(NULL);
+	unsetenv("GYRE_COMPACT");
+	exit(rc == GYRE_EINVAL ? 0 : 1);
+}
+
+static void field_five(void)
+{
+	exit(gyre_init(&(gyre_config){.compact = 5}) == GYRE_EINVAL ? 0 : 1);
+}
+
+static void field_minus_two(void)
+{
+	exit(gyre_init(&(gyre_config){.compact = -2}) == GYRE_EINVAL ? 0 : 1);
+}
+
+/* Checked builds name the misuse and abort; the others return EINVAL. */
+static void test_bad_values(void **state)
+{
+	(void)state;
+	if (GYRE_DEBUG) {
+		harness_expect_abort(env_three, "GYRE_COMPACT=\"3\" must be 0, 1 or 2");
+		harness_expect_abort(field_five, "config compact = 5");
+		harness_expect_abort(field_minus_two, "config compact = -2");
+	} else {
+		harness_expect_exit0(env_three);
+		harness_expect_exit0(field_five);
+		harness_expect_exit0(field_minus_two);
+	}
+}
+
+#define BODY(fn) (&(struct body){fn})
+
+int main(void)
+{
+	const struct CMUnitTest on[] = {
+		cmocka_unit_test_prestate_setup_teardown(run_body, up, node_down,
+							 BODY(test_fragmented_table_compacts)),
+		cmocka_unit_test_prestate_setup_teardown(run_body, up, node_down,
+							 BODY(test_locals_pin)),
+		cmocka_unit_test_prestate_setup_teardown(run_body, up_no_thread, node_down,
+							 BODY(test_references_follow)),
+		cmocka_unit_test_prestate_setup_teardown(run_body, up_off, node_down,
+							 BODY(test_off_moves_nothing)),
+		cmocka_unit_test(test_bad_values),
+	};
+	return cmocka_run_group_tests(on, NULL, NULL);
+}
