@@ -721,9 +721,11 @@ static uint64_t pause_full(struct pause *p)
 	uint64_t freed = pause_end(p, 2);
 	if (gyre_cfg.trace && cr.blocks)
 		fprintf(stderr, "gyre: t=%.6f compaction in gc %llu: %zu blocks evacuated, "
-			"%zu objects (%.1f MiB) moved, %zu stayed, in %.3fms\n",
+			"%zu objects (%.1f MiB) moved, %zu stayed, in %.3fms (census %.3f "
+			"evacuate %.3f update %.3f)\n",
 			t1 / 1e9, (unsigned long long)atomic_load_relaxed(&collector.epoch),
-			cr.blocks, cr.objects, cr.bytes / 1048576.0, cr.stayed, (t2 - t1) / 1e6);
+			cr.blocks, cr.objects, cr.bytes / 1048576.0, cr.stayed, (t2 - t1) / 1e6,
+			cr.census_ns / 1e6, cr.evacuate_ns / 1e6, cr.update_ns / 1e6);
 	return freed;
 }
 

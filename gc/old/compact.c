@@ -259,28 +259,39 @@ static bool adopt(struct worker *w, unsigned c)
 	return false;
 }
 
+/* The first unmarked slot of b at or after slot `from`, or b->nslots. */
+static uint32_t free_slot(const struct block *b, uint32_t from)
+{
+	for (uint32_t i = from / 64; i * 64 < b->nslots; i++) {
+		uint64_t free = ~atomic_load_relaxed(&b->marks[i]);
+		if (i == from / 64)
+			free &= ~UINT64_C(0) << (from % 64);
+		if (free) {
+			uint32_t s = i * 64 + (uint32_t)__builtin_ctzll(free);
+			return s < b->nslots ? s : b->nslots;
+		}
+	}
+	return b->nslots;
+}
+
 /* A free slot of class c for worker w (marked at once: it is the copy's),
  * or NULL if the class has no destination left. */
 static char *take_slot(struct worker *w, unsigned c)
 {
 	for (;;) {
 		struct block *b = w->dest[c];
-		if (b) {
-			for (uint32_t s = w->dest_slot[c]; s < b->nslots; s++) {
-				uint64_t bit = UINT64_C(1) << (s % 64);
-				if (atomic_load_relaxed(&b->marks[s / 64]) & bit)
-					continue;
-				w->dest_slot[c] = s + 1;
-				atomic_or_relaxed(&b->marks[s / 64], bit);
-				char *slot = block_base(b) + (size_t)s * b->obj_size;
-				if (b->starts[s / 64] & bit) {
-					w->r.overwritten_objects++;
-					w->r.overwritten_bytes += b->obj_size;
-				} else {
-					__atomic_fetch_or(&b->starts[s / 64], bit, __ATOMIC_RELAXED);
-				}
-				return slot;
+		uint32_t s = b ? free_slot(b, w->dest_slot[c]) : 0;
+		if (b && s < b->nslots) {
+			uint64_t bit = UINT64_C(1) << (s % 64);
+			w->dest_slot[c] = s + 1;
+			atomic_or_relaxed(&b->marks[s / 64], bit);
+			if (b->starts[s / 64] & bit) {
+				w->r.overwritten_objects++;
+				w->r.overwritten_bytes += b->obj_size;
+			} else {
+				__atomic_fetch_or(&b->starts[s / 64], bit, __ATOMIC_RELAXED);
 			}
+			return block_base(b) + (size_t)s * b->obj_size;
 		}
 		size_t i = atomic_add_relaxed(&cp.dest_next[c], 1);
 		if (i < cp.dest_start[c + 1]) {
@@ -520,16 +531,23 @@ void compact_heap(struct compact_result *r)
 			atomic_store_relaxed(&compact_held[i], 0);
 		return;
 	}
+	uint64_t t0 = gyre_now_ns();
 	run(census_worker);
 	merge_census();
-	if (choose() && cp.ncand) {
+	bool chose = choose() && cp.ncand;
+	uint64_t t1 = gyre_now_ns();
+	r->census_ns = t1 - t0;
+	if (chose) {
 		r->blocks = cp.ncand;
 		run(evacuate_worker);
 		mop_up();
+		uint64_t t2 = gyre_now_ns();
 		run(update_worker);
 		roots_for_each_handle(update_root, NULL);
 		final_for_each_root(update_root, NULL);
 		final_follow(moved);
+		r->evacuate_ns = t2 - t1;
+		r->update_ns = gyre_now_ns() - t2;
 		add_result(r);
 		if (gyre_cfg.verify)
 			verify_compaction();

@@ -272,7 +272,8 @@ gyre_type gyre_type_register(const gyre_type_desc *desc);
  * generation 2. The calling thread must be attached and outside a blocking
  * region; an allocation may run a collection (it is a safepoint).
  *
- * Objects move when they survive a minor collection. Every pointer gyre
+ * Objects move when they survive a minor collection, and when a full
+ * collection compacts generation 2 (gyre_config.compact). Every pointer gyre
  * sees is updated: heap fields, handles, and (since an object that a
  * stack, register or root area points at is pinned: it never moves while
  * one does) stacks, registers and root areas. So a program may keep plain
