@@ -8,7 +8,9 @@
  *   2. objects C locals point at do not move, and stay intact;
  *   3. handles, weak references, ephemerons, tracer types and the
  *      finalizer registry follow the objects that moved;
- *   4. GYRE_COMPACT=0 moves nothing; bad values are refused.
+ *   4. at the heap's maximum, compaction makes the room an allocation of
+ *      another size class needs (without it, that allocation fails);
+ *   5. GYRE_COMPACT=0 moves nothing; bad values are refused.
  *
  * The tests run with GYRE_VERIFY=1 (meson.build), so verify_compaction
  * checks after each compaction that nothing points at an evacuated object.
@@ -267,6 +269,110 @@ static void test_references_follow(void)
 	free(handles);
 }
 
+/* ----------------------------------------------- at the heap's maximum */
+
+/* A 28 MiB heap: a table of FULL_NODES nodes (16 MiB of 32-byte slots)
+ * keeps one in KEEP; then BLOBS objects of another size class (about 10
+ * MiB) must find room. Without compaction the nodes' blocks, a quarter
+ * full, hold 16 MiB that only nodes can use, and the heap runs out; with
+ * it, the full collection at the maximum packs them into a quarter of
+ * that and the blobs fit. */
+#define FULL_HEAP ((size_t)28 << 20)
+#define FULL_NODES (512u << 10)
+#define BLOBS (100u << 10)
+#define BLOB_BYTES 100
+
+static int up_full(void **state)
+{
+	(void)state;
+	return node_up_with(&(gyre_config){.heap_max = FULL_HEAP, .nursery_size = 4 << 20});
+}
+
+static int up_full_off(void **state)
+{
+	(void)state;
+	return node_up_with(&(gyre_config){.heap_max = FULL_HEAP, .nursery_size = 4 << 20,
+					   .compact = -1});
+}
+
+struct full {
+	gyre_handle nodes, blobs;
+	unsigned made;     /* blobs allocated */
+	int error;         /* the failed allocation's error, or 0 */
+};
+
+static void fill_nodes(void *arg)
+{
+	struct full *f = arg;
+	void **t = gyre_alloc_array(GYRE_TYPE_PTR, FULL_NODES);
+	assert_non_null(t);
+	f->nodes = gyre_handle_new(t);
+	for (unsigned i = 0; i < FULL_NODES; i++) {
+		struct node *n = node_new(i, NULL, NULL);
+		GYRE_STORE_AT((void **)gyre_handle_get(f->nodes), i, n);
+	}
+	assert_true(gyre_collect(2) >= 0);
+	t = gyre_handle_get(f->nodes);
+	for (unsigned i = 0; i < FULL_NODES; i++)
+		if (i % KEEP)
+			GYRE_STORE_AT(t, i, NULL);
+}
+
+static void make_blobs(void *arg)
+{
+	struct full *f = arg;
+	void **b = gyre_alloc_array(GYRE_TYPE_PTR, BLOBS);
+	assert_non_null(b);
+	f->blobs = gyre_handle_new(b);
+	for (f->made = 0; f->made < BLOBS; f->made++) {
+		char *blob = gyre_alloc_bytes(BLOB_BYTES);
+		if (!blob) {
+			f->error = gyre_last_error();
+			return;
+		}
+		memset(blob, (int)(f->made & 0xff), BLOB_BYTES);
+		GYRE_STORE_AT((void **)gyre_handle_get(f->blobs), f->made, (void *)blob);
+	}
+}
+
+static void check_full(void *arg)
+{
+	struct full *f = arg;
+	void **t = gyre_handle_get(f->nodes);
+	for (unsigned i = 0; i < FULL_NODES; i += KEEP)
+		assert_int_equal(((struct node *)t[i])->value, i);
+	void **b = gyre_handle_get(f->blobs);
+	for (unsigned i = 0; i < f->made; i++)
+		assert_int_equal(((unsigned char *)b[i])[BLOB_BYTES - 1], i & 0xff);
+}
+
+static void test_full_heap_compacts(void)
+{
+	struct full f = {0};
+	harness_in_thread(fill_nodes, &f);
+	harness_in_thread(make_blobs, &f);
+	assert_int_equal(f.error, 0);
+	assert_int_equal(f.made, BLOBS);
+	assert_true(harness_stats().compactions > 0);
+	harness_in_thread(check_full, &f);
+	gyre_handle_free(f.nodes);
+	gyre_handle_free(f.blobs);
+}
+
+/* The same without compaction runs out of memory: what the test above
+ * shows is compaction's doing. */
+static void test_full_heap_without_compaction_runs_out(void)
+{
+	struct full f = {0};
+	harness_in_thread(fill_nodes, &f);
+	harness_in_thread(make_blobs, &f);
+	assert_int_equal(f.error, GYRE_ENOMEM);
+	assert_true(f.made < BLOBS);
+	harness_in_thread(check_full, &f);
+	gyre_handle_free(f.nodes);
+	gyre_handle_free(f.blobs);
+}
+
 /* ---------------------------------------------------------- configuration */
 
 static int up_off(void **state)
@@ -336,6 +442,10 @@ int main(void)
 							 BODY(test_locals_pin)),
 		cmocka_unit_test_prestate_setup_teardown(run_body, up_no_thread, node_down,
 							 BODY(test_references_follow)),
+		cmocka_unit_test_prestate_setup_teardown(run_body, up_full, node_down,
+							 BODY(test_full_heap_compacts)),
+		cmocka_unit_test_prestate_setup_teardown(run_body, up_full_off, node_down,
+							 BODY(test_full_heap_without_compaction_runs_out)),
 		cmocka_unit_test_prestate_setup_teardown(run_body, up_off, node_down,
 							 BODY(test_off_moves_nothing)),
 		cmocka_unit_test(test_bad_values),
