@@ -404,14 +404,14 @@ static void check_moved_target(void **slot, void *holder)
 	void *v = *slot;
 	if (!v)
 		return;
-	if (!mark_is_object((uintptr_t)v) || !mark_old_marked(v))
-		FAIL("object %p points at %p, which is not a marked object", phase,
-		     holder, v);
 	if (heap_contains((uintptr_t)v) && (space_of((uintptr_t)v) & SPACE_EVAC) &&
 	    (*object_header(v) & HDR_FORWARDED))
 		FAIL("object %p points at %p, evacuated to %p: the reference was "
 		     "not updated", phase, holder, v,
 		     (void *)(uintptr_t)(*object_header(v) & ~HDR_FORWARDED));
+	if (!mark_is_object((uintptr_t)v) || !mark_old_marked(v))
+		FAIL("object %p points at %p, which is not a marked object", phase,
+		     holder, v);
 }
 
 static void moved_visit(void **slot, void *holder)

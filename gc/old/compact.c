@@ -81,14 +81,22 @@ static struct {
 	_Atomic size_t next_block, next_cand, next_large;
 	size_t top;
 	bool mopping;             /* mop_up runs: take_slot may adopt */
+	/* Test hook (compact_refuse_every): every `refuse`-th take_slot of
+	 * the parallel evacuation finds no room; `mopped`, what the last
+	 * mop-up moved. */
+	unsigned refuse;
+	_Atomic unsigned takes;
+	size_t mopped;
 } cp;
 
-int compact_init(void)
+void compact_refuse_every(unsigned n)
 {
-	compact_held = meta_calloc(heap.nblocks);
-	cp.bin = meta_calloc(heap.nblocks);
-	cp.live = meta_calloc(heap.nblocks * sizeof(*cp.live));
-	return compact_held && cp.bin && cp.live ? GYRE_OK : GYRE_ENOMEM;
+	cp.refuse = n;
+}
+
+size_t compact_mopped(void)
+{
+	return cp.mopped;
 }
 
 void compact_shutdown(void)
@@ -100,6 +108,20 @@ void compact_shutdown(void)
 	cp.bin = NULL;
 	cp.live = NULL;
 }
+
+int compact_init(void)
+{
+	if (gyre_cfg.compact < 0)
+		return GYRE_OK;
+	compact_held = meta_calloc(heap.nblocks);
+	cp.bin = meta_calloc(heap.nblocks);
+	cp.live = meta_calloc(heap.nblocks * sizeof(*cp.live));
+	if (compact_held && cp.bin && cp.live)
+		return GYRE_OK;
+	compact_shutdown();
+	return GYRE_ENOMEM;
+}
+
 
 /* Claims the next chunk of [0, n) from *next: [*start, *end). */
 static bool claim(_Atomic size_t *next, size_t chunk, size_t n, size_t *start,
@@ -158,6 +180,12 @@ static void census_worker(unsigned id, void *arg)
 
 /* ------------------------------------------------------------ choice */
 
+/* Bins at or above this are never chosen. */
+static unsigned bin_limit(void)
+{
+	return gyre_cfg.compact == 2 ? BINS : BIN_LIMIT;
+}
+
 /* What to evacuate of class c, sparsest first: whole bins while their
  * live slots fit in the free slots of the blocks left; then, in the next
  * bin, each block (by address) whose live slots still fit. So a heap
@@ -167,7 +195,7 @@ static void choose_cut(unsigned c)
 {
 	const struct census *k = &cp.census[c];
 	size_t nslots = BLOCK_SIZE / sizeclass_size[c];
-	unsigned limit = gyre_cfg.compact == 2 ? BINS : BIN_LIMIT;
+	unsigned limit = bin_limit();
 	size_t moved = 0, room = k->free;
 	unsigned bin = 0;
 	for (; bin < limit; bin++) {
@@ -188,7 +216,7 @@ static bool chosen(const struct block *b, uint8_t bin, uint32_t live)
 	unsigned c = b->sizeclass;
 	if (bin < cp.cut[c])
 		return true;
-	if (bin != cp.cut[c] || cp.moved[c] + b->nslots > cp.room[c])
+	if (bin != cp.cut[c] || bin >= bin_limit() || cp.moved[c] + b->nslots > cp.room[c])
 		return false;
 	cp.moved[c] += live;
 	cp.room[c] -= b->nslots - live;
@@ -278,6 +306,8 @@ static uint32_t free_slot(const struct block *b, uint32_t from)
  * or NULL if the class has no destination left. */
 static char *take_slot(struct worker *w, unsigned c)
 {
+	if (cp.refuse && !cp.mopping && atomic_add_relaxed(&cp.takes, 1) % cp.refuse == 0)
+		return NULL;
 	for (;;) {
 		struct block *b = w->dest[c];
 		uint32_t s = b ? free_slot(b, w->dest_slot[c]) : 0;
@@ -349,13 +379,16 @@ static void mop_up(void)
 		stayed += cp.workers[i].r.stayed;
 		cp.workers[i].r.stayed = 0;
 	}
+	cp.mopped = 0;
 	if (!stayed)
 		return;
+	size_t before = cp.workers[0].r.objects;
 	cp.mopping = true;
 	for (size_t i = 0; i < cp.ncand; i++)
 		if (marked_slots(cp.cand[i]))
 			evacuate_block(&cp.workers[0], cp.cand[i]);
 	cp.mopping = false;
+	cp.mopped = cp.workers[0].r.objects - before;
 }
 
 /* ------------------------------------------------------------ update */

@@ -83,6 +83,12 @@ static inline void compact_note_held(const struct block *b)
  * gyre_config.compact allows) and clears the blocks' held notes.
  * Without memory for its tables, it moves nothing. */
 void compact_heap(struct compact_result *r);
+/* Test hooks: from now on, every n-th slot the parallel evacuation asks
+ * for is refused (0: none), so that the mop-up has work; what the last
+ * mop-up moved. */
+void compact_refuse_every(unsigned n);
+size_t compact_mopped(void);
+
 /* The sweep after compact_heap counted r's evacuated objects as freed and
  * the dead objects its copies overwrote as alive: sets s right. */
 void compact_fix_counts(const struct compact_result *r, struct sweep_result *s);
