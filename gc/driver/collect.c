@@ -38,6 +38,7 @@
 #include "gc/young/alloc.h"
 #include "gc/driver/collect.h"
 #include "gc/final/final.h"
+#include "gc/heap/freeze.h"
 #include "gc/heap/large.h"
 #include "gc/old/marker.h"
 #include "gc/old/mark.h"
@@ -272,12 +273,13 @@ struct phase_times {
 };
 
 static const char *const reasons[] = {"nursery", "gen1", "growth", "full",
-				      "explicit", "low-memory", "remark", "pace"};
+				      "explicit", "low-memory", "remark", "pace",
+				      "freeze", "unfreeze"};
 /* R_REMARK ends a cycle when the collector thread has traced everything;
  * R_PACE marks a bounded increment of it (pause_increment) when the
  * program allocates faster than the collector thread marks. */
 enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT, R_LOW_MEMORY,
-	      R_REMARK, R_PACE };
+	      R_REMARK, R_PACE, R_FREEZE, R_UNFREEZE };
 
 /* MemAvailable from /proc/meminfo in bytes, or SIZE_MAX if unknown. Read
  * with plain syscalls into a stack buffer: no allocation. */
@@ -473,7 +475,8 @@ static bool pause_begin(struct pause *p, bool workers)
 	 * or blocked, and the stop's seq_cst handshake [INV-STW-DEKKER]
 	 * makes that store visible here. So this check, with the world
 	 * stopped, is the one that holds. */
-	if (p->why != R_EXPLICIT && !collect_enabled()) {
+	bool asked = p->why == R_EXPLICIT || p->why == R_FREEZE || p->why == R_UNFREEZE;
+	if (!asked && !collect_enabled()) {
 		workers_rest();
 		prefault_hold(false);
 		stw_start_world();
@@ -698,12 +701,16 @@ static uint64_t pause_full(struct pause *p)
 		p->ended = true;
 	}
 	young_all(p);
+	if (p->why == R_UNFREEZE)
+		unfreeze_heap();
 	uint64_t t0 = gyre_now_ns();
 	mark_heap();
 	mark_final();
 	uint64_t t1 = gyre_now_ns();
 	struct sweep_result sr = sweep_heap();
 	add_sweep(&p->r, &sr);
+	if (p->why == R_FREEZE)
+		freeze_heap();
 	heap_prune_gen1();
 	minor_recount();
 	set_trigger(sr.live_bytes, 0, false, 0);
@@ -817,6 +824,19 @@ enum for_space collect_for_space(struct mutator *m)
 	}
 	pthread_mutex_unlock(&collector.lock);
 	return ran;
+}
+
+uint64_t collect_freeze(struct mutator *m, bool unfreeze)
+{
+	lock_collector(m);
+	uint64_t freed = collect_run(m, 2, unfreeze ? R_UNFREEZE : R_FREEZE);
+	pthread_mutex_unlock(&collector.lock);
+	return freed;
+}
+
+long collect_disabled_depth(void)
+{
+	return atomic_load_relaxed(&collector.disabled);
 }
 
 uint64_t collect_explicit(struct mutator *m, unsigned gen)

@@ -10,6 +10,7 @@
  * therefore never fails for want of memory.
  */
 #include "gc/final/final.h"
+#include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
 #include "gc/old/mark.h"
@@ -354,6 +355,16 @@ static void scan_handle(void **slot, void *ctx)
 	mark_field(ctx, *slot, NULL);
 }
 
+/* A field of a frozen object on a dirty card: frozen objects are never
+ * scanned, and what they point at outside the permanent generation is
+ * found this way [INV-FROZEN]. */
+static void scan_frozen_slot(void **slot, void *holder, void *ctx)
+{
+	void *v = load_field(slot);
+	if (v)
+		mark_field(ctx, v, holder);
+}
+
 static void scan_roots(struct work_stack *w)
 {
 	roots_for_each_stack(w->id, mk.wp.nstacks, scan_range, w);
@@ -361,6 +372,7 @@ static void scan_roots(struct work_stack *w)
 		roots_for_each_area(scan_range, w);
 		roots_for_each_handle(scan_handle, w);
 		final_for_each_root(scan_handle, w);
+		freeze_for_each_card_slot(scan_frozen_slot, w);
 	}
 }
 
@@ -432,7 +444,9 @@ static void rescan_heap(struct work_stack *w)
 {
 	for (size_t bi = 0; bi < heap.top; bi++) {
 		struct block *b = &heap.blocks[bi];
-		if (b->state == BLOCK_FREE)
+		/* Frozen objects are marked but never scanned: what they
+		 * point at came from their cards [INV-FROZEN]. */
+		if (b->state == BLOCK_FREE || block_frozen(b))
 			continue;
 		for (uint32_t s = 0; s < b->nslots; s++)
 			if (atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1) {
@@ -442,7 +456,7 @@ static void rescan_heap(struct work_stack *w)
 			}
 	}
 	for (size_t i = 0; i < large.count; i++)
-		if (atomic_load_relaxed(&large.objs[i]->mark)) {
+		if (atomic_load_relaxed(&large.objs[i]->mark) == 1) {
 			scan_object(w, large_object(large.objs[i]));
 			drain_alone(w);
 		}
@@ -486,6 +500,7 @@ void mark_old_start(void)
 	roots_for_each_area(scan_range, w);
 	roots_for_each_handle(scan_handle, w);
 	final_for_each_root(scan_handle, w);
+	freeze_for_each_card_slot(scan_frozen_slot, w);
 	/* The minor collection before this tenured every survivor, so the
 	 * young objects left are the pinned ones: all are scanned, those
 	 * that nothing points at any more too (a blocking thread may have

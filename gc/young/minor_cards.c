@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gc/heap/card.h"
+#include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
 #include "gc/young/minor_impl.h"
@@ -50,7 +51,11 @@ static size_t prepare_cards(uint8_t *cards, size_t n)
  * dirty cards. */
 static size_t prepare_large(struct large *l)
 {
-	l->cards_pending = false;
+	/* Written only when it changes: a frozen object's record shares a
+	 * page with its header, which no collection may write
+	 * [INV-FROZEN]. */
+	if (l->cards_pending)
+		l->cards_pending = false;
 	if (!l->cards)
 		return 0;
 	size_t nchunks = large_nchunks(l), ncards = large_ncards(l), dirty = 0;
@@ -172,7 +177,8 @@ void minor_scan_large_cards(struct copier *c, struct large *l)
 			      CARD_PENDING) || !card_claim(&l->cards[k]))
 				continue;
 			uintptr_t lo = (uintptr_t)obj + k * LARGE_CARD_SIZE;
-			minor_scan_fields(c, obj, 2, lo, lo + LARGE_CARD_SIZE);
+			minor_scan_fields(c, obj, large_frozen(l) ? GEN_FROZEN : 2, lo,
+					  lo + LARGE_CARD_SIZE);
 		}
 		minor_drain_local(c->w, c);
 	}

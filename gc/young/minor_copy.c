@@ -9,6 +9,7 @@
 
 #include "gc/heap/card.h"
 #include "gc/final/final.h"
+#include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
 #include "gc/young/minor_impl.h"
@@ -268,8 +269,15 @@ static inline void process_slot(struct copier *c, void **slot, void *holder,
 				unsigned hgen)
 {
 	void *v = *slot;
-	if (!v || !heap_contains((uintptr_t)v))
-		return; /* NULL, or a large object: generation 2 */
+	if (!v)
+		return;
+	if (!heap_contains((uintptr_t)v)) {
+		/* A large object: generation 2, younger than a frozen holder
+		 * unless frozen too [INV-FROZEN]. */
+		if (hgen == GEN_FROZEN && !large_frozen(large_of(v)))
+			card_dirty(holder, slot);
+		return;
+	}
 	uint8_t space = space_of((uintptr_t)v);
 	if (!(space & SPACE_FROM)) {
 		if ((space & SPACE_GEN_MASK) < hgen)
