@@ -708,9 +708,9 @@ static uint64_t pause_full(struct pause *p)
 	mark_final();
 	uint64_t t1 = gyre_now_ns();
 	struct sweep_result sr = sweep_heap();
-	add_sweep(&p->r, &sr);
 	if (p->why == R_FREEZE)
-		freeze_heap();
+		freeze_heap(&sr);
+	add_sweep(&p->r, &sr);
 	heap_prune_gen1();
 	minor_recount();
 	set_trigger(sr.live_bytes, 0, false, 0);

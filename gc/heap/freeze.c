@@ -49,7 +49,7 @@ static void unlist_frozen(void)
 	}
 }
 
-void freeze_heap(void)
+void freeze_heap(struct sweep_result *r)
 {
 	GYRE_ASSERT(stw_world_stopped() && !sweep_old_pending());
 	size_t objects = 0, bytes = 0;
@@ -66,6 +66,8 @@ void freeze_heap(void)
 		uint32_t n = count_starts(b);
 		objects += n;
 		bytes += (size_t)n * b->obj_size;
+		r->old_blocks--;
+		r->old_free_bytes -= (size_t)(b->nslots - n) * b->obj_size;
 	}
 	unlist_frozen();
 	for (size_t i = 0; i < large.count; i++) {
@@ -77,6 +79,8 @@ void freeze_heap(void)
 		objects++;
 		bytes += l->bytes;
 	}
+	r->live_objects -= objects;
+	r->live_bytes -= bytes;
 	atomic_add_relaxed(&freeze.objects, objects);
 	atomic_add_relaxed(&freeze.bytes, bytes);
 }

@@ -76,10 +76,13 @@ static inline unsigned freeze_gen_of(uintptr_t p)
 	return large_frozen(large_of((void *)p)) ? GEN_FROZEN : 2;
 }
 
+struct sweep_result;
 /* World stopped, at the end of a full collection (swept, no lazy sweep
  * pending, every survivor in generation 2 or pinned young): freezes
- * every generation-2 block and large object. */
-void freeze_heap(void);
+ * every generation-2 block and large object, and takes them out of what
+ * the sweep found alive (*r), which sets the next trigger and the
+ * statistics of generation 2. */
+void freeze_heap(struct sweep_result *r);
 /* World stopped, before a full collection marks: every frozen object
  * goes back to generation 2, unmarked, so that the marking decides. */
 void unfreeze_heap(void);
