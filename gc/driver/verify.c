@@ -76,7 +76,7 @@ static void check_pointer(const struct holder *h, void **slot)
 			     "not swept yet", phase, h->gen, h->obj, v);
 	}
 	unsigned g = freeze_gen_of((uintptr_t)v);
-	if (g < h->gen && !*card_of(h->obj, slot))
+	if (g < h->gen && !(*card_of(h->obj, slot) & (g < 2 ? CARD_DIRTY : CARD_DIRTY | CARD_OLD)))
 		FAIL("gen-%u object %p points at gen-%u object %p from field %p, "
 		     "whose card is clean", phase, h->gen, h->obj, g, v, (void *)slot);
 }
@@ -132,7 +132,7 @@ static void check_small_block(struct block *b)
 {
 	check_marks_clear(b);
 	for (size_t k = 0; k < CARDS_PER_BLOCK; k++)
-		if (block_cards(b)[k] && !heap.card_summary[block_index(b)])
+		if ((block_cards(b)[k] & CARD_DIRTY) && !heap.card_summary[block_index(b)])
 			FAIL("block %zu has a dirty card and a clean summary", phase,
 			     block_index(b));
 	if (b->obj_size != sizeclass_size[b->sizeclass] || b->owned ||
@@ -238,7 +238,8 @@ static size_t check_large(void)
 			FAIL("large object %p has %zu bytes, header says %zu", phase,
 			     large_object(l), (size_t)l->bytes, obj_bytes);
 		for (size_t k = 0; k < large_ncards(l); k++)
-			if (l->cards[k] && !*large_summary(l, k / LARGE_CHUNK_CARDS))
+			if ((l->cards[k] & CARD_DIRTY) &&
+			    !*large_summary(l, k / LARGE_CHUNK_CARDS))
 				FAIL("large object %p has a dirty card (%zu) in a chunk whose "
 				     "summary is clean", phase, large_object(l), k);
 		for (size_t i = 0; i < large_nchunks(l); i++)

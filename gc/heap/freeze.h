@@ -19,24 +19,27 @@
  *   into it) and its space byte says generation 3, which the barrier
  *   treats as old (it marks the card of every store into it);
  * - pointers from frozen objects to any other generation are found
- *   through their cards, as old-to-young pointers are: to a minor
- *   collection, generation 2 is younger than 3, so a card of a frozen
- *   object that points into generation 2 stays dirty, and the marking of
- *   generation 2 (a full collection's and a concurrent cycle's first
- *   pause) takes the fields on frozen blocks' dirty cards as roots
- *   (freeze_for_each_card_slot). The only side-table bytes a collection
- *   writes for a frozen block are those dirty cards and their summary
- *   bytes (which the program's own stores wrote first) and, for a block
- *   with dirty cards, the link of the minor collection's list of blocks
- *   with pending cards (block.card_next).
+ *   through their cards, as old-to-young pointers are: a store into a
+ *   frozen object dirties its card; the minor collection that scans it
+ *   leaves it dirty if a field on it still points at a young object, and
+ *   CARD_OLD (card.h) if one points into generation 2 (or at a large
+ *   object that is not frozen): minor collections skip such a card, and
+ *   the marking of generation 2 (a full collection's and a concurrent
+ *   cycle's first pause) takes the fields on every frozen card that is
+ *   not clean as roots (freeze_for_each_card_slot). The only side-table
+ *   bytes a collection writes for a frozen block are those cards and
+ *   their summary bytes, after the program's own stores wrote them, and,
+ *   for a block with dirty cards, the link of the minor collection's list
+ *   of blocks with pending cards (block.card_next).
  *
  * [INV-FROZEN] A block is frozen exactly when it is SMALL with gen 3 (its
  * space byte 3); its mark words equal its start words; it is on no class
  * list, not owned and not pinned. A large object is frozen exactly when
  * its mark word is LARGE_FROZEN. Every pointer from a frozen object to an
- * object that is not frozen lies on a dirty card [INV-CARDS], whose
- * summary is set. freeze.objects and freeze.bytes count the frozen
- * objects and their slots' bytes.
+ * object that is not frozen lies on a card that is dirty (a young target:
+ * [INV-CARDS], with its summary set) or CARD_OLD (a generation-2 target).
+ * freeze.objects and freeze.bytes count the frozen objects and their
+ * slots' bytes.
  */
 #ifndef GYRE_FREEZE_H
 #define GYRE_FREEZE_H
@@ -93,7 +96,8 @@ size_t freeze_bytes(void);
 
 /* World stopped, after a minor collection: calls fn on every pointer
  * field (weak references' and ephemerons' words included: frozen ones
- * hold their targets strongly) of the frozen objects on a dirty card,
+ * hold their targets strongly) of the frozen objects on a card that is
+ * not clean,
  * `holder` being the field's object. The marking's roots into the
  * generations that are not frozen. */
 void freeze_for_each_card_slot(void (*fn)(void **slot, void *holder, void *ctx),

@@ -14,7 +14,6 @@
 #include "gc/young/minor_impl.h"
 #include "gc/heap/roots.h"
 
-#define CARD_PENDING 2
 #define CHUNK_BLOCKS 256
 #define CHUNK_LARGE 16
 
@@ -31,14 +30,16 @@ static bool cards_clean(const uint8_t *cards, size_t n)
 	return true;
 }
 
-/* Turns dirty cards into pending ones; returns how many there were. */
+/* Turns dirty cards into pending ones; returns how many there were. A
+ * frozen object's CARD_OLD bit goes too: the scan sets it again where it
+ * still holds. */
 static size_t prepare_cards(uint8_t *cards, size_t n)
 {
 	if (cards_clean(cards, n))
 		return 0;
 	size_t dirty = 0;
 	for (size_t j = 0; j < n; j++)
-		if (cards[j]) {
+		if (cards[j] & CARD_DIRTY) {
 			cards[j] = CARD_PENDING;
 			dirty++;
 		}

@@ -247,7 +247,7 @@ static void forward_slot(struct copier *c, const struct pending *p)
 		*p->slot = v;
 	}
 	if (gen < p->hgen)
-		card_dirty(p->holder, p->slot);
+		card_keep(p->holder, p->slot, gen);
 }
 
 /* Empties the prefetch ring. */
@@ -275,13 +275,13 @@ static inline void process_slot(struct copier *c, void **slot, void *holder,
 		/* A large object: generation 2, younger than a frozen holder
 		 * unless frozen too [INV-FROZEN]. */
 		if (hgen == GEN_FROZEN && !large_frozen(large_of(v)))
-			card_dirty(holder, slot);
+			card_keep(holder, slot, 2);
 		return;
 	}
 	uint8_t space = space_of((uintptr_t)v);
 	if (!(space & SPACE_FROM)) {
 		if ((space & SPACE_GEN_MASK) < hgen)
-			card_dirty(holder, slot);
+			card_keep(holder, slot, space & SPACE_GEN_MASK);
 		return;
 	}
 	/* Both ends of a small object: it may straddle two lines. */
