@@ -137,10 +137,10 @@ static size_t rollup_kb(pid_t pid, const char *field)
 struct report {
 	double replaced;        /* entries replaced */
 	size_t committed;       /* gyre heap_committed at the end */
-	size_t collections;
+	size_t collections;     /* the child's own */
 };
 
-static void child(int fd)
+static void child(int fd, size_t inherited)
 {
 	double end = now_s() + opt.seconds;
 	uint64_t round = 1;
@@ -166,7 +166,7 @@ static void child(int fd)
 	if (gyre_stats_get(&st))
 		die("gyre_stats_get");
 	r.committed = st.heap_committed;
-	r.collections = st.collections;
+	r.collections = st.collections - inherited;
 	if (write(fd, &r, sizeof r) != sizeof r)
 		_exit(3);
 	pause(); /* the parent measures, then kills */
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
 		pids[c] = fork();
 		if (pids[c] == 0) {
 			close(p[0]);
-			child(p[1]);
+			child(p[1], st.collections);
 		}
 		close(p[1]);
 		fds[c] = p[0];
