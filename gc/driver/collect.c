@@ -11,8 +11,8 @@
  *           ephemerons, finalizers · sweep large objects · restart; the
  *           collector thread then sweeps generation 2 (lazily)
  *   full    stop · retire buffers · [remark] · [finish the sweep] · young,
- *           promoting all · mark · weak references, ephemerons,
- *           finalizers · sweep · restart
+ *           promoting all · [unfreeze] · mark · weak references,
+ *           ephemerons, finalizers · sweep · [freeze] · restart
  *
  * The old generation's phase (idle, marking, sweeping) changes in one
  * place, set_phase, which rejects an illegal edge. A collection of
@@ -687,10 +687,11 @@ static uint64_t pause_increment(struct pause *p)
 }
 
 /* full: stop · retire buffers · [end the cycle: remark] · [finish the
- * sweep] · young (promote all) · mark · weak references, ephemerons,
- * finalizers · sweep · restart. What must free all it can
- * (gyre_collect(2), a full heap): it also frees what a concurrent cycle
- * would keep, the objects that died during it. */
+ * sweep] · young (promote all) · [unfreeze] · mark · weak references,
+ * ephemerons, finalizers · sweep · [freeze] · restart. What must free all
+ * it can (gyre_collect(2), a full heap): it also frees what a concurrent
+ * cycle would keep, the objects that died during it. gyre_freeze and
+ * gyre_unfreeze are full collections too (gc/heap/freeze.h). */
 static uint64_t pause_full(struct pause *p)
 {
 	if (!pause_begin(p, true))
