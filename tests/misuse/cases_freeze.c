@@ -21,6 +21,17 @@ static gyre_type node_type(void)
 	return t;
 }
 
+/* An array of 64 nodes that a handle holds: a freeze leaves young the
+ * objects a stack or register points at (pinned), and a word of this
+ * thread's stack may name the array; its nodes are frozen. */
+__attribute__((noinline)) static void hold_nodes(gyre_type t)
+{
+	void **a = gyre_alloc_array(GYRE_TYPE_PTR, 64);
+	CHILD_CHECK(a != NULL && gyre_handle_new(a) != NULL);
+	for (size_t i = 0; i < 64; i++)
+		GYRE_STORE_AT(a, i, gyre_alloc(t));
+}
+
 int freeze_unattached(void)
 {
 	init_or_die(NULL);
@@ -78,8 +89,8 @@ int unfreeze_unattached(void)
 int unfreeze_disabled_by_other_thread(void)
 {
 	init_attached();
-	void **p = gyre_alloc(node_type());
-	if (!p || gyre_handle_new(p) == NULL || gyre_freeze() != GYRE_OK)
+	hold_nodes(node_type());
+	if (gyre_freeze() != GYRE_OK || gyre_get_freeze_count() == 0)
 		setup_failed("a frozen object");
 	disabled_elsewhere();
 	return gyre_unfreeze();
@@ -91,11 +102,11 @@ static int freeze_twice(void)
 {
 	init_attached();
 	gyre_type t = node_type();
-	CHILD_CHECK(gyre_handle_new(gyre_alloc(t)) != NULL);
+	hold_nodes(t);
 	CHILD_CHECK(gyre_freeze() == GYRE_OK);
 	size_t first = gyre_get_freeze_count();
 	CHILD_CHECK(first >= 1);
-	CHILD_CHECK(gyre_handle_new(gyre_alloc(t)) != NULL);
+	hold_nodes(t);
 	CHILD_CHECK(gyre_freeze() == GYRE_OK);
 	CHILD_CHECK(gyre_get_freeze_count() > first);
 	CHILD_CHECK(gyre_unfreeze() == GYRE_OK);
@@ -108,7 +119,7 @@ static int freeze_own_disable(void)
 {
 	init_attached();
 	CHILD_CHECK(gyre_disable() == GYRE_OK);
-	CHILD_CHECK(gyre_handle_new(gyre_alloc(node_type())) != NULL);
+	hold_nodes(node_type());
 	CHILD_CHECK(gyre_freeze() == GYRE_OK);
 	CHILD_CHECK(gyre_get_freeze_count() >= 1);
 	CHILD_CHECK(gyre_enable() == GYRE_OK);
