@@ -355,9 +355,9 @@ static void scan_handle(void **slot, void *ctx)
 	mark_field(ctx, *slot, NULL);
 }
 
-/* A field of a frozen object on a dirty card: frozen objects are never
- * scanned, and what they point at outside the permanent generation is
- * found this way [INV-FROZEN]. */
+/* A field of a frozen object on a card that is not clean: frozen objects
+ * are never scanned, and what they point at outside the permanent
+ * generation is found this way [INV-FROZEN]. */
 static void scan_frozen_slot(void **slot, void *holder, void *ctx)
 {
 	void *v = load_field(slot);

@@ -436,10 +436,13 @@ size_t gyre_run_finalizers(size_t max);
 
 /* ----------------------------------------------------------------- control */
 
-/* Like Python's gc module, the heap has three generations:
+/* Like Python's gc module, the heap has three generations, and a
+ * permanent one:
  * 0  the nursery: new objects, in thread-local buffers;
  * 1  objects that survived a collection but are younger than tenure_age;
- * 2  the old generation (and every large object).
+ * 2  the old generation (and every large object);
+ * 3  the permanent generation: what gyre_freeze froze (below), never
+ *    collected until gyre_unfreeze.
  * Collecting generation g collects every generation up to g: 0 and 1 are
  * minor collections (survivors are copied, in parallel); 2 also marks and
  * sweeps the old generation.
