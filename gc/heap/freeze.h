@@ -28,9 +28,11 @@
  *   cycle's first pause) takes the fields on every frozen card that is
  *   not clean as roots (freeze_for_each_card_slot). The only side-table
  *   bytes a collection writes for a frozen block are those cards and
- *   their summary bytes, after the program's own stores wrote them, and,
- *   for a block with dirty cards, the link of the minor collection's list
- *   of blocks with pending cards (block.card_next).
+ *   their summary bytes, after the program's own stores wrote them (a
+ *   frozen block with pending cards is listed in a vector of the minor
+ *   collection's, not linked through its metadata); and the only object
+ *   bytes, a field the program stored a young object into, when that
+ *   object moves.
  *
  * [INV-FROZEN] A block is frozen exactly when it is SMALL with gen 3 (its
  * space byte 3); its mark words equal its start words; it is on no class

@@ -91,6 +91,7 @@ void minor_prepare_worker(unsigned id, void *arg)
 	 * cleared: the copy dirties again those of objects that stay. */
 	struct copier *c = &minor_state.copiers[id];
 	c->pending = NULL;
+	c->frozen_pending.n = 0;
 	c->dirty_cards = 0;
 	size_t start;
 	while ((start = atomic_add_relaxed(&minor_state.next_block, CHUNK_BLOCKS)) <
@@ -118,6 +119,8 @@ void minor_prepare_worker(unsigned id, void *arg)
 			if (!dirty)
 				continue;
 			c->dirty_cards += dirty;
+			if (block_frozen(b) && ptrvec_push(&c->frozen_pending, b))
+				continue;
 			b->card_next = c->pending;
 			c->pending = b;
 		}

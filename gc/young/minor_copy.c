@@ -466,6 +466,10 @@ void minor_copy_worker(unsigned id, void *arg)
 		minor_scan_block_cards(c, b);
 		minor_drain_local(c->w, c);
 	}
+	for (size_t k = 0; k < c->frozen_pending.n; k++) {
+		minor_scan_block_cards(c, c->frozen_pending.v[k]);
+		minor_drain_local(c->w, c);
+	}
 	/* Every worker visits every large object with pending cards, and
 	 * they share its cards chunk by chunk. */
 	for (size_t k = 0; k < large.count; k++)

@@ -339,6 +339,42 @@ static void test_no_frozen_page_written(void)
 	gyre_handle_free(table_h);
 }
 
+/* A store into a frozen object: the collections that follow the young
+ * object it stored (cards, then CARD_OLD once it is old) write that
+ * block's cards, and the field when its target moves (a page the store
+ * wrote already), but not the block's metadata and bitmaps. */
+static struct node *frozen_node;
+
+static void store_into_frozen(void *arg)
+{
+	(void)arg;
+	GYRE_STORE(frozen_node, right, node_new(4242, NULL, NULL));
+}
+
+static void test_store_into_frozen_leaves_metadata(void)
+{
+	harness_in_thread(build_table, NULL);
+	collect(2);
+	assert_int_equal(gyre_freeze(), GYRE_OK);
+	void **t = gyre_handle_get(table_h);
+	frozen_node = t[7];
+	struct block *b = block_of((uintptr_t)frozen_node);
+	assert_true(block_frozen(b));
+	/* A link only a minor collection's list reads, set to a value no
+	 * link would store there, so that a write of it shows. */
+	b->card_next = b;
+	struct block before;
+	memcpy(&before, b, sizeof(before));
+	harness_in_thread(store_into_frozen, NULL);
+	collect(0);
+	collect(0);
+	every_collection();
+	assert_int_equal(frozen_node->right->value, 4242);
+	assert_memory_equal(&before, b, sizeof(before));
+	frozen_node = NULL;
+	gyre_handle_free(table_h);
+}
+
 /* A forked child's collections leave the frozen heap alone (read-only
  * there too) and find it intact. */
 static void child_collects(void)
@@ -378,6 +414,7 @@ int main(void)
 		TEST(test_frozen_keeps_young_alive),
 		TEST(test_frozen_keeps_large_alive),
 		TEST(test_no_frozen_page_written),
+		TEST(test_store_into_frozen_leaves_metadata),
 		TEST(test_fork_after_freeze),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
