@@ -138,9 +138,13 @@ struct report {
 	double replaced;        /* entries replaced */
 	size_t committed;       /* gyre heap_committed at the end */
 	size_t collections;     /* the child's own */
+	/* Its minor collections' pauses: total (ns), and the upper edge (us)
+	 * of the highest log2 bucket they reached (the maximum in gyre_stats
+	 * is the parent's too). */
+	uint64_t minor_ns, minor_max_us, minors;
 };
 
-static void child(int fd, size_t inherited)
+static void child(int fd, const gyre_stats *at_fork)
 {
 	double end = now_s() + opt.seconds;
 	uint64_t round = 1;
@@ -166,7 +170,15 @@ static void child(int fd, size_t inherited)
 	if (gyre_stats_get(&st))
 		die("gyre_stats_get");
 	r.committed = st.heap_committed;
-	r.collections = st.collections - inherited;
+	r.collections = st.collections - at_fork->collections;
+	for (int g = 0; g < 2; g++) {
+		r.minors += st.gen[g].collections - at_fork->gen[g].collections;
+		r.minor_ns += st.gen[g].pause_total_ns - at_fork->gen[g].pause_total_ns;
+		for (int b = 0; b < GYRE_PAUSE_BUCKETS; b++)
+			if (st.gen[g].pause_histogram[b] != at_fork->gen[g].pause_histogram[b] &&
+			    (uint64_t)2 << b > r.minor_max_us)
+				r.minor_max_us = (uint64_t)2 << b;
+	}
 	if (write(fd, &r, sizeof r) != sizeof r)
 		_exit(3);
 	pause(); /* the parent measures, then kills */
@@ -237,7 +249,7 @@ int main(int argc, char **argv)
 		pids[c] = fork();
 		if (pids[c] == 0) {
 			close(p[0]);
-			child(p[1], st.collections);
+			child(p[1], &st);
 		}
 		close(p[1]);
 		fds[c] = p[0];
@@ -257,9 +269,11 @@ int main(int argc, char **argv)
 		own_total += own;
 		extra_total += extra;
 		printf("child %zu: private %.0f MiB (own heap %.0f MiB, beyond it %.0f MiB = "
-		       "%.1f%% of the frozen heap); %.0f entries replaced, %zu collections\n",
+		       "%.1f%% of the frozen heap); %.0f entries replaced, %zu collections, "
+		       "minor pauses mean %.2f ms, max < %.1f ms\n",
 		       c, priv / 1024.0, own, extra, 100.0 * extra / (frozen_heap / 1048576.0),
-		       r.replaced, r.collections);
+		       r.replaced, r.collections,
+		       r.minors ? r.minor_ns / 1e6 / (double)r.minors : 0.0, r.minor_max_us / 1e3);
 	}
 	shared_kb = rollup_kb(getpid(), "Shared_Clean") + rollup_kb(getpid(), "Shared_Dirty");
 	printf("parent: shared %.0f MiB, private %.0f MiB; children: own heap %.0f MiB and "
