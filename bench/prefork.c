@@ -219,9 +219,10 @@ static void fill(void)
 		GYRE_STORE_AT(table, s, entry_new(s));
 }
 
-int main(int argc, char **argv)
+/* Fills the table, collects and (unless --no-freeze) freezes; returns
+ * the statistics then. */
+static gyre_stats set_up(void)
 {
-	parse(argc, argv);
 	static const size_t offs[] = {offsetof(struct enode, next),
 				      offsetof(struct enode, payload)};
 	gyre_type_desc d = {.name = "enode", .size = sizeof(struct enode),
@@ -233,13 +234,44 @@ int main(int argc, char **argv)
 	if (gyre_collect(2) < 0 || (opt.freeze && gyre_freeze()))
 		die("collect and freeze");
 	gyre_stats st;
-	gyre_stats_get(&st);
-	size_t frozen_heap = st.heap_size;
+	if (gyre_stats_get(&st))
+		die("gyre_stats_get");
 	printf("prefork: %zu entries (%zu MiB asked), filled in %.1f s; %s: %llu objects "
 	       "frozen, %.0f MiB; heap %.0f MiB\n", entries, opt.table_mb, now_s() - t0,
 	       opt.freeze ? "frozen" : "not frozen", (unsigned long long)st.frozen_objects,
-	       st.frozen_bytes / 1048576.0, frozen_heap / 1048576.0);
+	       st.frozen_bytes / 1048576.0, st.heap_size / 1048576.0);
 	fflush(stdout);
+	return st;
+}
+
+/* Child c's line, once it has reported on fd; its private memory beyond
+ * its own heap (MiB) goes to *extra, its own heap to *own. False if the
+ * child failed. */
+static bool report_child(size_t c, pid_t pid, int fd, size_t frozen_heap,
+			 double *own, double *extra)
+{
+	struct report r;
+	if (read(fd, &r, sizeof r) != sizeof r) {
+		fprintf(stderr, "prefork: child %zu failed\n", c);
+		return false;
+	}
+	size_t priv = rollup_kb(pid, "Private_Clean") + rollup_kb(pid, "Private_Dirty");
+	*own = r.committed > frozen_heap ? (r.committed - frozen_heap) / 1048576.0 : 0;
+	*extra = priv / 1024.0 - *own;
+	printf("child %zu: private %.0f MiB (own heap %.0f MiB, beyond it %.0f MiB = "
+	       "%.1f%% of the frozen heap); %.0f entries replaced, %zu collections, "
+	       "minor pauses mean %.2f ms, max < %.1f ms\n",
+	       c, priv / 1024.0, *own, *extra, 100.0 * *extra / (frozen_heap / 1048576.0),
+	       r.replaced, r.collections,
+	       r.minors ? r.minor_ns / 1e6 / (double)r.minors : 0.0, r.minor_max_us / 1e3);
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	parse(argc, argv);
+	gyre_stats st = set_up();
+	size_t frozen_heap = st.heap_size;
 	pid_t pids[MAX_CHILDREN];
 	int fds[MAX_CHILDREN];
 	for (size_t c = 0; c < opt.children; c++) {
@@ -254,34 +286,19 @@ int main(int argc, char **argv)
 		close(p[1]);
 		fds[c] = p[0];
 	}
-	double own_total = 0, extra_total = 0;
-	size_t shared_kb = 0;
+	double own_total = 0, extra_total = 0, own = 0, extra = 0;
+	int failed = 0;
 	for (size_t c = 0; c < opt.children; c++) {
-		struct report r;
-		if (read(fds[c], &r, sizeof r) != sizeof r) {
-			fprintf(stderr, "prefork: child %zu failed\n", c);
-			return 1;
-		}
-		size_t priv = rollup_kb(pids[c], "Private_Clean") +
-			      rollup_kb(pids[c], "Private_Dirty");
-		double own = r.committed > frozen_heap ? (r.committed - frozen_heap) / 1048576.0 : 0;
-		double extra = priv / 1024.0 - own;
+		failed |= !report_child(c, pids[c], fds[c], frozen_heap, &own, &extra);
 		own_total += own;
 		extra_total += extra;
-		printf("child %zu: private %.0f MiB (own heap %.0f MiB, beyond it %.0f MiB = "
-		       "%.1f%% of the frozen heap); %.0f entries replaced, %zu collections, "
-		       "minor pauses mean %.2f ms, max < %.1f ms\n",
-		       c, priv / 1024.0, own, extra, 100.0 * extra / (frozen_heap / 1048576.0),
-		       r.replaced, r.collections,
-		       r.minors ? r.minor_ns / 1e6 / (double)r.minors : 0.0, r.minor_max_us / 1e3);
 	}
-	shared_kb = rollup_kb(getpid(), "Shared_Clean") + rollup_kb(getpid(), "Shared_Dirty");
 	printf("parent: shared %.0f MiB, private %.0f MiB; children: own heap %.0f MiB and "
-	       "%.1f%% of the frozen heap beyond it, on average\n", shared_kb / 1024.0,
+	       "%.1f%% of the frozen heap beyond it, on average\n",
+	       (rollup_kb(getpid(), "Shared_Clean") + rollup_kb(getpid(), "Shared_Dirty")) / 1024.0,
 	       (rollup_kb(getpid(), "Private_Clean") + rollup_kb(getpid(), "Private_Dirty")) / 1024.0,
 	       own_total / opt.children,
 	       100.0 * extra_total / opt.children / (frozen_heap / 1048576.0));
-	int failed = 0;
 	for (size_t c = 0; c < opt.children; c++) {
 		int status;
 		kill(pids[c], SIGKILL);
