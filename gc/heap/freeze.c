@@ -1,6 +1,6 @@
 /*
  * freeze.c: the permanent generation (see freeze.h): freezing what a full
- * collection left alive, handing it back, the frozen objects' dirty cards
+ * collection left alive, handing it back, the frozen objects' cards
  * as roots of the old generation's marking, and the verifier's checks.
  * Everything here runs with the world stopped.
  */
