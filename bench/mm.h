@@ -94,6 +94,10 @@ struct mm_pauses {
 	/* gyre: generation 2's size-class bytes in use and the free bytes
 	 * in its partly used blocks, at its last sweep; marking increments. */
 	uint64_t old_block_bytes, old_free_bytes, increments;
+	/* gyre: the permanent generation (gyre_freeze): frozen objects and
+	 * their bytes; frozen_known is false for the other managers. */
+	bool frozen_known;
+	uint64_t frozen_objects, frozen_bytes;
 };
 
 /* Out of memory or a failed manager call: a benchmark cannot go on. */
@@ -140,6 +144,15 @@ static inline mm_type mm_type_register(const char *name, size_t size,
  * data and bss itself; threads from mm_thread_create are registered by
  * GC_pthread_create) or around blocking waits. */
 static inline void mm_shutdown(void) {}
+/* Pre-fork servers: malloc has nothing to freeze; Boehm GC's marker
+ * threads do not survive fork unless set up for it (GC_set_handle_fork
+ * before GC_INIT), which this shim does not do. */
+static inline void mm_freeze(void)
+{
+#if defined(MM_BOEHM)
+	mm_die("mm_freeze", "no pre-fork mode with Boehm GC here");
+#endif
+}
 static inline void mm_thread_attach(void) {}
 static inline void mm_thread_detach(void) {}
 static inline void mm_root_add(void *start, size_t size) { (void)start, (void)size; }
@@ -191,6 +204,10 @@ static inline void mm_init_gyre(const gyre_config *config)
 static inline void mm_init(void) { mm_init_gyre(NULL); }
 
 static inline void mm_shutdown(void) { mm_check(gyre_shutdown(), "gyre_shutdown"); }
+
+/* Before a pre-fork server forks its workers: what is alive stays shared
+ * with them (gyre_freeze). */
+static inline void mm_freeze(void) { mm_check(gyre_freeze(), "gyre_freeze"); }
 
 static inline void mm_thread_attach(void)
 {
@@ -292,6 +309,9 @@ static inline void mm_pauses_get(struct mm_pauses *out)
 	out->old_block_bytes = s.old_block_bytes;
 	out->old_free_bytes = s.old_free_bytes;
 	out->increments = s.increments;
+	out->frozen_known = true;
+	out->frozen_objects = s.frozen_objects;
+	out->frozen_bytes = s.frozen_bytes;
 }
 
 #define MM_STORE(obj, field, value) GYRE_STORE(obj, field, value)

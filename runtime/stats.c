@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gc/heap/decommit.h"
+#include "gc/heap/freeze.h"
 #include "gc/final/final.h"
 #include "gc/heap/heap.h"
 #include "runtime/atomics.h"
@@ -161,6 +162,8 @@ void stats_read(gyre_stats *out)
 			       atomic_load_relaxed(&heap.nreturning)) * BLOCK_SIZE;
 	out->heap_resident = decommit_resident();
 	out->bytes_returned = atomic_load_relaxed(&heap.returned_bytes);
+	out->frozen_objects = freeze_objects();
+	out->frozen_bytes = freeze_bytes();
 	out->finalizers_pending = final_pending();
 	out->finalizers_run = final_ran();
 }

@@ -335,6 +335,24 @@ void loops_listen(struct server *srv)
 	}
 }
 
+void loops_own_events(struct server *srv)
+{
+	close(srv->stop_fd);
+	srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (srv->stop_fd < 0)
+		die("eventfd");
+	for (unsigned i = 0; i < srv->opt.threads; i++) {
+		struct loop *l = &srv->loops[i];
+
+		close(l->epfd);
+		l->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (l->epfd < 0)
+			die("epoll_create1");
+		watch(l, EPOLL_CTL_ADD, l->listen_fd, EPOLLIN, &listen_tag);
+		watch(l, EPOLL_CTL_ADD, srv->stop_fd, EPOLLIN, &stop_tag);
+	}
+}
+
 void loops_start(struct server *srv)
 {
 	for (unsigned i = 0; i < srv->opt.threads; i++)
@@ -348,10 +366,16 @@ void loops_stop(struct server *srv)
 
 	if (write(srv->stop_fd, &one, sizeof(one)) != sizeof(one))
 		die("write to the stop eventfd");
+	for (unsigned i = 0; i < srv->opt.threads; i++)
+		mm_thread_join(srv->loops[i].thread);
+	loops_close(srv);
+}
+
+void loops_close(struct server *srv)
+{
 	for (unsigned i = 0; i < srv->opt.threads; i++) {
 		struct loop *l = &srv->loops[i];
 
-		mm_thread_join(l->thread);
 		close(l->epfd);
 		close(l->listen_fd);
 		buf_free(&l->body);

@@ -11,6 +11,8 @@
  * load run begins with a full old generation; then it prints one line,
  * "kvserver <manager> listening on 127.0.0.1:<port>", and serves until
  * SIGINT or SIGTERM, after which it frees everything and exits 0.
+ * With --workers N it serves from N forked processes instead, the cache
+ * frozen in the parent and shared with them (prefork.c).
  */
 #include <errno.h>
 #include <signal.h>
@@ -24,7 +26,8 @@
 static void usage(void)
 {
 	fputs("usage: kvserver [--port N] [--threads N] [--capacity N]\n"
-	      "                [--prefill N] [--timeout-ms N]\n", stderr);
+	      "                [--prefill N] [--timeout-ms N] [--workers N]\n",
+	      stderr);
 	exit(2);
 }
 
@@ -67,6 +70,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			prefill_set = true;
 		} else if (strcmp(a, "--timeout-ms") == 0)
 			o->timeout_ms = (unsigned)parse_number(v, 10, 3600000);
+		else if (strcmp(a, "--workers") == 0)
+			o->workers = (unsigned)parse_number(v, 0, 256);
 		else
 			usage();
 		i++;
@@ -123,7 +128,7 @@ int main(int argc, char **argv)
 {
 	struct server srv = { 0 };
 	sigset_t stop;
-	int sig;
+	int sig, status = 0;
 
 	parse_options(argc, argv, &srv.opt);
 	/* Writes to a peer that has gone return EPIPE instead of killing us;
@@ -140,20 +145,34 @@ int main(int argc, char **argv)
 	cache_init(srv.opt.capacity);
 	recent_init();
 	prefill(srv.opt.prefill);
+	if (srv.opt.workers)
+		mm_freeze();
 	mm_thread_detach();
 
 	loops_listen(&srv);
-	srv.start_ns = now_ns();
-	loops_start(&srv);
-	printf("kvserver %s listening on 127.0.0.1:%u\n", mm_name(), srv.opt.port);
-	fflush(stdout);
-
-	while (sigwait(&stop, &sig) != 0)
-		;
-	loops_stop(&srv);
+	if (srv.opt.workers && prefork_start(&srv)) {
+		printf("kvserver %s listening on 127.0.0.1:%u\n", mm_name(),
+		       srv.opt.port);
+		fflush(stdout);
+		while (sigwait(&stop, &sig) != 0)
+			;
+		status = prefork_stop(&srv);
+		loops_close(&srv);
+	} else {
+		srv.start_ns = now_ns();
+		loops_start(&srv);
+		if (!srv.opt.workers) {
+			printf("kvserver %s listening on 127.0.0.1:%u\n",
+			       mm_name(), srv.opt.port);
+			fflush(stdout);
+		}
+		while (sigwait(&stop, &sig) != 0)
+			;
+		loops_stop(&srv);
+	}
 	mm_thread_attach();
 	cache_destroy();
 	mm_thread_detach();
 	mm_shutdown();
-	return 0;
+	return status;
 }

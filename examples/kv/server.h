@@ -19,6 +19,7 @@ struct options {
 	size_t capacity;
 	size_t prefill;
 	unsigned timeout_ms;
+	unsigned workers;   /* --workers: pre-fork processes (0: serve here) */
 };
 
 /* What a loop counts. Only the loop's own thread writes its counters, and
@@ -68,10 +69,24 @@ static inline void counter_inc(struct loop *l, enum counter c)
 /* loop.c: binds the listeners (port 0 picks one; srv->opt.port is set to
  * it), then starts the loops, which attach to the memory manager. */
 void loops_listen(struct server *srv);
+/* In a pre-fork worker, before loops_start: new epoll sets and stop
+ * eventfd of its own (those made before the fork are shared with the
+ * other processes), watching the inherited listening sockets. */
+void loops_own_events(struct server *srv);
 void loops_start(struct server *srv);
 /* Signals the loops to stop and joins them; they close their connections
  * and detach. */
 void loops_stop(struct server *srv);
+/* Closes the loops' descriptors and frees them (loops_stop ends with it;
+ * a pre-fork parent, whose loops never ran, calls it alone). */
+void loops_close(struct server *srv);
+
+/* prefork.c: forks opt.workers workers after loops_listen; true in the
+ * parent, false in a worker (which then serves as a single-process
+ * server does). prefork_stop, in the parent: SIGTERM to every worker, then
+ * reaps them; 1 if one did not exit with status 0. */
+bool prefork_start(struct server *srv);
+int prefork_stop(const struct server *srv);
 
 /* routes.c: answers a well-formed request into out, counting it; returns
  * the status sent. */

@@ -77,6 +77,12 @@ static void write_gc(struct buf *out)
 	} else {
 		buf_puts(out, "null");
 	}
+	if (p.frozen_known)
+		buf_printf(out, ",\"frozen\":{\"objects\":%llu,\"bytes\":%llu}",
+		           (unsigned long long)p.frozen_objects,
+		           (unsigned long long)p.frozen_bytes);
+	else
+		buf_puts(out, ",\"frozen\":null");
 	buf_putc(out, '}');
 }
 

@@ -15,6 +15,13 @@ Errors are wrk's connect/read/write/timeout errors plus the server's 5xx,
 its 4xx other than 404, and its bad_requests. 404s (GET or DELETE of an
 absent key) are the expected cache misses, shown in their own column.
 
+The row gyre-prefork runs kvserver-gyre --workers THREADS --threads 1:
+the cache filled and frozen (gyre_freeze) in a parent, served by THREADS
+forked worker processes. Its memory column is the sum of the processes'
+Pss (proportional set size: a page shared by n processes counts 1/n in
+each) after the load, not a peak; its /stats figures (pauses, misses)
+are one worker's.
+
 The exit status is non-zero when a server fails to start, crashes, exits
 with a non-zero status or answers with errors, or wrk fails; an unmet
 performance target alone does not make it fail. Standard library only.
@@ -56,10 +63,11 @@ class RunError(Exception):
 # ---------------------------------------------------------------------------
 # Server process
 
-def start_server(binary, args, log):
+def start_server(binary, args, log, prefork=False):
     """Start the server; return (process, port) once it has said it listens."""
-    cmd = [binary, "--port", "0", "--threads", str(args.threads),
-           "--capacity", str(args.capacity)]
+    threads = ["--workers", str(args.threads), "--threads", "1"] if prefork \
+        else ["--threads", str(args.threads)]
+    cmd = [binary, "--port", "0"] + threads + ["--capacity", str(args.capacity)]
     print("  $ " + " ".join(cmd), flush=True)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log,
                             stdin=subprocess.DEVNULL)
@@ -131,6 +139,26 @@ def describe_status(status):
     return str(status)
 
 
+def pss_kb(pid):
+    """Pss of pid and its children (a pre-fork server's workers), in KiB."""
+    pids = [pid]
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    pids.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            pass
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                total += sum(int(l.split()[1]) for l in f if l.startswith("Pss:"))
+        except OSError:
+            pass
+    return total
+
+
 def get_stats(port):
     url = "http://127.0.0.1:%d/stats" % port
     try:
@@ -171,7 +199,9 @@ def run_wrk(port, args):
 
 def run_manager(manager, args):
     """Run the load against one manager; return its record (raw figures)."""
-    binary = os.path.join(args.build, "examples", "kv", "kvserver-" + manager)
+    prefork = manager == "gyre-prefork"
+    binary = os.path.join(args.build, "examples", "kv",
+                          "kvserver-" + ("gyre" if prefork else manager))
     record = {"manager": manager, "binary": binary, "ok": False}
     print("%s:" % manager, flush=True)
     if not os.access(binary, os.X_OK):
@@ -181,11 +211,13 @@ def run_manager(manager, args):
     with tempfile.TemporaryFile() as log:
         proc = None
         try:
-            proc, port = start_server(binary, args, log)
+            proc, port = start_server(binary, args, log, prefork)
             record["stats_before"] = get_stats(port)
             record["wrk"] = run_wrk(port, args)
             if proc.poll() is None:
                 record["stats"] = get_stats(port)
+                if prefork:
+                    record["pss_kb"] = pss_kb(proc.pid)
             record["exit_status"] = stop_server(proc)
             record["ok"] = True
         except RunError as e:
@@ -261,7 +293,8 @@ def figures(record):
         "p999": lat["p999"] / 1000.0,
         "errors": errors(record),
         "misses": s.get("responses", {}).get("404"),
-        "rss_peak": s["rss_peak_kb"] / 1024.0 if "rss_peak_kb" in s else None,
+        "rss_peak": record["pss_kb"] / 1024.0 if "pss_kb" in record else
+                    s["rss_peak_kb"] / 1024.0 if "rss_peak_kb" in s else None,
         "pauses": pauses[0],
         "pause_p99": pauses[1],
         "pause_max": pauses[2],
@@ -380,8 +413,8 @@ def check_targets(by_name):
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--build", required=True, help="meson build directory, e.g. build/release")
-    p.add_argument("--managers", default="gyre,boehm,jemalloc",
-                   help="comma-separated (default gyre,boehm,jemalloc)")
+    p.add_argument("--managers", default="gyre,gyre-prefork,boehm,jemalloc",
+                   help="comma-separated (default gyre,gyre-prefork,boehm,jemalloc)")
     p.add_argument("--seconds", type=int, help="wrk run per manager (default 8)")
     p.add_argument("--threads", type=int, default=2, help="server event-loop threads (default 2)")
     p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")

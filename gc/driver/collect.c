@@ -11,8 +11,8 @@
  *           ephemerons, finalizers · sweep large objects · restart; the
  *           collector thread then sweeps generation 2 (lazily)
  *   full    stop · retire buffers · [remark] · [finish the sweep] · young,
- *           promoting all · mark · weak references, ephemerons,
- *           finalizers · sweep · restart
+ *           promoting all · [unfreeze] · mark · weak references,
+ *           ephemerons, finalizers · sweep · [freeze] · restart
  *
  * The old generation's phase (idle, marking, sweeping) changes in one
  * place, set_phase, which rejects an illegal edge. A collection of
@@ -38,6 +38,7 @@
 #include "gc/young/alloc.h"
 #include "gc/driver/collect.h"
 #include "gc/final/final.h"
+#include "gc/heap/freeze.h"
 #include "gc/heap/large.h"
 #include "gc/old/compact.h"
 #include "gc/old/marker.h"
@@ -273,12 +274,13 @@ struct phase_times {
 };
 
 static const char *const reasons[] = {"nursery", "gen1", "growth", "full",
-				      "explicit", "low-memory", "remark", "pace"};
+				      "explicit", "low-memory", "remark", "pace",
+				      "freeze", "unfreeze"};
 /* R_REMARK ends a cycle when the collector thread has traced everything;
  * R_PACE marks a bounded increment of it (pause_increment) when the
  * program allocates faster than the collector thread marks. */
 enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT, R_LOW_MEMORY,
-	      R_REMARK, R_PACE };
+	      R_REMARK, R_PACE, R_FREEZE, R_UNFREEZE };
 
 /* MemAvailable from /proc/meminfo in bytes, or SIZE_MAX if unknown. Read
  * with plain syscalls into a stack buffer: no allocation. */
@@ -474,7 +476,8 @@ static bool pause_begin(struct pause *p, bool workers)
 	 * or blocked, and the stop's seq_cst handshake [INV-STW-DEKKER]
 	 * makes that store visible here. So this check, with the world
 	 * stopped, is the one that holds. */
-	if (p->why != R_EXPLICIT && !collect_enabled()) {
+	bool asked = p->why == R_EXPLICIT || p->why == R_FREEZE || p->why == R_UNFREEZE;
+	if (!asked && !collect_enabled()) {
 		workers_rest();
 		prefault_hold(false);
 		stw_start_world();
@@ -685,10 +688,11 @@ static uint64_t pause_increment(struct pause *p)
 }
 
 /* full: stop · retire buffers · [end the cycle: remark] · [finish the
- * sweep] · young (promote all) · mark · weak references, ephemerons,
- * finalizers · sweep · restart. What must free all it can
- * (gyre_collect(2), a full heap): it also frees what a concurrent cycle
- * would keep, the objects that died during it. */
+ * sweep] · young (promote all) · [unfreeze] · mark · weak references,
+ * ephemerons, finalizers · sweep · [freeze] · restart. What must free all
+ * it can (gyre_collect(2), a full heap): it also frees what a concurrent
+ * cycle would keep, the objects that died during it. gyre_freeze and
+ * gyre_unfreeze are full collections too (gc/heap/freeze.h). */
 static uint64_t pause_full(struct pause *p)
 {
 	if (!pause_begin(p, true))
@@ -699,6 +703,8 @@ static uint64_t pause_full(struct pause *p)
 		p->ended = true;
 	}
 	young_all(p);
+	if (p->why == R_UNFREEZE)
+		unfreeze_heap();
 	uint64_t t0 = gyre_now_ns();
 	mark_heap();
 	mark_final();
@@ -708,6 +714,8 @@ static uint64_t pause_full(struct pause *p)
 	uint64_t t2 = gyre_now_ns();
 	struct sweep_result sr = sweep_heap();
 	compact_fix_counts(&cr, &sr);
+	if (p->why == R_FREEZE)
+		freeze_heap(&sr);
 	add_sweep(&p->r, &sr);
 	heap_prune_gen1();
 	minor_recount();
@@ -832,6 +840,19 @@ enum for_space collect_for_space(struct mutator *m)
 	}
 	pthread_mutex_unlock(&collector.lock);
 	return ran;
+}
+
+uint64_t collect_freeze(struct mutator *m, bool unfreeze)
+{
+	lock_collector(m);
+	uint64_t freed = collect_run(m, 2, unfreeze ? R_UNFREEZE : R_FREEZE);
+	pthread_mutex_unlock(&collector.lock);
+	return freed;
+}
+
+long collect_disabled_depth(void)
+{
+	return atomic_load_relaxed(&collector.disabled);
 }
 
 uint64_t collect_explicit(struct mutator *m, unsigned gen)

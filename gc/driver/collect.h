@@ -55,12 +55,19 @@ bool collect_start_cycle(struct mutator *m);
 size_t collect_allowance(void);
 /* gyre_collect(gen): always collects; returns the objects freed. */
 uint64_t collect_explicit(struct mutator *m, unsigned gen);
+/* gyre_freeze / gyre_unfreeze: a full collection that ends by freezing
+ * every survivor, or that first hands the frozen objects back to
+ * generation 2 (gc/heap/freeze.h); runs even while automatic collection
+ * is disabled, as gyre_collect does. Returns the objects freed. */
+uint64_t collect_freeze(struct mutator *m, bool unfreeze);
 
 /* Automatic collection on/off (gyre_disable/gyre_enable nest per thread;
  * this counts the depth summed over threads). */
 void collect_disable(void);
 void collect_enable(void);
 bool collect_enabled(void);
+/* The gyre_disable calls not yet matched, summed over threads. */
+long collect_disabled_depth(void);
 
 /* gyre_set_threshold / get_threshold / get_count; values validated. */
 void collect_set_thresholds(const size_t t[3]);

@@ -21,10 +21,16 @@
  *   bits and are each on exactly one of the free, returning and returned
  *   lists, whose counts, links and bitmap agree [INV-FREE-LISTS];
  * - [INV-HEAP-USED] the heap's byte count matches its blocks and large
- *   objects.
+ *   objects;
+ * - [INV-FROZEN] frozen blocks (generation 3) keep their mark bits equal to
+ *   their start bits and are on no class list, frozen large objects keep
+ *   their LARGE_FROZEN mark, the frozen count matches them, and every
+ *   pointer from a frozen object to one that is not frozen lies on a dirty
+ *   card (the [INV-CARDS] check, with generation 3 older than 2).
  */
 #include "gc/heap/card.h"
 #include "gc/final/final.h"
+#include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
 #include "gc/old/mark.h"
@@ -69,8 +75,11 @@ static void check_pointer(const struct holder *h, void **slot)
 			FAIL("gen-%u object %p points at %p, a dead object in a block "
 			     "not swept yet", phase, h->gen, h->obj, v);
 	}
-	unsigned g = heap_gen_of((uintptr_t)v);
-	if (g < h->gen && !*card_of(h->obj, slot))
+	unsigned g = freeze_gen_of((uintptr_t)v);
+	/* A young target needs a dirty card; a generation-2 one (from a
+	 * frozen holder) may have a CARD_OLD one [INV-FROZEN]. */
+	uint8_t need = g < 2 ? CARD_DIRTY : CARD_DIRTY | CARD_OLD;
+	if (g < h->gen && !(*card_of(h->obj, slot) & need))
 		FAIL("gen-%u object %p points at gen-%u object %p from field %p, "
 		     "whose card is clean", phase, h->gen, h->obj, g, v, (void *)slot);
 }
@@ -110,6 +119,8 @@ static size_t check_object(void *obj, unsigned gen)
 
 static void check_marks_clear(const struct block *b)
 {
+	if (block_frozen(b))
+		return; /* freeze_verify: marks equal starts [INV-FROZEN] */
 	bool cycle = b->gen == 2 && b->state == BLOCK_SMALL &&
 		     (mark_old_active() || block_unswept(b));
 	for (unsigned i = 0; i < BITMAP_WORDS; i++) {
@@ -124,11 +135,11 @@ static void check_small_block(struct block *b)
 {
 	check_marks_clear(b);
 	for (size_t k = 0; k < CARDS_PER_BLOCK; k++)
-		if (block_cards(b)[k] && !heap.card_summary[block_index(b)])
+		if ((block_cards(b)[k] & CARD_DIRTY) && !heap.card_summary[block_index(b)])
 			FAIL("block %zu has a dirty card and a clean summary", phase,
 			     block_index(b));
 	if (b->obj_size != sizeclass_size[b->sizeclass] || b->owned ||
-	    (b->gen != 1 && b->gen != 2) || b->pinned ||
+	    (b->gen != 1 && b->gen != 2 && b->gen != GEN_FROZEN) || b->pinned ||
 	    heap.space[block_index(b)] != b->gen)
 		FAIL("block %zu has bad metadata: gen %u, class %u, object size %u, "
 		     "owned %d, pinned %d, space %#x", phase, block_index(b), b->gen,
@@ -220,16 +231,18 @@ static size_t check_large(void)
 	for (size_t i = 0; i < large.count; i++) {
 		struct large *l = large.objs[i];
 		if (l->magic != LARGE_MAGIC ||
-		    (atomic_load_relaxed(&l->mark) && !mark_old_active()))
+		    (atomic_load_relaxed(&l->mark) && !mark_old_active() && !large_frozen(l)))
 			FAIL("large object record %p is corrupt or marked", phase, (void *)l);
 		if (i && large.objs[i - 1] >= l)
 			FAIL("large-object set is not sorted", phase);
-		size_t obj_bytes = check_object(large_object(l), 2);
+		size_t obj_bytes = check_object(large_object(l),
+						large_frozen(l) ? GEN_FROZEN : 2);
 		if (obj_bytes != l->bytes || obj_bytes <= SIZECLASS_MAX_SIZE)
 			FAIL("large object %p has %zu bytes, header says %zu", phase,
 			     large_object(l), (size_t)l->bytes, obj_bytes);
 		for (size_t k = 0; k < large_ncards(l); k++)
-			if (l->cards[k] && !*large_summary(l, k / LARGE_CHUNK_CARDS))
+			if ((l->cards[k] & CARD_DIRTY) &&
+			    !*large_summary(l, k / LARGE_CHUNK_CARDS))
 				FAIL("large object %p has a dirty card (%zu) in a chunk whose "
 				     "summary is clean", phase, large_object(l), k);
 		for (size_t i = 0; i < large_nchunks(l); i++)
@@ -319,6 +332,11 @@ static void check_lists(size_t gen1)
 			     phase, block_index(b));
 }
 
+static void frozen_fail(const char *what, size_t index)
+{
+	FAIL("[INV-FROZEN] %s %zu", phase, what, index);
+}
+
 void verify_heap(const char *when)
 {
 	GYRE_ASSERT(stw_world_stopped());
@@ -327,6 +345,7 @@ void verify_heap(const char *when)
 	size_t blocks = check_blocks(&gen1);
 	size_t large_bytes = check_large();
 	check_lists(gen1);
+	freeze_verify(frozen_fail);
 	size_t used = atomic_load_relaxed(&heap.used);
 	if (used != blocks * BLOCK_SIZE + large_bytes)
 		FAIL("heap.used is %zu but blocks and large objects hold %zu", phase,
@@ -386,6 +405,7 @@ void verify_old_marks(const char *when)
 			    (b->gen != 2 || atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1))
 				check_old_targets(object_from_slot(base + (size_t)s * b->obj_size));
 	}
+	/* Frozen objects count as marked: what they point at must be. */
 	for (size_t i = 0; i < large.count; i++)
 		if (atomic_load_relaxed(&large.objs[i]->mark))
 			check_old_targets(large_object(large.objs[i]));

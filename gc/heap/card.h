@@ -15,6 +15,13 @@
  * and the summary byte of a block with a dirty card is set.
  * A minor collection cleans a card only after finding no such pointer on
  * it, and dirties the card of every such pointer it creates.
+ * A card byte is CARD_DIRTY (the barrier's store), during a minor
+ * collection CARD_PENDING, and, on the cards of frozen objects
+ * (gc/heap/freeze.h), CARD_OLD: its fields point into generation 2 (or
+ * at large objects that are not frozen), which the old generation's
+ * marking needs to know, and minor collections do not: such a card has no
+ * summary, and minor collections skip it until a store dirties it again
+ * (a pointer from a frozen object to a young one needs CARD_DIRTY).
  */
 #ifndef GYRE_CARD_H
 #define GYRE_CARD_H
@@ -35,6 +42,10 @@
  * lines that were written, for a card byte per 64 bytes. */
 #define LARGE_CARD_SHIFT GYRE__LARGE_CARD_SHIFT
 #define LARGE_CARD_SIZE ((size_t)1 << LARGE_CARD_SHIFT)
+
+#define CARD_DIRTY 1
+#define CARD_PENDING 2
+#define CARD_OLD 4
 
 static inline uint8_t *block_cards(const struct block *b)
 {
@@ -73,6 +84,18 @@ static inline void card_dirty(const void *holder, const void *slot)
 		__atomic_fetch_or(large_summary(large_of(holder),
 						((s - (uintptr_t)holder) >> LARGE_CARD_SHIFT) >>
 						GYRE__LARGE_CHUNK_SHIFT), 1, __ATOMIC_RELAXED);
+}
+
+/* Keeps [INV-CARDS] for `slot`, a field of `holder` that points into
+ * generation g, younger than the holder's: dirty for a young target,
+ * CARD_OLD for one in generation 2 (the holder is frozen). Relaxed, as
+ * card_dirty. */
+static inline void card_keep(const void *holder, const void *slot, unsigned g)
+{
+	if (g < 2)
+		card_dirty(holder, slot);
+	else
+		__atomic_fetch_or(card_of(holder, slot), CARD_OLD, __ATOMIC_RELAXED);
 }
 
 #endif

@@ -12,6 +12,7 @@
 #include "gc/final/final.h"
 #include "gc/old/compact.h"
 #include "runtime/config.h"
+#include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
 #include "gc/old/mark.h"
@@ -360,6 +361,16 @@ static void scan_handle(void **slot, void *ctx)
 	mark_field(ctx, *slot, NULL);
 }
 
+/* A field of a frozen object on a card that is not clean: frozen objects
+ * are never scanned, and what they point at outside the permanent
+ * generation is found this way [INV-FROZEN]. */
+static void scan_frozen_slot(void **slot, void *holder, void *ctx)
+{
+	void *v = load_field(slot);
+	if (v)
+		mark_field(ctx, v, holder);
+}
+
 static void scan_roots(struct work_stack *w)
 {
 	roots_for_each_stack(w->id, mk.wp.nstacks, scan_range, w);
@@ -367,6 +378,7 @@ static void scan_roots(struct work_stack *w)
 		roots_for_each_area(scan_range, w);
 		roots_for_each_handle(scan_handle, w);
 		final_for_each_root(scan_handle, w);
+		freeze_for_each_card_slot(scan_frozen_slot, w);
 	}
 }
 
@@ -438,7 +450,9 @@ static void rescan_heap(struct work_stack *w)
 {
 	for (size_t bi = 0; bi < heap.top; bi++) {
 		struct block *b = &heap.blocks[bi];
-		if (b->state == BLOCK_FREE)
+		/* Frozen objects are marked but never scanned: what they
+		 * point at came from their cards [INV-FROZEN]. */
+		if (b->state == BLOCK_FREE || block_frozen(b))
 			continue;
 		for (uint32_t s = 0; s < b->nslots; s++)
 			if (atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1) {
@@ -448,7 +462,7 @@ static void rescan_heap(struct work_stack *w)
 			}
 	}
 	for (size_t i = 0; i < large.count; i++)
-		if (atomic_load_relaxed(&large.objs[i]->mark)) {
+		if (atomic_load_relaxed(&large.objs[i]->mark) == 1) {
 			scan_object(w, large_object(large.objs[i]));
 			drain_alone(w);
 		}
@@ -492,6 +506,7 @@ void mark_old_start(void)
 	roots_for_each_area(scan_range, w);
 	roots_for_each_handle(scan_handle, w);
 	final_for_each_root(scan_handle, w);
+	freeze_for_each_card_slot(scan_frozen_slot, w);
 	/* The minor collection before this tenured every survivor, so the
 	 * young objects left are the pinned ones: all are scanned, those
 	 * that nothing points at any more too (a blocking thread may have

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gc/heap/card.h"
+#include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
 #include "gc/old/sweep.h"
@@ -166,6 +167,8 @@ static void sweep_nursery_block(struct sweeper *s, struct block *b)
 static void sweep_large(struct sweeper *s, size_t i)
 {
 	struct large *l = large.objs[i];
+	if (large_frozen(l))
+		return; /* [INV-FROZEN] its mark word is not written */
 	if (atomic_load_relaxed(&l->mark)) {
 		atomic_store_relaxed(&l->mark, 0);
 		s->r.live_objects++;
@@ -191,6 +194,8 @@ static void sweep_worker(unsigned id, void *arg)
 		size_t end = start + CHUNK_BLOCKS < sw.top ? start + CHUNK_BLOCKS : sw.top;
 		for (size_t i = start; i < end; i++) {
 			struct block *b = &heap.blocks[i];
+			if (block_frozen(b))
+				continue; /* [INV-FROZEN] never swept */
 			if (b->state == BLOCK_SMALL)
 				sweep_block(s, b);
 			else if (b->state == BLOCK_NURSERY)

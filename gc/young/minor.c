@@ -68,6 +68,7 @@ void minor_shutdown(void)
 	for (unsigned i = 0; i < minor_state.wp.nstacks; i++) {
 		ptrvec_free(&minor_state.copiers[i].weak);
 		ptrvec_free(&minor_state.copiers[i].eph);
+		ptrvec_free(&minor_state.copiers[i].frozen_pending);
 	}
 	work_pool_shutdown(&minor_state.wp);
 	meta_free(minor_state.copiers);

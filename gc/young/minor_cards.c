@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "gc/heap/card.h"
+#include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
 #include "gc/young/minor_impl.h"
 #include "gc/heap/roots.h"
 
-#define CARD_PENDING 2
 #define CHUNK_BLOCKS 256
 #define CHUNK_LARGE 16
 
@@ -30,14 +30,16 @@ static bool cards_clean(const uint8_t *cards, size_t n)
 	return true;
 }
 
-/* Turns dirty cards into pending ones; returns how many there were. */
+/* Turns dirty cards into pending ones; returns how many there were. A
+ * frozen object's CARD_OLD bit goes too: the scan sets it again where it
+ * still holds. */
 static size_t prepare_cards(uint8_t *cards, size_t n)
 {
 	if (cards_clean(cards, n))
 		return 0;
 	size_t dirty = 0;
 	for (size_t j = 0; j < n; j++)
-		if (cards[j]) {
+		if (cards[j] & CARD_DIRTY) {
 			cards[j] = CARD_PENDING;
 			dirty++;
 		}
@@ -50,7 +52,11 @@ static size_t prepare_cards(uint8_t *cards, size_t n)
  * dirty cards. */
 static size_t prepare_large(struct large *l)
 {
-	l->cards_pending = false;
+	/* Written only when it changes: a frozen object's record shares a
+	 * page with its header, which no collection may write
+	 * [INV-FROZEN]. */
+	if (l->cards_pending)
+		l->cards_pending = false;
 	if (!l->cards)
 		return 0;
 	size_t nchunks = large_nchunks(l), ncards = large_ncards(l), dirty = 0;
@@ -85,6 +91,7 @@ void minor_prepare_worker(unsigned id, void *arg)
 	 * cleared: the copy dirties again those of objects that stay. */
 	struct copier *c = &minor_state.copiers[id];
 	c->pending = NULL;
+	c->frozen_pending.n = 0;
 	c->dirty_cards = 0;
 	size_t start;
 	while ((start = atomic_add_relaxed(&minor_state.next_block, CHUNK_BLOCKS)) <
@@ -112,6 +119,8 @@ void minor_prepare_worker(unsigned id, void *arg)
 			if (!dirty)
 				continue;
 			c->dirty_cards += dirty;
+			if (block_frozen(b) && ptrvec_push(&c->frozen_pending, b))
+				continue;
 			b->card_next = c->pending;
 			c->pending = b;
 		}
@@ -172,7 +181,8 @@ void minor_scan_large_cards(struct copier *c, struct large *l)
 			      CARD_PENDING) || !card_claim(&l->cards[k]))
 				continue;
 			uintptr_t lo = (uintptr_t)obj + k * LARGE_CARD_SIZE;
-			minor_scan_fields(c, obj, 2, lo, lo + LARGE_CARD_SIZE);
+			minor_scan_fields(c, obj, large_frozen(l) ? GEN_FROZEN : 2, lo,
+					  lo + LARGE_CARD_SIZE);
 		}
 		minor_drain_local(c->w, c);
 	}

@@ -9,6 +9,7 @@
 
 #include "gc/heap/card.h"
 #include "gc/final/final.h"
+#include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
 #include "gc/young/minor_impl.h"
@@ -246,7 +247,7 @@ static void forward_slot(struct copier *c, const struct pending *p)
 		*p->slot = v;
 	}
 	if (gen < p->hgen)
-		card_dirty(p->holder, p->slot);
+		card_keep(p->holder, p->slot, gen);
 }
 
 /* Empties the prefetch ring. */
@@ -268,12 +269,19 @@ static inline void process_slot(struct copier *c, void **slot, void *holder,
 				unsigned hgen)
 {
 	void *v = *slot;
-	if (!v || !heap_contains((uintptr_t)v))
-		return; /* NULL, or a large object: generation 2 */
+	if (!v)
+		return;
+	if (!heap_contains((uintptr_t)v)) {
+		/* A large object: generation 2, younger than a frozen holder
+		 * unless frozen too [INV-FROZEN]. */
+		if (hgen == GEN_FROZEN && !large_frozen(large_of(v)))
+			card_keep(holder, slot, 2);
+		return;
+	}
 	uint8_t space = space_of((uintptr_t)v);
 	if (!(space & SPACE_FROM)) {
 		if ((space & SPACE_GEN_MASK) < hgen)
-			card_dirty(holder, slot);
+			card_keep(holder, slot, space & SPACE_GEN_MASK);
 		return;
 	}
 	/* Both ends of a small object: it may straddle two lines. */
@@ -456,6 +464,10 @@ void minor_copy_worker(unsigned id, void *arg)
 	}
 	for (struct block *b = c->pending; b; b = b->card_next) {
 		minor_scan_block_cards(c, b);
+		minor_drain_local(c->w, c);
+	}
+	for (size_t k = 0; k < c->frozen_pending.n; k++) {
+		minor_scan_block_cards(c, c->frozen_pending.v[k]);
 		minor_drain_local(c->w, c);
 	}
 	/* Every worker visits every large object with pending cards, and

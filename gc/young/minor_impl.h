@@ -38,6 +38,10 @@ struct pending {
 struct copier {
 	struct work_stack *w;              /* this worker's stack in minor_state.wp */
 	struct block *pending;             /* blocks with pending cards */
+	/* Frozen blocks with pending cards: listed here rather than through
+	 * their card_next, which no collection may write [INV-FROZEN]
+	 * (without memory for the entry, a block is linked after all). */
+	struct ptrvec frozen_pending;
 	struct pending ring[RING];
 	unsigned ring_head, ring_n;        /* the ring's oldest entry, its length */
 	struct run to[2][SIZECLASS_COUNT]; /* runs in gen 1 and gen 2 */

@@ -449,10 +449,13 @@ size_t gyre_run_finalizers(size_t max);
 
 /* ----------------------------------------------------------------- control */
 
-/* Like Python's gc module, the heap has three generations:
+/* Like Python's gc module, the heap has three generations, and a
+ * permanent one:
  * 0  the nursery: new objects, in thread-local buffers;
  * 1  objects that survived a collection but are younger than tenure_age;
- * 2  the old generation (and every large object).
+ * 2  the old generation (and every large object);
+ * 3  the permanent generation: what gyre_freeze froze (below), never
+ *    collected until gyre_unfreeze.
  * Collecting generation g collects every generation up to g: 0 and 1 are
  * minor collections (survivors are copied, in parallel); 2 also marks and
  * sweeps the old generation.
@@ -502,6 +505,51 @@ int gyre_enable(void);
 /* 1 if automatic collection is on (no thread holds a gyre_disable), 0 if it
  * is off, GYRE_ESTATE if gyre is not initialised. */
 int gyre_is_enabled(void);
+
+/* The permanent generation, as Python's gc.freeze / gc.unfreeze /
+ * gc.get_freeze_count, for pre-fork servers: load the data, freeze, fork.
+ *
+ * gyre_freeze runs a full collection (like gyre_collect(2)) and then moves
+ * every object alive into the permanent generation (3): from then on no
+ * collection marks, sweeps, moves or frees a frozen object, and none
+ * writes to its memory or to the collector's tables that describe it
+ * (mark and start bits, cards), so that after a fork the frozen heap stays
+ * shared, copy-on-write, between parent and children, whatever their
+ * collections do. What the program writes is its own business: a store
+ * into a frozen object copies that page, as any write does, and dirties
+ * its card (one byte per 512 bytes of the heap). Frozen objects stay valid
+ * objects in every other way: read them, store into them with GYRE_STORE
+ * (a frozen object may point at any object: what it points at outside the
+ * permanent generation stays alive as long as it does, found through the
+ * cards of its stores), register finalizers on them (they do not run
+ * while the object is frozen). A frozen weak reference or ephemeron holds
+ * its target (key and value) strongly if the target is not frozen: it is
+ * cleared only once unfrozen.
+ * Calls nest as Python's do: each gyre_freeze freezes what is alive and
+ * not frozen yet; one gyre_unfreeze thaws all. Objects that a stack or
+ * register of a running thread points at may be young and pinned at that
+ * moment (conservative roots): those stay young and are not frozen. Free
+ * slots in the frozen blocks are not reused until gyre_unfreeze (freeze
+ * once the data is loaded, not while the heap churns).
+ *
+ * gyre_unfreeze hands every frozen object back to generation 2 and runs a
+ * full collection, so that what died while frozen is freed now.
+ *
+ * Both run even while automatic collection is disabled by the calling
+ * thread (Python's advice: gc.disable early in the parent, gc.freeze
+ * before the fork, gc.enable in the children), but not while another
+ * thread holds a gyre_disable, whose code relies on no collection
+ * running.
+ * Errors (the status, negative): GYRE_ENOTATTACHED; GYRE_EBLOCKING
+ * (inside a blocking region); GYRE_ESTATE (gyre_freeze while another
+ * thread holds a gyre_disable; gyre_unfreeze with nothing frozen, or
+ * while another thread holds a gyre_disable). Checked builds name each
+ * misuse and abort. Both return GYRE_OK on success. */
+int gyre_freeze(void);
+int gyre_unfreeze(void);
+/* The number of frozen objects (0 if nothing is frozen). Any thread.
+ * Before gyre_init: 0, a misuse (GYRE_ESTATE in gyre_last_error). */
+size_t gyre_get_freeze_count(void);
 
 /* --------------------------------------------------------------- observing */
 
@@ -600,6 +648,11 @@ typedef struct gyre_stats {
 	uint64_t objects_evacuated;
 	uint64_t bytes_evacuated;
 	uint64_t compact_total_ns;
+	/* The permanent generation (gyre_freeze): frozen objects and their
+	 * bytes (size-class slots, and large objects whole, headers
+	 * included). Not in heap_live or old_*. */
+	uint64_t frozen_objects;
+	uint64_t frozen_bytes;
 	uint64_t pause_count;
 	uint64_t pause_total_ns;
 	uint64_t pause_max_ns;

@@ -165,6 +165,17 @@ int finalizer_register_blocking(void);
 int finalizer_cancel_unregistered(void);
 int run_finalizers_unattached(void);
 
+/* ------------------------------------------------------- cases_freeze.c */
+
+int freeze_unattached(void);
+int freeze_blocking(void);
+int freeze_disabled_by_other_thread(void);
+int unfreeze_nothing_frozen(void);
+int unfreeze_unattached(void);
+int unfreeze_disabled_by_other_thread(void);
+void test_freeze_nesting(void **state);
+void test_freeze_own_disable(void **state);
+
 /* --------------------------------------------------- cases_not_misuse.c */
 
 /* cmocka tests; each but test_strerror runs its case in a child. */

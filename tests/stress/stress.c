@@ -10,7 +10,10 @@
  * GYRE_STORE. Threads also hold a graph only in a local across long
  * safepoint loops and (some of them) blocking regions and disabled
  * regions, force collections of each generation in turn, and detach and
- * re-attach while others collect. Each thread also keeps a table of weak
+ * re-attach while others collect; the first thread also freezes the heap
+ * now and then (gyre_freeze, nested up to twice) and unfreezes it, so that
+ * graphs live, are mutated and die in the permanent generation too. Each
+ * thread also keeps a table of weak
  * references and ephemerons and makes finalizable objects, checked after
  * every collection too (weakrefs.c). The run ends with a check of gyre's
  * statistics (every generation collected, objects promoted and pinned)
@@ -279,10 +282,29 @@ static void op_blocking(struct mutator *m, int kind, int slot)
 	m->w->t.blocking++;
 }
 
+/* gyre_freeze refuses to run while another thread holds a gyre_disable
+ * (a misuse: checked builds abort): disabled regions hold this lock for
+ * reading, a freeze for writing. Taken inside a blocking region, as any
+ * lock an attached thread may wait for. */
+static pthread_rwlock_t disable_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static void lock_blocking(bool writer)
+{
+	if (gyre_blocking_begin() != GYRE_OK)
+		fail("gyre_blocking_begin failed");
+	if (writer)
+		pthread_rwlock_wrlock(&disable_lock);
+	else
+		pthread_rwlock_rdlock(&disable_lock);
+	if (gyre_blocking_end() != GYRE_OK)
+		fail("gyre_blocking_end failed");
+}
+
 /* Works with automatic collection disabled; a forced collection must
  * still run. */
 static void op_disabled(struct mutator *m, int kind, int slot)
 {
+	lock_blocking(false);
 	if (gyre_disable() != GYRE_OK)
 		fail("gyre_disable failed");
 	if (gyre_is_enabled() != 0)
@@ -294,7 +316,26 @@ static void op_disabled(struct mutator *m, int kind, int slot)
 		fail("gyre_collect failed while disabled");
 	if (gyre_enable() != GYRE_OK)
 		fail("gyre_enable failed");
+	pthread_rwlock_unlock(&disable_lock);
 	m->w->t.disabled++;
+}
+
+/* Freezes (a full collection, then every survivor is frozen), freezes
+ * again (nesting), then unfreezes, in turn; the count must follow. */
+static void op_freeze(struct mutator *m)
+{
+	static unsigned turn;   /* the first thread's only */
+	lock_blocking(true);
+	if (turn++ % 3 < 2) {
+		if (gyre_freeze() != GYRE_OK)
+			fail("gyre_freeze failed");
+	} else if (gyre_get_freeze_count() && gyre_unfreeze() != GYRE_OK) {
+		fail("gyre_unfreeze failed");
+	} else if (gyre_get_freeze_count()) {
+		fail("%zu objects frozen after gyre_unfreeze", gyre_get_freeze_count());
+	}
+	pthread_rwlock_unlock(&disable_lock);
+	(void)m;
 }
 
 /* Forced collections over all threads, to take the generations in turn.
@@ -384,7 +425,9 @@ static void step(struct mutator *m)
 		op_collect(m);
 	else if (x >= 1392 && x < 1402 && uses_reattach(m))
 		op_reattach(m);
-	else if (x >= 1402 && x < 2000) {
+	else if (x >= 1402 && x < 1432 && m->w->index == 0)
+		op_freeze(m);
+	else if (x >= 1432 && x < 2000) {
 		weakrefs_step(&m->weak, r);
 		m->w->t.weak_ops++;
 	} else
