@@ -541,6 +541,39 @@ static void test_mop_up_moves_the_rest(void)
 	gyre_handle_free(table);
 }
 
+/* A frozen table (gyre_freeze) filled afterwards: its nodes live in
+ * generation 2 and move; the frozen table's fields follow them. */
+static void fill_frozen_table(void *arg)
+{
+	(void)arg;
+	void **t = tab();
+	for (unsigned i = 0; i < N; i++)
+		GYRE_STORE_AT(t, i, node_new(i, NULL, NULL));
+	assert_true(gyre_collect(2) >= 0);
+	for (unsigned i = 0; i < N; i++)
+		if (i % KEEP)
+			GYRE_STORE_AT(t, i, NULL);
+}
+
+static void test_frozen_holder_follows(void)
+{
+	void **t = gyre_alloc_array(GYRE_TYPE_PTR, N);
+	assert_non_null(t);
+	table = gyre_handle_new(t);
+	t = NULL;
+	assert_int_equal(gyre_freeze(), GYRE_OK);
+	harness_in_thread(fill_frozen_table, NULL);
+	gyre_stats s0 = harness_stats();
+	harness_clear_stack();
+	assert_true(gyre_collect(2) >= 0);
+	assert_true(harness_stats().objects_evacuated - s0.objects_evacuated >= N / KEEP / 2);
+	void **ft = tab();
+	for (unsigned i = 0; i < N; i += KEEP)
+		assert_int_equal(((struct node *)ft[i])->value, i);
+	assert_int_equal(gyre_unfreeze(), GYRE_OK);
+	gyre_handle_free(table);
+}
+
 /* ---------------------------------------------------------- configuration */
 
 static int up_off(void **state)
@@ -620,6 +653,8 @@ int main(void)
 							 BODY(test_queues_follow)),
 		cmocka_unit_test_prestate_setup_teardown(run_body, up, node_down,
 							 BODY(test_mop_up_moves_the_rest)),
+		cmocka_unit_test_prestate_setup_teardown(run_body, up, node_down,
+							 BODY(test_frozen_holder_follows)),
 		cmocka_unit_test_prestate_setup_teardown(run_body, up_off, node_down,
 							 BODY(test_off_moves_nothing)),
 		cmocka_unit_test(test_bad_values),
