@@ -660,9 +660,12 @@ typedef struct gyre_stats {
 	uint64_t ttsp_histogram[GYRE_PAUSE_BUCKETS];
 	uint64_t ttsp_max_ns;
 	uint64_t slow_stops;
-	/* No-GC regions (gyre_critical_begin): opened, whose budget ran
-	 * out, the longest (ns, from begin to end), and the bytes the
-	 * threads took from the heap while any was open. */
+	/* No-GC regions (gyre_critical_begin): regions opened; times the
+	 * open regions' budget ran out (once per set of regions open
+	 * together, whichever policy); the longest region (ns, from begin
+	 * to end, the nested ones too); and the bytes the threads took from
+	 * the heap while any was open (whole nursery buffers, large
+	 * objects). */
 	uint64_t critical_opened;
 	uint64_t critical_overrun;
 	uint64_t critical_longest_ns;
