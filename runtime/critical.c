@@ -38,15 +38,14 @@ static _Thread_local struct {
 	} region[CRITICAL_DEPTH_MAX];
 } mine;
 
-void critical_reset(void)
+/* Under lock: a new, empty window; regions of the old one see their
+ * number is stale. */
+static void window_new(void)
 {
-	pthread_mutex_lock(&crit.lock);
 	crit.window++;
 	crit.allowance = crit.used = 0;
 	crit.ran_out = false;
-	crit.opened = crit.overrun = crit.longest_ns = crit.bytes = 0;
 	atomic_store_relaxed(&critical_open, 0);
-	pthread_mutex_unlock(&crit.lock);
 }
 
 /* Under lock: the window ends (its last region closed, or its budget ran
@@ -54,10 +53,15 @@ void critical_reset(void)
 static void window_end(void)
 {
 	collect_enable();
-	crit.window++;
-	crit.allowance = crit.used = 0;
-	crit.ran_out = false;
-	atomic_store_relaxed(&critical_open, 0);
+	window_new();
+}
+
+void critical_reset(void)
+{
+	pthread_mutex_lock(&crit.lock);
+	window_new();
+	crit.opened = crit.overrun = crit.longest_ns = crit.bytes = 0;
+	pthread_mutex_unlock(&crit.lock);
 }
 
 /* Under lock: room for the window's remaining budget and `budget` more
@@ -136,11 +140,18 @@ void critical_close_all(void)
 void critical_after_fork_child(void)
 {
 	unsigned open = 0;
+	pthread_mutex_lock(&crit.lock);
 	for (unsigned i = 0; i < mine.depth; i++)
 		open += mine.region[i].window == crit.window;
 	atomic_store_relaxed(&critical_open, open);
+	/* The other threads' regions are gone with them: with none of its
+	 * own, the window is over (collect_after_fork_child has already
+	 * dropped its disable). */
 	if (open)
 		collect_disable();
+	else
+		window_new();
+	pthread_mutex_unlock(&crit.lock);
 }
 
 /* Under lock: the budget runs out. The default policy ends the window's

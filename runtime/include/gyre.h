@@ -700,7 +700,10 @@ int gyre_stats_get(gyre_stats *out);
  * with GYRE_ESTATE from inside a callback (checked builds abort, naming
  * it), because on the collector thread there is no heap to use and a
  * collection started there would deliver events inside a delivery. The
- * event and its strings live only for the call.
+ * event and its strings live only for the call. A callback runs on an
+ * attached, running thread (no safepoint in between): a stop of the world
+ * waits for it to return, so it should be short, and a call in it that may
+ * block goes inside gyre_blocking_begin/end like any other.
  *
  * Registration is safe at any time, from any thread, including from
  * inside a callback: an added callback gets the events delivered after
