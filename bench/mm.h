@@ -258,6 +258,23 @@ static inline void mm_free_tree(node *tree) { (void)tree; }
 static inline void mm_disable(void) { mm_check(gyre_disable(), "gyre_disable"); }
 static inline void mm_enable(void) { mm_check(gyre_enable(), "gyre_enable"); }
 
+/* Calls fn with the time (CLOCK_MONOTONIC) each collection began, after
+ * its pause, from gyre's event callbacks; elsewhere never. */
+static void (*mm_collection_fn)(uint64_t time_ns);
+
+static void mm_gyre_event(const gyre_event *ev, void *ctx)
+{
+	(void)ctx;
+	if (ev->kind == GYRE_EVENT_COLLECTION_BEGIN)
+		mm_collection_fn(ev->time_ns);
+}
+
+static inline void mm_on_collection(void (*fn)(uint64_t time_ns))
+{
+	mm_collection_fn = fn;
+	mm_check(gyre_callback_add(mm_gyre_event, NULL), "gyre_callback_add");
+}
+
 /* A region that cannot have its room (GYRE_ENOMEM) is not opened: the
  * request runs without the guarantee rather than fail. True from end
  * unless the budget ran out. */
@@ -411,6 +428,7 @@ static inline void mm_free_tree(node *tree) { (void)tree; }
 static inline void mm_disable(void) { GC_disable(); }
 static inline void mm_enable(void) { GC_enable(); }
 static inline bool mm_critical_begin(size_t budget) { (void)budget; GC_disable(); return true; }
+static inline void mm_on_collection(void (*fn)(uint64_t)) { (void)fn; }
 static inline bool mm_critical_end(bool opened) { (void)opened; GC_enable(); return true; }
 
 static inline void mm_collect(void) { GC_gcollect(); }
@@ -509,6 +527,7 @@ static inline void mm_free_tree(node *tree)
 static inline void mm_disable(void) {}
 static inline void mm_enable(void) {}
 static inline bool mm_critical_begin(size_t budget) { (void)budget; return true; }
+static inline void mm_on_collection(void (*fn)(uint64_t)) { (void)fn; }
 static inline bool mm_critical_end(bool opened) { (void)opened; return true; }
 
 static inline void mm_collect(void) {}
