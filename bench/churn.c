@@ -608,7 +608,11 @@ int main(int argc, char **argv)
 	shared_init(&opt);
 	run(&opt, ws, &r);
 	report(&opt, &r);
-	regions_report();
+	if (!regions_report()) {
+		fprintf(stderr, "churn %s: collections ran inside no-GC regions\n",
+		        mm_name());
+		status = 1;
+	}
 	if (r.corrupt) {
 		fprintf(stderr, "churn %s: %llu corrupt records\n", mm_name(),
 		        (unsigned long long)r.corrupt);

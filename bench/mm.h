@@ -258,14 +258,14 @@ static inline void mm_free_tree(node *tree) { (void)tree; }
 static inline void mm_disable(void) { mm_check(gyre_disable(), "gyre_disable"); }
 static inline void mm_enable(void) { mm_check(gyre_enable(), "gyre_enable"); }
 
-/* Calls fn with the time (CLOCK_MONOTONIC) each collection began, after
- * its pause, from gyre's event callbacks; elsewhere never. */
+/* Calls fn with the time (CLOCK_MONOTONIC) each collection's pause ended,
+ * from gyre's event callbacks; elsewhere never. */
 static void (*mm_collection_fn)(uint64_t time_ns);
 
 static void mm_gyre_event(const gyre_event *ev, void *ctx)
 {
 	(void)ctx;
-	if (ev->kind == GYRE_EVENT_COLLECTION_BEGIN)
+	if (ev->kind == GYRE_EVENT_COLLECTION_END)
 		mm_collection_fn(ev->time_ns);
 }
 
