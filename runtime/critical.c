@@ -156,7 +156,9 @@ void critical_after_fork_child(void)
 
 /* Under lock: the budget runs out. The default policy ends the window's
  * guarantee (its regions' ends will say so); critical_fail refuses the
- * allocation and keeps it. Either way the event is built once per window. */
+ * allocation and keeps it. Fills *ev; true the first time in a window
+ * (the one to report and count: with critical_fail every later
+ * allocation of the window is refused too). */
 static bool run_out(size_t bytes, gyre_event *ev)
 {
 	bool first = !crit.ran_out;

@@ -173,9 +173,11 @@ int gyre_thread_attach(void);
 
 /* Ends the calling thread's use of the heap; pointers it still holds are no
  * longer roots. Errors: GYRE_ENOTATTACHED; GYRE_EUNBALANCED if the thread is
- * inside a blocking region or has gyre_disable calls not yet matched. A
- * thread that exits while attached is a misuse too: checked builds abort,
- * others detach it at its exit (closing its region and its disables). */
+ * inside a blocking region, has gyre_disable calls not yet matched, or has
+ * no-GC regions (gyre_critical_begin) still open. A thread that exits
+ * while attached is a misuse too: checked builds abort, others detach it
+ * at its exit (closing its blocking region, its disables and its no-GC
+ * regions). */
 int gyre_thread_detach(void);
 
 /* A cooperative safepoint: if a collection is waiting for this thread, it

@@ -165,6 +165,22 @@ int finalizer_register_blocking(void);
 int finalizer_cancel_unregistered(void);
 int run_finalizers_unattached(void);
 
+/* ---------------------------------------------------- cases_controls.c */
+
+int critical_budget_zero(void);
+int critical_budget_above_max(void);
+int critical_end_without_begin(void);
+int critical_begin_blocking(void);
+int detach_in_critical(void);
+int callback_add_null(void);
+int callback_add_twice(void);
+int callback_remove_absent(void);
+int callback_add_uninitialised(void);
+int collect_in_callback(void);
+int ttsp_threshold_too_big(void);
+int env_ttsp_threshold_banana(void);
+int env_critical_fail_bad(void);
+
 /* --------------------------------------------------- cases_not_misuse.c */
 
 /* cmocka tests; each but test_strerror runs its case in a child. */

@@ -175,19 +175,25 @@ static void test_alloc_failed(void **state)
 
 static unsigned calls_other;
 
+/* Counts a collection's begin and end only: a heap size event may come
+ * with a collection too. */
+static bool is_collection(const gyre_event *ev)
+{
+	return ev->kind == GYRE_EVENT_COLLECTION_BEGIN ||
+	       ev->kind == GYRE_EVENT_COLLECTION_END;
+}
+
 static void other(const gyre_event *ev, void *ctx)
 {
-	(void)ev;
 	(void)ctx;
-	calls_other++;
+	calls_other += is_collection(ev);
 }
 
 /* Removes itself and adds `other` from inside the delivery: the rest of
  * this delivery is unchanged, the next sees the change. */
 static void self_removing(const gyre_event *ev, void *ctx)
 {
-	(void)ev;
-	if ((*(unsigned *)ctx)++ > 0)
+	if (!is_collection(ev) || (*(unsigned *)ctx)++ > 0)
 		return;
 	assert_int_equal(gyre_callback_remove(self_removing, ctx), GYRE_OK);
 	assert_int_equal(gyre_callback_add(other, NULL), GYRE_OK);
