@@ -144,13 +144,15 @@ static void test_heap_grow(void **state)
 	for (int i = 0; i < 64; i++)
 		keep[i] = gyre_alloc_bytes(256 << 10);
 	assert_true(gyre_collect(0) >= 0);
-	/* The last report (a cycle may have reported part of the growth). */
+	/* The last report: a cycle may have reported part of the growth, and
+	 * what grew since is reported only from an eighth on, so the last
+	 * report saw at least 8/9 of the 16 MiB kept. */
 	int g = -1;
 	for (int i = find_kind(GYRE_EVENT_HEAP_GROW, 0); i >= 0;
 	     i = find_kind(GYRE_EVENT_HEAP_GROW, (unsigned)i + 1))
 		g = i;
 	assert_true(g >= 0);
-	assert_true(seen[g].heap_size >= 16 * MIB);
+	assert_true(seen[g].heap_size >= 14 * MIB);
 	assert_true(seen[g].heap_size > seen[g].bytes);
 	assert_non_null(keep[63]);
 	down();
