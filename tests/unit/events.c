@@ -218,6 +218,71 @@ static void test_change_inside_callback(void **state)
 	down();
 }
 
+/* ------------------------------------------- registration under delivery */
+
+static atomic_uint_fast64_t counted;
+static atomic_bool churning;
+
+static void counting(const gyre_event *ev, void *ctx)
+{
+	(void)ev;
+	atomic_fetch_add(&counted, (uintptr_t)ctx);
+}
+
+/* Allocates garbage until told to stop: its collections deliver events
+ * while the main thread changes the registrations. */
+static void *collector_thread(void *arg)
+{
+	(void)arg;
+	assert_int_equal(gyre_thread_attach(), GYRE_OK);
+	while (atomic_load(&churning))
+		for (int i = 0; i < 1000; i++)
+			harness_launder(node_new((uint64_t)i, NULL, NULL));
+	assert_int_equal(gyre_thread_detach(), GYRE_OK);
+	return NULL;
+}
+
+/* Callbacks added and removed by one thread while two others collect
+ * and deliver: every array a delivery still reads stays alive (ASan), and
+ * the registrations race with nothing (TSan). */
+static void test_registration_under_delivery(void **state)
+{
+	(void)state;
+	up(&(gyre_config){.nursery_size = 256 << 10});
+	atomic_store(&counted, 0);
+	atomic_store(&churning, true);
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, collector_thread, NULL), 0);
+	uint64_t deadline = harness_now_ms() + 300;
+	bool registered[9] = {false};
+	for (uintptr_t k = 1; harness_now_ms() < deadline; k = k % 8 + 1) {
+		assert_int_equal(gyre_callback_add(counting, (void *)k), GYRE_OK);
+		registered[k] = true;
+		/* Each even one removes the odd one before it; the eighth
+		 * also every even one. */
+		for (uintptr_t j = 1; j <= k; j++) {
+			bool drop = k % 2 == 0 && (j == k - 1 || (k == 8 && j % 2 == 0));
+			if (drop && registered[j]) {
+				assert_int_equal(gyre_callback_remove(counting, (void *)j),
+						 GYRE_OK);
+				registered[j] = false;
+			}
+		}
+		gyre_safepoint();
+	}
+	atomic_store(&churning, false);
+	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	assert_int_equal(gyre_blocking_end(), GYRE_OK);
+	for (uintptr_t j = 1; j <= 8; j++)
+		if (registered[j])
+			assert_int_equal(gyre_callback_remove(counting, (void *)j), GYRE_OK);
+	assert_true(atomic_load(&counted) > 0);
+	down();
+}
+
 /* ------------------------------------------------------------ bad input */
 
 static int misuse_status;
@@ -397,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_heap_grow),
 		cmocka_unit_test(test_alloc_failed),
 		cmocka_unit_test(test_change_inside_callback),
+		cmocka_unit_test(test_registration_under_delivery),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_slow_safepoint),
 		cmocka_unit_test(test_slow_safepoint_trace),
