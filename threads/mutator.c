@@ -34,7 +34,6 @@ int mutator_register(struct mutator *m)
 	int rc = stack_top(&m->stack_hi);
 	if (rc)
 		return rc;
-	m->thread = pthread_self();
 	m->tid = gettid();
 	/* Joins as BLOCKING: a collection that is stopping the world then
 	 * does not wait for us, and leaving the region below waits for it. */

@@ -36,9 +36,8 @@ struct mutator {
 	 * Sync: stored relaxed by the owner before its seq_cst store of
 	 * `state`, which publishes it to the initiator's seq_cst load. */
 	_Atomic uint64_t stopped_ns;
-	/* The thread, and its kernel id, for naming the one that held up a
-	 * stop. Immutable after attach. */
-	pthread_t thread;
+	/* The thread's kernel id, for naming the one that held up a stop
+	 * (threads/ttsp.c). Immutable after attach. */
 	int tid;
 	/* Highest address of the thread's stack. Immutable after attach. */
 	void *stack_hi;

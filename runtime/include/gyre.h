@@ -742,8 +742,9 @@ typedef enum gyre_event_kind {
 	GYRE_EVENT_CRITICAL_OVERRUN,
 	/* A stop of the world in which a thread took `ttsp_ns` (at least
 	 * ttsp_threshold_us) to reach its safepoint; `thread_name` is the
-	 * slowest thread's name (pthread_setname_np; "" if it has none),
-	 * `thread_id` its kernel id, `pause_ns` the whole stop's wait. */
+	 * slowest thread's name (pthread_setname_np; "" if it cannot be
+	 * read), `thread_id` its kernel id, `pause_ns` the whole stop's
+	 * wait. */
 	GYRE_EVENT_SLOW_SAFEPOINT,
 } gyre_event_kind;
 
