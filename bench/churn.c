@@ -22,6 +22,8 @@
  *
  * Usage: churn [--threads N] [--table-mb N] [--seconds S | --ops N]
  *              [--small] [--seed N] [--latency-file PATH] [--json]
+ *              [--regions N [--regions-off]]
+ * --regions: a thread opening N no-GC regions a second (regions.h).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -34,6 +36,7 @@
 
 #include "mm.h"
 #include "measure.h"
+#include "regions.h"
 
 enum {
 	NAME_MIN = 16, NAME_SPAN = 32,     /* name: 16..47 bytes */
@@ -483,6 +486,7 @@ static void usage(void)
 	fprintf(stderr,
 	        "usage: churn [--threads N] [--table-mb N] [--seconds S | --ops N]\n"
 	        "             [--small] [--seed N] [--latency-file PATH] [--json]\n"
+	        "             [--regions N [--regions-off]]\n"
 	        "  --threads N        replacing threads, 1..%d (default %d)\n"
 	        "  --table-mb N       live table size in MiB, about (default %d)\n"
 	        "  --seconds S        timed phase, up to %d (default %d)\n"
@@ -490,7 +494,9 @@ static void usage(void)
 	        "  --small            entries of three 48-byte nodes and 64 bytes\n"
 	        "  --seed N           random seed (default 1)\n"
 	        "  --latency-file P   write the latency CDF (upper_us fraction)\n"
-	        "  --json             print one JSON object\n",
+	        "  --json             print one JSON object\n"
+	        "  --regions N        a thread opens N no-GC regions a second\n"
+	        "  --regions-off      ... doing their work without the regions\n",
 	        MAX_THREADS, DEFAULT_THREADS, DEFAULT_TABLE_MB, MAX_SECONDS,
 	        DEFAULT_SECONDS);
 	exit(2);
@@ -523,6 +529,11 @@ static bool parse_one(int argc, char **argv, int *k, struct options *opt)
 		opt->json = true;
 	else if (strcmp(a, "--small") == 0)
 		opt->small = true;
+	else if (strcmp(a, "--regions") == 0 &&
+	         long_arg(argc, argv, k, 1, 100000, &v))
+		regions.per_s = v;
+	else if (strcmp(a, "--regions-off") == 0)
+		regions.off = true;
 	else
 		return false;
 	return true;
@@ -574,7 +585,9 @@ static void run(const struct options *opt, struct worker *ws,
 	table_fill(&s);
 	mm_pauses_get(&r->filled);
 	workers_init(ws, opt);
+	regions_start();
 	r->wall_s = run_workers(ws, opt->threads);
+	regions_stop();
 	for (int t = 0; t < opt->threads; t++) {
 		r->ops += ws[t].ops;
 		r->corrupt += ws[t].corrupt;
@@ -595,6 +608,11 @@ int main(int argc, char **argv)
 	shared_init(&opt);
 	run(&opt, ws, &r);
 	report(&opt, &r);
+	if (!regions_report()) {
+		fprintf(stderr, "churn %s: collections ran inside no-GC regions\n",
+		        mm_name());
+		status = 1;
+	}
 	if (r.corrupt) {
 		fprintf(stderr, "churn %s: %llu corrupt records\n", mm_name(),
 		        (unsigned long long)r.corrupt);

@@ -27,7 +27,10 @@
  *   variants do anything for: the collectors reclaim what is dropped;
  * - mm_safepoint, which a long loop that does not allocate calls (gyre's
  *   safepoints are cooperative; Boehm stops threads with signals);
- * - critical sections: mm_disable/mm_enable turn automatic collection off
+ * - critical sections: mm_disable/mm_enable turn automatic collection off;
+ *   mm_critical_begin(budget)/mm_critical_end are a no-GC region with a
+ *   budget (gyre_critical_*; mm_disable/mm_enable elsewhere), end
+ *   returning false when the budget ran out;
  *   and on (no-ops for malloc); MM_EXPLICIT_FREE is 1 where mm_free frees,
  *   so code that walks a structure only to free it can skip the walk;
  * - mm_collect: a full collection now (gyre_collect(2), GC_gcollect), for
@@ -98,6 +101,12 @@ struct mm_pauses {
 	 * their bytes; frozen_known is false for the other managers. */
 	bool frozen_known;
 	uint64_t frozen_objects, frozen_bytes;
+	/* gyre (issue 20): time to safepoint (the longest, the stops that
+	 * named a slow thread, the histogram) and no-GC regions (opened,
+	 * overrun, the longest, bytes taken inside). */
+	bool controls_known;
+	uint64_t ttsp_max_ns, slow_stops, ttsp_histogram[MM_PAUSE_BUCKETS];
+	uint64_t regions_opened, regions_overrun, region_longest_ns, region_bytes;
 };
 
 /* Out of memory or a failed manager call: a benchmark cannot go on. */
@@ -266,6 +275,35 @@ static inline void mm_free_tree(node *tree) { (void)tree; }
 static inline void mm_disable(void) { mm_check(gyre_disable(), "gyre_disable"); }
 static inline void mm_enable(void) { mm_check(gyre_enable(), "gyre_enable"); }
 
+/* Calls fn with the time (CLOCK_MONOTONIC) each collection's pause ended,
+ * from gyre's event callbacks; elsewhere never. */
+static void (*mm_collection_fn)(uint64_t time_ns);
+
+static void mm_gyre_event(const gyre_event *ev, void *ctx)
+{
+	(void)ctx;
+	if (ev->kind == GYRE_EVENT_COLLECTION_END)
+		mm_collection_fn(ev->time_ns);
+}
+
+static inline void mm_on_collection(void (*fn)(uint64_t time_ns))
+{
+	mm_collection_fn = fn;
+	mm_check(gyre_callback_add(mm_gyre_event, NULL), "gyre_callback_add");
+}
+
+/* A region that cannot have its room (GYRE_ENOMEM) is not opened: the
+ * request runs without the guarantee rather than fail. True from end
+ * unless the budget ran out. */
+static inline bool mm_critical_begin(size_t budget)
+{
+	return gyre_critical_begin(budget) == GYRE_OK;
+}
+static inline bool mm_critical_end(bool opened)
+{
+	return !opened || gyre_critical_end() == GYRE_OK;
+}
+
 static inline void mm_collect(void)
 {
 	if (gyre_collect(2) < 0)
@@ -312,6 +350,14 @@ static inline void mm_pauses_get(struct mm_pauses *out)
 	out->frozen_known = true;
 	out->frozen_objects = s.frozen_objects;
 	out->frozen_bytes = s.frozen_bytes;
+	out->controls_known = true;
+	out->ttsp_max_ns = s.ttsp_max_ns;
+	out->slow_stops = s.slow_stops;
+	memcpy(out->ttsp_histogram, s.ttsp_histogram, sizeof(out->ttsp_histogram));
+	out->regions_opened = s.critical_opened;
+	out->regions_overrun = s.critical_overrun;
+	out->region_longest_ns = s.critical_longest_ns;
+	out->region_bytes = s.critical_bytes;
 }
 
 #define MM_STORE(obj, field, value) GYRE_STORE(obj, field, value)
@@ -401,6 +447,9 @@ static inline void mm_free_tree(node *tree) { (void)tree; }
 /* Boehm's disable count is global, like gyre's. */
 static inline void mm_disable(void) { GC_disable(); }
 static inline void mm_enable(void) { GC_enable(); }
+static inline bool mm_critical_begin(size_t budget) { (void)budget; GC_disable(); return true; }
+static inline void mm_on_collection(void (*fn)(uint64_t)) { (void)fn; }
+static inline bool mm_critical_end(bool opened) { (void)opened; GC_enable(); return true; }
 
 static inline void mm_collect(void) { GC_gcollect(); }
 
@@ -497,6 +546,9 @@ static inline void mm_free_tree(node *tree)
 
 static inline void mm_disable(void) {}
 static inline void mm_enable(void) {}
+static inline bool mm_critical_begin(size_t budget) { (void)budget; return true; }
+static inline void mm_on_collection(void (*fn)(uint64_t)) { (void)fn; }
+static inline bool mm_critical_end(bool opened) { (void)opened; return true; }
 
 static inline void mm_collect(void) {}
 

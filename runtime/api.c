@@ -27,10 +27,13 @@
 #include "gc/heap/type.h"
 #include "runtime/api.h"
 #include "runtime/config.h"
+#include "runtime/critical.h"
+#include "runtime/events.h"
 #include "runtime/fork.h"
 #include "runtime/meta.h"
 #include "runtime/stats.h"
 #include "threads/safepoint.h"
+#include "threads/ttsp.h"
 #include "threads/workers.h"
 
 /* Sync: written by gyre_init and gyre_shutdown, which the embedder must not
@@ -60,6 +63,12 @@ struct mutator *api_heap_user(const char *fn, int *rc)
 	if (atomic_load_relaxed(&m->state) == MUTATOR_BLOCKING) {
 		*rc = gyre_misuse(GYRE_EBLOCKING, fn,
 				  "called inside a blocking region");
+		return NULL;
+	}
+	/* Callbacks run on the collector thread too, which has no heap, and
+	 * a collection started in one would deliver inside a delivery. */
+	if (events_in_callback()) {
+		*rc = gyre_misuse(GYRE_ESTATE, fn, "called from inside an event callback");
 		return NULL;
 	}
 	return m;
@@ -103,6 +112,7 @@ static void exited_attached(void *p)
 		safepoint_leave_blocking(m);
 	for (; m->disable_depth; m->disable_depth--)
 		collect_enable();
+	critical_close_all();
 	detach(m);
 }
 
@@ -133,6 +143,8 @@ static int init_parts(const gyre_config *c)
 		goto fail_final;
 	collect_init();
 	stats_reset();
+	ttsp_reset();
+	critical_reset();
 	if (!c->stw_mark && marker_start())
 		goto fail_marker;
 	if (c->finalizer_thread > 0 && final_start_thread())
@@ -200,6 +212,7 @@ GYRE_API int gyre_shutdown(void)
 	atomic_store_relaxed(&initialized, false);
 	marker_stop();
 	final_shutdown();
+	events_shutdown();
 	pthread_key_delete(exit_guard);
 	workers_stop();
 	satb_shutdown();
@@ -259,6 +272,10 @@ GYRE_API int gyre_thread_detach(void)
 		return gyre_misuse(GYRE_EUNBALANCED, "gyre_thread_detach",
 				   "%d gyre_disable call(s) not matched by gyre_enable",
 				   m->disable_depth);
+	if (critical_depth())
+		return gyre_misuse(GYRE_EUNBALANCED, "gyre_thread_detach",
+				   "%u no-GC region(s) still open (gyre_critical_end)",
+				   critical_depth());
 	detach(m);
 	return GYRE_OK;
 }

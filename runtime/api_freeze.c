@@ -9,6 +9,7 @@
 #include "gc/heap/freeze.h"
 #include "runtime/api.h"
 #include "runtime/config.h"
+#include "runtime/critical.h"
 
 /* A freeze collects even while automatic collection is disabled, but only
  * by the caller: another thread's gyre_disable is a promise to that
@@ -17,6 +18,13 @@
  * wins). */
 static int disabled_elsewhere(struct mutator *m, const char *fn)
 {
+	/* A no-GC region promises its thread no collection, whichever
+	 * thread opened it (regions hold one disable together). */
+	unsigned regions = atomic_load_relaxed(&critical_open);
+	if (regions)
+		return gyre_misuse(GYRE_ESTATE, fn,
+				   "%u no-GC region(s) open (gyre_critical_begin): "
+				   "no collection may run", regions);
 	long others = collect_disabled_depth() - m->disable_depth;
 	if (others > 0)
 		return gyre_misuse(GYRE_ESTATE, fn,

@@ -134,6 +134,8 @@ static int apply_env(gyre_config *c)
 	if (!rc) rc = env_flag("GYRE_TRACE", &c->trace);
 	if (!rc) rc = env_finalizer_thread(c);
 	if (!rc) rc = env_compact(c);
+	if (!rc) rc = env_uint("GYRE_TTSP_THRESHOLD", &c->ttsp_threshold_us);
+	if (!rc) rc = env_flag("GYRE_CRITICAL_FAIL", &c->critical_fail);
 	c->workers = workers;
 	return rc;
 }
@@ -158,6 +160,8 @@ static int validate(gyre_config *c)
 		c->tenure_age = 2;
 	if (c->pause_target_us == 0)
 		c->pause_target_us = 1000;
+	if (c->ttsp_threshold_us == 0)
+		c->ttsp_threshold_us = 1000;
 	if (c->heap_max < 4 * MIB || c->heap_max > 1024 * GIB)
 		return out_of_range("heap_max", c->heap_max);
 	if (c->heap_min < 64 * KIB || c->heap_min > c->heap_max)
@@ -178,6 +182,8 @@ static int validate(gyre_config *c)
 	if (c->compact < -1 || c->compact > 2)
 		return gyre_misuse(GYRE_EINVAL, "gyre_init",
 				   "config compact = %d: expected -1, 0, 1 or 2", c->compact);
+	if (c->ttsp_threshold_us > 60000000)
+		return out_of_range("ttsp_threshold_us", c->ttsp_threshold_us);
 
 	return GYRE_OK;
 }
@@ -190,6 +196,7 @@ int config_resolve(const gyre_config *in, gyre_config *out)
 	c.stw_mark = c.stw_mark != 0;
 	c.verify = c.verify != 0;
 	c.trace = c.trace != 0;
+	c.critical_fail = c.critical_fail != 0;
 	int rc = apply_env(&c);
 	if (!rc)
 		rc = validate(&c);

@@ -30,7 +30,8 @@ GYRE_API const char *gyre_strerror(int status)
 	case GYRE_EUNBALANCED: return "unbalanced begin/end or disable/enable";
 	case GYRE_EBLOCKING: return "heap access inside a blocking region";
 	case GYRE_ETOOBIG: return "allocation larger than the heap allows";
-	case GYRE_ENOTFOUND: return "no such root area or handle";
+	case GYRE_ENOTFOUND: return "no such root area, handle or callback";
+	case GYRE_EBUDGET: return "a no-GC region's budget ran out";
 	default: return "unknown gyre status";
 	}
 }

@@ -41,6 +41,7 @@
 #include "gc/old/marker.h"
 #include "gc/heap/prefault.h"
 #include "runtime/atomics.h"
+#include "runtime/critical.h"
 #include "runtime/fork.h"
 #include "runtime/meta.h"
 #include "threads/safepoint.h"
@@ -105,6 +106,7 @@ static void child(void)
 	mutator_after_fork_child(self, drop);
 	stw_start_world();
 	collect_after_fork_child(self ? self->disable_depth : 0);
+	critical_after_fork_child();
 	/* While the collector lock is held no collection needs them. */
 	workers_after_fork_child();
 	prefault_after_fork_child();

@@ -57,6 +57,20 @@ int gyre_fail(int status);
 /* Monotonic clock in nanoseconds. */
 uint64_t gyre_now_ns(void);
 
+/* The bucket of a log2 histogram in microseconds (gyre_stats' pause and
+ * time-to-safepoint histograms): [2^i, 2^(i+1)) us in bucket i, under
+ * 1 us in bucket 0, everything above in the last. */
+static inline unsigned gyre_us_bucket(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	unsigned b = 0;
+	while (us > 1 && b < GYRE_PAUSE_BUCKETS - 1) {
+		us >>= 1;
+		b++;
+	}
+	return b;
+}
+
 /* Every pthread_mutex_lock in gyre is checked against the lock order in
  * checked builds. */
 #include "runtime/lockorder.h"

@@ -65,6 +65,12 @@ enum lock_rank {
 	LOCK_MARKER,
 	/* threads/workers.c: the worker pool. */
 	LOCK_WORKERS,
+	/* runtime/events.c: the registered callbacks (never held while one
+	 * runs, nor in a pause). */
+	LOCK_EVENTS,
+	/* runtime/critical.c: the no-GC regions' window (running threads, in
+	 * gyre_critical_begin/end and the allocation slow path). */
+	LOCK_CRITICAL,
 	/* runtime/stats.c: the statistics (pauses record into them). */
 	LOCK_STATS,
 	/* threads/stw.c: the stop's handshake; a leaf, taken by threads that

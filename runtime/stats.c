@@ -13,8 +13,10 @@
 #include "gc/heap/heap.h"
 #include "runtime/atomics.h"
 #include "runtime/config.h"
+#include "runtime/critical.h"
 #include "runtime/internal.h"
 #include "runtime/stats.h"
+#include "threads/ttsp.h"
 
 static struct {
 	/* Relaxed: totals with no ordering against other memory. */
@@ -37,17 +39,6 @@ void stats_note_alloc(size_t bytes, size_t objects)
 	atomic_add_relaxed(&stats.objects_allocated, objects);
 }
 
-static unsigned pause_bucket(uint64_t ns)
-{
-	uint64_t us = ns / 1000;
-	unsigned b = 0;
-	while (us > 1 && b < GYRE_PAUSE_BUCKETS - 1) {
-		us >>= 1;
-		b++;
-	}
-	return b;
-}
-
 /* Under stats.lock: what a sweep of generation 2 found alive. */
 static void note_old(gyre_stats *s, const struct sweep_result *r)
 {
@@ -63,11 +54,11 @@ static void note_pause(gyre_stats *s, gyre_gen_stats *g, uint64_t pause_ns)
 	s->pause_total_ns += pause_ns;
 	if (pause_ns > s->pause_max_ns)
 		s->pause_max_ns = pause_ns;
-	s->pause_histogram[pause_bucket(pause_ns)]++;
+	s->pause_histogram[gyre_us_bucket(pause_ns)]++;
 	g->pause_total_ns += pause_ns;
 	if (pause_ns > g->pause_max_ns)
 		g->pause_max_ns = pause_ns;
-	g->pause_histogram[pause_bucket(pause_ns)]++;
+	g->pause_histogram[gyre_us_bucket(pause_ns)]++;
 }
 
 void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
@@ -166,4 +157,6 @@ void stats_read(gyre_stats *out)
 	out->frozen_bytes = freeze_bytes();
 	out->finalizers_pending = final_pending();
 	out->finalizers_run = final_ran();
+	ttsp_read(out);
+	critical_read(out);
 }

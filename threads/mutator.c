@@ -3,6 +3,7 @@
  * collector walks to find every stack (see mutator.h).
  */
 #include <pthread.h>
+#include <unistd.h>
 
 #include "threads/mutator.h"
 #include "threads/safepoint.h"
@@ -33,6 +34,7 @@ int mutator_register(struct mutator *m)
 	int rc = stack_top(&m->stack_hi);
 	if (rc)
 		return rc;
+	m->tid = gettid();
 	/* Joins as BLOCKING: a collection that is stopping the world then
 	 * does not wait for us, and leaving the region below waits for it. */
 	atomic_store_relaxed(&m->state, MUTATOR_BLOCKING);

@@ -31,6 +31,14 @@ struct mutator {
 	 * Sync: written by the owner before it leaves RUNNING; read by the
 	 * collector only while the owner is not RUNNING. */
 	struct context ctx;
+	/* When the thread last left RUNNING (parked, or entered a blocking
+	 * region), for the time-to-safepoint of a stop (threads/ttsp.c).
+	 * Sync: stored relaxed by the owner before its seq_cst store of
+	 * `state`, which publishes it to the initiator's seq_cst load. */
+	_Atomic uint64_t stopped_ns;
+	/* The thread's kernel id, for naming the one that held up a stop
+	 * (threads/ttsp.c). Immutable after attach. */
+	int tid;
 	/* Highest address of the thread's stack. Immutable after attach. */
 	void *stack_hi;
 	/* One of gyre's own threads (the collector thread): it stops for

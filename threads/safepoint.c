@@ -14,6 +14,7 @@
 static void wait_for_restart(struct mutator *m, int stopped_state)
 {
 	pthread_mutex_lock(&stw.lock);
+	atomic_store_relaxed(&m->stopped_ns, gyre_now_ns());
 	atomic_store_seq_cst(&m->state, stopped_state);
 	pthread_cond_broadcast(&stw.parked);
 	/* Relaxed: the counts change only under `lock`; the initiator's
@@ -42,7 +43,9 @@ void safepoint_enter_blocking_ctx(struct mutator *m, const struct context *ctx)
 {
 	GYRE_ASSERT(atomic_load_relaxed(&m->state) == MUTATOR_RUNNING);
 	m->ctx = *ctx;
-	/* seq_cst: publishes ctx and our heap writes, and pairs with the
+	/* Read by a stop that this entry lets go ahead (threads/ttsp.c). */
+	atomic_store_relaxed(&m->stopped_ns, gyre_now_ns());
+	/* seq_cst: publishes ctx, stopped_ns and our heap writes, and pairs with the
 	 * initiator's store of `requested` [INV-STW-DEKKER]. */
 	atomic_store_seq_cst(&m->state, MUTATOR_BLOCKING);
 	if (atomic_load_seq_cst(&stw.requested)) {

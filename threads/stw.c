@@ -5,6 +5,7 @@
 #include <sched.h>
 
 #include "threads/stw.h"
+#include "threads/ttsp.h"
 
 /* How long a stop waits for the threads the last restart woke to go
  * [INV-STW-FAIR]. */
@@ -125,6 +126,7 @@ void stw_stop_world(struct mutator *self)
 	}
 	pthread_mutex_unlock(&stw.lock);
 	stw.stopped = true;
+	ttsp_measure(self, stw.requested_ns);
 }
 
 void stw_start_world(void)

@@ -33,6 +33,7 @@ enum counter {
 	C_SLOW,          /* closed by a timeout */
 	C_CRITICAL,      /* ?critical requests */
 	C_CRITICAL_GC,   /* collections that ran inside one */
+	C_CRITICAL_OVERRUN, /* ones whose no-GC region's budget ran out */
 	C_COUNT
 };
 

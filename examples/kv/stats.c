@@ -14,6 +14,7 @@ static const char *counter_names[C_COUNT] = {
 	[C_2XX] = "2xx", [C_404] = "404", [C_4XX] = "4xx", [C_5XX] = "5xx",
 	[C_BAD] = "bad_requests", [C_SLOW] = "closed_slow",
 	[C_CRITICAL] = "requests", [C_CRITICAL_GC] = "collections_inside",
+	[C_CRITICAL_OVERRUN] = "budget_overruns",
 };
 
 /* VmRSS and VmHWM from /proc/self/status, in KiB (0 if unreadable). */
@@ -41,6 +42,25 @@ static void read_rss(uint64_t *rss_kb, uint64_t *peak_kb)
 static double percentile_ms(const uint64_t *hist, double p)
 {
 	return (double)pause_quantile_us(hist, p / 100.0) / 1000.0;
+}
+
+/* gyre's time to safepoint and no-GC regions (issue 20), or null. */
+static void write_controls(struct buf *out, const struct mm_pauses *p)
+{
+	if (!p->controls_known) {
+		buf_puts(out, "null");
+		return;
+	}
+	buf_printf(out, "{\"ttsp_max_ms\":%.3f,\"ttsp_p99_ms\":%.3f,"
+	           "\"slow_stops\":%llu,\"regions_opened\":%llu,"
+	           "\"regions_overrun\":%llu,\"region_longest_ms\":%.3f,"
+	           "\"region_bytes\":%llu}",
+	           p->ttsp_max_ns / 1e6, percentile_ms(p->ttsp_histogram, 99),
+	           (unsigned long long)p->slow_stops,
+	           (unsigned long long)p->regions_opened,
+	           (unsigned long long)p->regions_overrun,
+	           p->region_longest_ns / 1e6,
+	           (unsigned long long)p->region_bytes);
 }
 
 static void write_gc(struct buf *out)
@@ -83,6 +103,8 @@ static void write_gc(struct buf *out)
 		           (unsigned long long)p.frozen_bytes);
 	else
 		buf_puts(out, ",\"frozen\":null");
+	buf_puts(out, ",\"controls\":");
+	write_controls(out, &p);
 	buf_putc(out, '}');
 }
 
@@ -111,10 +133,12 @@ void stats_write(const struct server *srv, struct buf *out)
 	for (int c = C_BAD; c <= C_SLOW; c++)
 		buf_printf(out, "\"%s\":%llu,", counter_names[c],
 		           (unsigned long long)sum[c]);
-	buf_printf(out, "\"critical\":{\"%s\":%llu,\"%s\":%llu},",
+	buf_printf(out, "\"critical\":{\"%s\":%llu,\"%s\":%llu,\"%s\":%llu},",
 	           counter_names[C_CRITICAL], (unsigned long long)sum[C_CRITICAL],
 	           counter_names[C_CRITICAL_GC],
-	           (unsigned long long)sum[C_CRITICAL_GC]);
+	           (unsigned long long)sum[C_CRITICAL_GC],
+	           counter_names[C_CRITICAL_OVERRUN],
+	           (unsigned long long)sum[C_CRITICAL_OVERRUN]);
 	buf_printf(out, "\"cache\":{\"entries\":%llu,\"capacity\":%llu,"
 	           "\"evictions\":%llu},\"rss_kb\":%llu,\"rss_peak_kb\":%llu,"
 	           "\"gc\":",

@@ -51,6 +51,7 @@
 #include "gc/old/sweep.h"
 #include "gc/driver/verify.h"
 #include "runtime/config.h"
+#include "runtime/events.h"
 #include "runtime/stats.h"
 #include "threads/safepoint.h"
 #include "threads/workers.h"
@@ -551,6 +552,12 @@ static uint64_t pause_end(struct pause *p, unsigned counted)
 		stats_note_collection(counted, p->t.end - p->t.start,
 				      p->t.stopped - p->t.start, p->t.mark_ns,
 				      p->t.sweep_ns, &p->mr, &p->r);
+	events_pause(&(struct events_pause){
+		.generation = counted, .reason = reasons[p->why],
+		.collection = !p->increment || p->ended, .started = p->started,
+		.ended = p->ended, .start_ns = p->t.start, .end_ns = p->t.end,
+		.freed = p->mr.collected_bytes + p->r.freed_bytes,
+		.promoted = p->mr.promoted_bytes});
 	workers_rest();
 	prefault_hold(false);
 	stw_start_world();
@@ -773,6 +780,15 @@ static uint64_t lock_collector(struct mutator *m)
 	return seen;
 }
 
+/* Releases collector.lock, then delivers the events of the pause this
+ * thread ran, if any: on the thread that collected, with the world
+ * running and no gyre lock held, so a callback blocks nothing. */
+static void unlock_collector(void)
+{
+	pthread_mutex_unlock(&collector.lock);
+	events_deliver();
+}
+
 /* The collection a trigger asks for: 0, 1 or 2, or -1 for none. */
 static int due(enum reason *why)
 {
@@ -818,7 +834,7 @@ void collect_if_due(struct mutator *m)
 	int gen;
 	if (atomic_load_relaxed(&collector.epoch) == seen && (gen = due(&why)) >= 0)
 		collect_run(m, (unsigned)gen, why);
-	pthread_mutex_unlock(&collector.lock);
+	unlock_collector();
 }
 
 enum for_space collect_for_space(struct mutator *m)
@@ -838,7 +854,7 @@ enum for_space collect_for_space(struct mutator *m)
 			ran = FOR_SPACE_OWN;
 		}
 	}
-	pthread_mutex_unlock(&collector.lock);
+	unlock_collector();
 	return ran;
 }
 
@@ -859,7 +875,7 @@ uint64_t collect_explicit(struct mutator *m, unsigned gen)
 {
 	lock_collector(m);
 	uint64_t freed = collect_run(m, gen, R_EXPLICIT);
-	pthread_mutex_unlock(&collector.lock);
+	unlock_collector();
 	return freed;
 }
 
@@ -874,7 +890,7 @@ bool collect_remark(struct mutator *m, uint64_t cycle)
 	if (ours && collect_enabled())
 		collect_run(m, 2, R_REMARK);
 	bool over = !mark_old_active() || mark_old_cycle() != cycle;
-	pthread_mutex_unlock(&collector.lock);
+	unlock_collector();
 	return over;
 }
 
@@ -885,14 +901,14 @@ void collect_end_cycle_early(struct mutator *m)
 	lock_collector(m);
 	if (mark_old_active() && satb_backlogged())
 		collect_run(m, 2, R_PACE);
-	pthread_mutex_unlock(&collector.lock);
+	unlock_collector();
 }
 
 void collect_sweep_end(struct mutator *m)
 {
 	lock_collector(m);
 	after_sweep();
-	pthread_mutex_unlock(&collector.lock);
+	unlock_collector();
 }
 
 bool collect_start_cycle(struct mutator *m)
@@ -902,7 +918,7 @@ bool collect_start_cycle(struct mutator *m)
 	if (start)
 		collect_run(m, 2, R_GROWTH);
 	start = start && mark_old_active();
-	pthread_mutex_unlock(&collector.lock);
+	unlock_collector();
 	return start;
 }
 

@@ -10,6 +10,8 @@
 #include "gc/young/nursery.h"
 #include "gc/old/sweep.h"
 #include "runtime/config.h"
+#include "runtime/critical.h"
+#include "runtime/events.h"
 #include "runtime/meta.h"
 #include "runtime/stats.h"
 #include "threads/safepoint.h"
@@ -132,6 +134,10 @@ void *alloc_object(struct mutator *m, size_t bytes, uint64_t header,
 	if (bytes <= SIZECLASS_MAX_SIZE && buffer_extend(local_of(m), step))
 		return bump(local_of(m)->tlab, step, header);
 	collect_if_due(m);
+	/* A new buffer, or a large object, counts against the no-GC regions'
+	 * budget; the critical_fail policy refuses the allocation. */
+	if (critical_charge(bytes > SIZECLASS_MAX_SIZE ? bytes : BLOCK_SIZE))
+		return NULL;
 	void *obj = try_alloc(m, bytes, header, has_pointers);
 	/* The heap is full while the last remark's sweep is under way:
 	 * sweeping what it left frees blocks sooner than a collection (a
@@ -162,6 +168,9 @@ void *alloc_object(struct mutator *m, size_t bytes, uint64_t header,
 		if (gyre_cfg.on_oom)
 			gyre_cfg.on_oom(bytes - HEADER_SIZE, gyre_cfg.oom_ctx);
 		gyre_fail(GYRE_ENOMEM);
+		events_queue(&(gyre_event){.kind = GYRE_EVENT_ALLOC_FAILED,
+					   .generation = -1, .bytes = bytes - HEADER_SIZE});
+		events_deliver();
 	}
 	return obj;
 }

@@ -48,7 +48,9 @@ typedef enum gyre_status {
 	                          or a detach with one still open */
 	GYRE_EBLOCKING = -7,   /* heap access from inside a blocking region */
 	GYRE_ETOOBIG = -8,     /* an allocation larger than the heap maximum */
-	GYRE_ENOTFOUND = -9,   /* no such root area or handle */
+	GYRE_ENOTFOUND = -9,   /* no such root area, handle or callback */
+	GYRE_EBUDGET = -10,    /* a no-GC region's budget ran out (see
+	                          gyre_critical_begin) */
 } gyre_status;
 
 /* A static, human-readable description of a gyre_status. */
@@ -146,6 +148,18 @@ typedef struct gyre_config {
 	 * heap fields and handles may move. Concurrent cycles do not compact
 	 * yet. */
 	int compact;
+	/* GYRE_TTSP_THRESHOLD: a stop of the world in which some thread took
+	 * longer than this many microseconds to reach its safepoint is
+	 * reported: a GYRE_EVENT_SLOW_SAFEPOINT event naming the slowest
+	 * thread, and with GYRE_TRACE=1 a line. Default 1000. Range
+	 * 1 .. 60000000. */
+	unsigned ttsp_threshold_us;
+	/* GYRE_CRITICAL_FAIL: what happens when the threads inside no-GC
+	 * regions allocate past their budget (gyre_critical_begin). 0 (the
+	 * default): the regions' guarantee ends, collections may run again,
+	 * and gyre_critical_end reports GYRE_EBUDGET. 1: the allocation that
+	 * would overrun fails with GYRE_EBUDGET and the guarantee holds. */
+	int critical_fail;
 	/* Called when an allocation is about to fail; may be NULL. */
 	gyre_oom_fn on_oom;
 	void *oom_ctx;
@@ -171,9 +185,11 @@ int gyre_thread_attach(void);
 
 /* Ends the calling thread's use of the heap; pointers it still holds are no
  * longer roots. Errors: GYRE_ENOTATTACHED; GYRE_EUNBALANCED if the thread is
- * inside a blocking region or has gyre_disable calls not yet matched. A
- * thread that exits while attached is a misuse too: checked builds abort,
- * others detach it at its exit (closing its region and its disables). */
+ * inside a blocking region, has gyre_disable calls not yet matched, or has
+ * no-GC regions (gyre_critical_begin) still open. A thread that exits
+ * while attached is a misuse too: checked builds abort, others detach it
+ * at its exit (closing its blocking region, its disables and its no-GC
+ * regions). */
 int gyre_thread_detach(void);
 
 /* A cooperative safepoint: if a collection is waiting for this thread, it
@@ -542,14 +558,56 @@ int gyre_is_enabled(void);
  * running.
  * Errors (the status, negative): GYRE_ENOTATTACHED; GYRE_EBLOCKING
  * (inside a blocking region); GYRE_ESTATE (gyre_freeze while another
- * thread holds a gyre_disable; gyre_unfreeze with nothing frozen, or
- * while another thread holds a gyre_disable). Checked builds name each
+ * thread holds a gyre_disable or any thread a no-GC region; gyre_unfreeze
+ * with nothing frozen, or in the same states). Checked builds name each
  * misuse and abort. Both return GYRE_OK on success. */
 int gyre_freeze(void);
 int gyre_unfreeze(void);
 /* The number of frozen objects (0 if nothing is frozen). Any thread.
  * Before gyre_init: 0, a misuse (GYRE_ESTATE in gyre_last_error). */
 size_t gyre_get_freeze_count(void);
+/* No-GC regions (.NET's TryStartNoGCRegion, but nesting, per thread, and
+ * with a policy for the overrun). While any region is open on any thread,
+ * no automatic collection starts (gyre_collect still collects, as under
+ * gyre_disable), as long as all threads together allocate at most the
+ * regions' budget after the first of them began: the budgets of every
+ * region opened since no region was open, summed. Allocation is counted
+ * as threads take it from the heap: a whole nursery buffer (64 KiB) each
+ * time a thread's buffer runs out, and large objects by their size; so a
+ * budget of at least 64 KiB per allocating thread is needed for any small
+ * allocation inside a region to be certain to fit.
+ *
+ * gyre_critical_begin first reserves room for the budget: if the heap
+ * (heap_max less the blocks and large objects in use) has less room than
+ * the open regions' budgets plus this one need, it collects generation 2
+ * first, before the region (never inside one: if another thread's region
+ * is open, it does not collect and fails with GYRE_ENOMEM). Regions nest
+ * on a thread, and end in reverse order; several threads may hold them at
+ * once. gyre_critical_end closes the calling thread's innermost region.
+ *
+ * When the budget runs out (gyre_config.critical_fail):
+ * - 0, the default: the guarantee of every region open then ends:
+ *   automatic collections may run again (the next allocation slow path
+ *   may collect), a GYRE_EVENT_CRITICAL_OVERRUN event is delivered, and
+ *   gyre_critical_end returns GYRE_EBUDGET for each of those regions (the
+ *   region is closed all the same). Regions opened after the overrun
+ *   have a guarantee of their own again.
+ * - 1: the allocation that would go past the budget returns NULL with
+ *   GYRE_EBUDGET; the guarantee holds (the event is delivered too).
+ * gyre_stats counts regions opened and overrun, the longest, and the
+ * bytes allocated inside.
+ *
+ * Opening and closing a region that needs no collection costs tens of
+ * nanoseconds (bench/RESULTS.md). Errors: GYRE_ENOTATTACHED,
+ * GYRE_EBLOCKING, GYRE_ESTATE (from inside an event callback),
+ * GYRE_EINVAL (budget 0 or above heap_max), GYRE_ENOMEM (no room for the
+ * budget, even after a collection, or without one while another thread's
+ * region is open); gyre_critical_end: GYRE_ENOTATTACHED, GYRE_EUNBALANCED
+ * (no region open on this thread), GYRE_EBUDGET (the region is closed, but
+ * its budget ran out and its guarantee ended). A region still open at
+ * gyre_thread_detach makes the detach fail with GYRE_EUNBALANCED. */
+int gyre_critical_begin(size_t budget_bytes);
+int gyre_critical_end(void);
 
 /* --------------------------------------------------------------- observing */
 
@@ -671,10 +729,119 @@ typedef struct gyre_stats {
 	 * run since init. */
 	uint64_t finalizers_pending;
 	uint64_t finalizers_run;
+	/* Time to safepoint: for each stop of the world, how long each
+	 * other thread took from the stop request to its safepoint (0 for a
+	 * thread already stopped or blocking), in the pause histogram's
+	 * buckets; the longest; and the stops in which one took longer than
+	 * ttsp_threshold_us (GYRE_EVENT_SLOW_SAFEPOINT). */
+	uint64_t ttsp_histogram[GYRE_PAUSE_BUCKETS];
+	uint64_t ttsp_max_ns;
+	uint64_t slow_stops;
+	/* No-GC regions (gyre_critical_begin): regions opened; times the
+	 * open regions' budget ran out (once per set of regions open
+	 * together, whichever policy); the longest region (ns, from begin
+	 * to end, the nested ones too); and the bytes the threads took from
+	 * the heap while any was open (whole nursery buffers, large
+	 * objects). */
+	uint64_t critical_opened;
+	uint64_t critical_overrun;
+	uint64_t critical_longest_ns;
+	uint64_t critical_bytes;
 } gyre_stats;
 
 /* Fills *out. Any thread. Errors: GYRE_ESTATE, GYRE_EINVAL (out NULL). */
 int gyre_stats_get(gyre_stats *out);
+
+/* Event callbacks (Python's gc.callbacks). gyre_callback_add(fn, ctx)
+ * registers fn to be called with each event below and ctx; a pair may be
+ * registered once. No callback ever runs with the world stopped: the
+ * events of a pause are queued and delivered once the world has restarted
+ * and the collector is free, on the thread that collected:
+ * - a program thread whose allocation (or GYRE_STORE, or gyre_collect,
+ *   or gyre_critical_begin) ran the pause: inside that call, before it
+ *   returns;
+ * - gyre's collector thread ("gyre-marker"), for the pauses it runs: the
+ *   remark that ends a concurrent cycle, and the increments;
+ * and so are the other events, on the thread they concern: ALLOC_FAILED
+ * on the allocating thread, just before the allocation returns NULL (after
+ * on_oom); CRITICAL_OVERRUN on the thread whose allocation ran past the
+ * budget. Events of one thread are delivered in order; callbacks in the
+ * order they were added.
+ *
+ * A callback may read its event, call gyre_stats_get, gyre_get_count,
+ * gyre_get_threshold, gyre_is_enabled, gyre_last_error, gyre_strerror,
+ * gyre_callback_add and gyre_callback_remove, and do its own work
+ * (counters, logging). It must not touch the heap nor collect: every call
+ * that needs an attached thread outside a blocking region (allocation,
+ * handles, gyre_collect, gyre_critical_begin, gyre_disable, ...) fails
+ * with GYRE_ESTATE from inside a callback (checked builds abort, naming
+ * it), because on the collector thread there is no heap to use and a
+ * collection started there would deliver events inside a delivery. The
+ * event and its strings live only for the call. A callback runs on an
+ * attached, running thread (no safepoint in between): a stop of the world
+ * waits for it to return, so it should be short, and a call in it that may
+ * block goes inside gyre_blocking_begin/end like any other.
+ *
+ * Registration is safe at any time, from any thread, including from
+ * inside a callback: an added callback gets the events delivered after
+ * gyre_callback_add returns; after gyre_callback_remove returns, no
+ * delivery that starts calls it, but one already under way on another
+ * thread may still call it once (ctx must stay valid until then).
+ *
+ * Errors: GYRE_ESTATE (not initialised), GYRE_EINVAL (fn NULL; add: the
+ * pair is already registered), GYRE_ENOTFOUND (remove: not registered),
+ * GYRE_ENOMEM. */
+typedef enum gyre_event_kind {
+	/* A collection: `generation`, `reason` ("nursery", "gen1",
+	 * "growth", "full", "explicit", "low-memory", "remark", "pace"),
+	 * `time_ns` (when its stop was requested); END adds `pause_ns`,
+	 * `bytes_freed` (what its pause freed; a lazy sweep's blocks are
+	 * counted in gyre_stats later) and `bytes_promoted`. Both are
+	 * delivered after the pause. A marking increment that does not end
+	 * its cycle is not a collection. */
+	GYRE_EVENT_COLLECTION_BEGIN = 1,
+	GYRE_EVENT_COLLECTION_END,
+	/* A concurrent cycle of generation 2: BEGIN with the pause that
+	 * starts it (generation 1), END with the remark that ends its
+	 * marking (its blocks are swept lazily afterwards). */
+	GYRE_EVENT_CYCLE_BEGIN,
+	GYRE_EVENT_CYCLE_END,
+	/* The heap's size (gyre_stats.heap_size) as a collection left it
+	 * differs by at least an eighth (and 1 MiB) from the last size
+	 * reported: `heap_size` is the new one, `bytes` the old one. */
+	GYRE_EVENT_HEAP_GROW,
+	GYRE_EVENT_HEAP_SHRINK,
+	/* An allocation of `bytes` failed with GYRE_ENOMEM. */
+	GYRE_EVENT_ALLOC_FAILED,
+	/* The no-GC regions allocated `bytes`, past their `budget`. */
+	GYRE_EVENT_CRITICAL_OVERRUN,
+	/* A stop of the world in which a thread took `ttsp_ns` (at least
+	 * ttsp_threshold_us) to reach its safepoint; `thread_name` is the
+	 * slowest thread's name (pthread_setname_np; "" if it cannot be
+	 * read), `thread_id` its kernel id, `pause_ns` the whole stop's
+	 * wait. */
+	GYRE_EVENT_SLOW_SAFEPOINT,
+} gyre_event_kind;
+
+typedef struct gyre_event {
+	gyre_event_kind kind;
+	int generation;          /* COLLECTION_*, CYCLE_*; else -1 */
+	const char *reason;      /* COLLECTION_*, CYCLE_*; else "" */
+	uint64_t time_ns;        /* CLOCK_MONOTONIC, when it happened */
+	uint64_t pause_ns;       /* COLLECTION_END, SLOW_SAFEPOINT */
+	uint64_t bytes_freed;    /* COLLECTION_END */
+	uint64_t bytes_promoted; /* COLLECTION_END */
+	uint64_t heap_size;      /* every event: the heap's size then */
+	uint64_t bytes;          /* HEAP_*, ALLOC_FAILED, CRITICAL_OVERRUN */
+	uint64_t budget;         /* CRITICAL_OVERRUN */
+	uint64_t ttsp_ns;        /* SLOW_SAFEPOINT */
+	int thread_id;           /* SLOW_SAFEPOINT */
+	char thread_name[16];    /* SLOW_SAFEPOINT */
+} gyre_event;
+
+typedef void (*gyre_event_fn)(const gyre_event *event, void *ctx);
+int gyre_callback_add(gyre_event_fn fn, void *ctx);
+int gyre_callback_remove(gyre_event_fn fn, void *ctx);
 
 /* ------------------------------------------------ inline paths (internal) */
 

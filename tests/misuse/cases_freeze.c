@@ -46,6 +46,15 @@ int freeze_blocking(void)
 	return gyre_freeze();
 }
 
+/* The caller's own no-GC region: it promised no collection. */
+int freeze_in_region(void)
+{
+	init_attached();
+	if (gyre_critical_begin(1 << 20) != GYRE_OK)
+		setup_failed("gyre_critical_begin");
+	return gyre_freeze();
+}
+
 static void *hold_disable(void *ready)
 {
 	if (gyre_thread_attach() != GYRE_OK || gyre_disable() != GYRE_OK)

@@ -215,7 +215,7 @@ void test_disable_is_global(void **state)
 void test_strerror(void **state)
 {
 	(void)state;
-	for (int s = GYRE_OK; s >= GYRE_ENOTFOUND; s--) {
+	for (int s = GYRE_OK; s >= GYRE_EBUDGET; s--) {
 		const char *a = gyre_strerror(s);
 
 		assert_non_null(a);

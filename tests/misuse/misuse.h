@@ -169,12 +169,28 @@ int run_finalizers_unattached(void);
 
 int freeze_unattached(void);
 int freeze_blocking(void);
+int freeze_in_region(void);
 int freeze_disabled_by_other_thread(void);
 int unfreeze_nothing_frozen(void);
 int unfreeze_unattached(void);
 int unfreeze_disabled_by_other_thread(void);
 void test_freeze_nesting(void **state);
 void test_freeze_own_disable(void **state);
+/* ---------------------------------------------------- cases_controls.c */
+
+int critical_budget_zero(void);
+int critical_budget_above_max(void);
+int critical_end_without_begin(void);
+int critical_begin_blocking(void);
+int detach_in_critical(void);
+int callback_add_null(void);
+int callback_add_twice(void);
+int callback_remove_absent(void);
+int callback_add_uninitialised(void);
+int collect_in_callback(void);
+int ttsp_threshold_too_big(void);
+int env_ttsp_threshold_banana(void);
+int env_critical_fail_bad(void);
 
 /* --------------------------------------------------- cases_not_misuse.c */
 
