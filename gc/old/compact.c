@@ -45,6 +45,7 @@ void compact_shutdown(void)
 	meta_free((void *)compact_held);
 	meta_free(cp.bin);
 	meta_free(cp.live);
+	compact_cycle_shutdown();
 	compact_held = NULL;
 	cp.bin = NULL;
 	cp.live = NULL;
@@ -57,7 +58,7 @@ int compact_init(void)
 	compact_held = meta_calloc(heap.nblocks);
 	cp.bin = meta_calloc(heap.nblocks);
 	cp.live = meta_calloc(heap.nblocks * sizeof(*cp.live));
-	if (compact_held && cp.bin && cp.live)
+	if (compact_held && cp.bin && cp.live && compact_cycle_init() == GYRE_OK)
 		return GYRE_OK;
 	compact_shutdown();
 	return GYRE_ENOMEM;

@@ -145,8 +145,8 @@ typedef struct gyre_config {
 	 * fit, however full (a test mode: it moves as much as it can). -1 (0
 	 * in the environment): never. A block that a stack, register or root
 	 * area points into is never evacuated; objects held only through
-	 * heap fields and handles may move. Concurrent cycles do not compact
-	 * yet. */
+	 * heap fields and handles may move. A concurrent cycle compacts too,
+	 * within compact_budget_us, in the pause that ends it. */
 	int compact;
 	/* GYRE_TTSP_THRESHOLD: a stop of the world in which some thread took
 	 * longer than this many microseconds to reach its safepoint is
@@ -160,6 +160,12 @@ typedef struct gyre_config {
 	 * and gyre_critical_end reports GYRE_EBUDGET. 1: the allocation that
 	 * would overrun fails with GYRE_EBUDGET and the guarantee holds. */
 	int critical_fail;
+	/* GYRE_COMPACT_BUDGET: the time, in microseconds, that the pause
+	 * ending a concurrent cycle may spend moving objects out of sparse
+	 * blocks of generation 2 (chosen when the cycle starts, at the rate
+	 * the last compactions reached) and updating the references to them.
+	 * Default: pause_target_us. Range 100 .. 1000000. */
+	unsigned compact_budget_us;
 	/* Called when an allocation is about to fail; may be NULL. */
 	gyre_oom_fn on_oom;
 	void *oom_ctx;
@@ -886,6 +892,22 @@ extern __thread struct gyre__satb gyre__satb
 extern uint8_t gyre__marking;
 void gyre__satb_record(void *old);
 
+/* While a concurrent cycle that compacts marks, a store of a pointer into
+ * one of its candidate blocks (their gyre__space byte has
+ * GYRE__SPACE_EVAC) records the field, so that it can follow the object
+ * when it moves (gc/old/compact_cycle.c). */
+#define GYRE__SPACE_EVAC 16
+void gyre__evac_record(void *obj, void **slot);
+
+static inline void gyre__evac_check(void *obj, void **slot, void *value)
+{
+	uintptr_t rel = (uintptr_t)value - gyre__heap_base;
+	if (rel < gyre__heap_bytes &&
+	    (__atomic_load_n(&gyre__space[rel >> GYRE__BLOCK_SHIFT], __ATOMIC_RELAXED) &
+	     GYRE__SPACE_EVAC))
+		gyre__evac_record(obj, slot);
+}
+
 /* Appends obj (not NULL) to the calling thread's log. */
 static inline void gyre__satb_log(void *obj)
 {
@@ -984,6 +1006,7 @@ static inline void gyre__store(void *obj, size_t off, void *value)
 		void *old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 		if (old)
 			gyre__satb_log(old);
+		gyre__evac_check(obj, slot, value);
 	}
 	__atomic_store_n(slot, value, __ATOMIC_RELEASE);
 	uintptr_t rel = (uintptr_t)slot - gyre__heap_base;
