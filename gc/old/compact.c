@@ -151,6 +151,25 @@ static char *take_slot(struct worker *w, unsigned c)
 	}
 }
 
+/* [INV-CARDS] The copy of [from, from + size) lies on cards dirty if any
+ * of the original's was: it may point at young (pinned) objects, and a
+ * cycle's compaction rewrites only the fields on record, not the copies'
+ * (a full one's update pass would dirty them too). Relaxed: the table is
+ * read after the workers join. */
+static void carry_cards(const char *from, const char *to, size_t size)
+{
+	size_t first = (size_t)(from - heap.base) >> CARD_SHIFT;
+	size_t last = (size_t)(from + size - 1 - heap.base) >> CARD_SHIFT;
+	bool dirty = false;
+	for (size_t c = first; c <= last; c++)
+		dirty |= __atomic_load_n(&heap.cards[c], __ATOMIC_RELAXED) & CARD_DIRTY;
+	if (!dirty)
+		return;
+	for (size_t off = 0; off < size; off += CARD_SIZE)
+		card_dirty(to, to + off);
+	card_dirty(to, to + size - 1);
+}
+
 /* Moves every marked object of candidate b that finds room. */
 static void evacuate_block(struct worker *w, struct block *b)
 {
@@ -167,6 +186,7 @@ static void evacuate_block(struct worker *w, struct block *b)
 			}
 			uint64_t h = *(uint64_t *)from;
 			memcpy(to, from, object_size(h));
+			carry_cards(from, to, object_size(h));
 			*(uint64_t *)from = (uint64_t)(uintptr_t)object_from_slot(to) | HDR_FORWARDED;
 			marks &= ~(UINT64_C(1) << (s % 64));
 			w->r.objects++;
