@@ -180,9 +180,8 @@ static int validate(gyre_config *c)
 		return out_of_range("tenure_age", c->tenure_age);
 	if (c->compact == 0)
 		c->compact = 1;
-	if (c->compact_budget_us == 0)
-		c->compact_budget_us = c->pause_target_us;
-	if (c->compact_budget_us < 100 || c->compact_budget_us > 1000000)
+	if (c->compact_budget_us &&
+	    (c->compact_budget_us < 100 || c->compact_budget_us > 1000000))
 		return out_of_range("compact_budget_us", c->compact_budget_us);
 	if (c->compact < -1 || c->compact > 2)
 		return gyre_misuse(GYRE_EINVAL, "gyre_init",

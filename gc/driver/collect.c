@@ -583,12 +583,12 @@ static uint64_t pause_end(struct pause *p, unsigned counted)
 	return p->mr.collected_objects + p->r.freed_objects + (counted == 2 ? p->swept : 0);
 }
 
-/* A cycle that compacts ends with every young object promoted, so that
- * the copier records their fields (compact_cycle.c). */
-static void young_for_compaction(struct pause *p)
+/* A cycle that compacts ends with the threads' nursery buffers retired,
+ * so that its compaction can parse and update every young object
+ * (compact_cycle.c). */
+static void retire_for_compaction(struct pause *p)
 {
 	p->allocators = alloc_retire_all();
-	young(p, true, true, false);
 }
 
 /* With GYRE_TRACE, after the pause: what a compaction moved. */
@@ -684,7 +684,7 @@ static uint64_t pause_remark(struct pause *p)
 		return 0;
 	pause_prepare_still(p);
 	if (compact_cycle_planned())
-		young_for_compaction(p);
+		retire_for_compaction(p);
 	struct compact_result cr;
 	end_cycle(&p->t, &cr);
 	p->ended = true;
@@ -721,7 +721,7 @@ static uint64_t pause_increment(struct pause *p)
 	p->t.mark_ns += gyre_now_ns() - t0;
 	if (done) {
 		if (compact_cycle_planned())
-			young_for_compaction(p);
+			retire_for_compaction(p);
 		struct compact_result cr;
 		end_cycle(&p->t, &cr);
 		p->ended = true;

@@ -37,6 +37,13 @@
  *    [INV-CARDS]. With GYRE_VERIFY=1, nothing may then point at an
  *    evacuated object (verify_compaction).
  *
+ * At the end of a concurrent cycle (compact_cycle.c, with
+ * compact_budget_us set) candidates are chosen when the cycle starts,
+ * within the budget; the slots pointing into them are recorded while it
+ * marks (compact_record: marking, the write barrier, the copier); the
+ * pause that ends it evacuates them and updates the records, the young
+ * objects and the roots, not the whole heap.
+ *
  * The sweep that follows frees the evacuated blocks (their old objects
  * are unmarked). Its object counts see evacuated objects as freed and
  * dead objects overwritten by copies as live: compact_result says by how
@@ -106,7 +113,8 @@ void compact_note_swept(const struct block *b, uint32_t live);
  * collection and the last sweep: chooses the cycle's candidates. */
 void compact_cycle_choose(void);
 /* The cycle in progress has candidates: the pause that ends it must
- * promote every young object first, then call compact_cycle_remark. */
+ * retire the threads' nursery buffers first, then call
+ * compact_cycle_remark. */
 bool compact_cycle_planned(void);
 
 /* Records that `slot`, a field of `holder`, may hold a pointer into a
@@ -128,8 +136,8 @@ static inline void compact_note(const void *holder, void **slot, const void *v)
  * records so far. */
 size_t compact_records(void);
 
-/* World stopped, in the pause that ends the cycle, after marking and
- * after every young object was promoted: evacuates the candidates no root
+/* World stopped, in the pause that ends the cycle, after marking, the
+ * nursery buffers retired: evacuates the candidates no root
  * pins and updates what the records, pinned young objects and roots hold.
  * r says what moved (nothing if nothing was planned). */
 void compact_cycle_remark(struct compact_result *r);

@@ -15,13 +15,13 @@
  *    traces (tracers' slots and gyre's own words included); the write
  *    barrier, for every store while the cycle marks (gyre__evac_record);
  *    the copier, for every promoted copy's fields. Young holders need no
- *    record: the pause that ends the cycle first promotes every young
- *    object (the copier records them), and scans those that stay pinned.
+ *    record: the pause that ends the cycle retires the threads' nursery
+ *    buffers and updates every young object.
  * 4. That pause, once marking is complete: blocks that a stack,
  *    register or root area word points into are dropped; the others are
  *    evacuated (compact.c) into blocks of their class lists; the recorded
  *    slots (through their holders' copies, for holders that moved), the
- *    pinned young objects, the handles, the finalizer queue and registry
+ *    young objects, the handles, the finalizer queue and registry
  *    and the queued weak references' links are updated. The lazy sweep
  *    then frees the evacuated blocks (their old objects are unmarked).
  *
@@ -123,7 +123,7 @@ void compact_cycle_choose(void)
 	GYRE_ASSERT(stw_world_stopped() && !cc.planned);
 	cc.ncand = 0;
 	size_t n = atomic_load_relaxed(&cc.nsparse);
-	if (gyre_cfg.compact <= 0 || !cc.sparse || !n)
+	if (gyre_cfg.compact <= 0 || !gyre_cfg.compact_budget_us || !cc.sparse || !n)
 		return;
 	/* Room: the free slots of the noted blocks of each class. */
 	size_t room[SIZECLASS_COUNT] = {0}, moved[SIZECLASS_COUNT] = {0};
@@ -277,14 +277,19 @@ static bool plan(void)
 	return true;
 }
 
-/* The objects that stay young (pinned) are no holders on record. */
+/* Young objects are no holders on record: every one is updated, dead or
+ * alive (a dead one's fields are read, and rewritten only where they name
+ * a moved object). Cheaper than promoting them all: a young collection
+ * copies what survives, this reads each object once. */
 static void update_young(void)
 {
-	for (struct block *b = nursery.blocks; b; b = b->next)
+	for (struct block *b = nursery.blocks; b; b = b->next) {
+		nursery_parse(b);
 		for (uint32_t s = 0; s < b->nslots; s++)
 			if (bit_test(b->starts, s))
 				compact_update_object(object_from_slot(block_base(b) + (size_t)s * GRANULE),
 						      false);
+	}
 	for (struct block *b = heap.gen1; b; b = b->gnext)
 		for (uint32_t s = 0; s < b->nslots; s++)
 			if (b->state == BLOCK_SMALL && bit_test(b->starts, s))
