@@ -79,6 +79,10 @@ static struct {
 
 int compact_cycle_init(void)
 {
+	/* Off (compact_budget_us 0): no tables, and the sweepers note
+	 * nothing. */
+	if (!gyre_cfg.compact_budget_us)
+		return GYRE_OK;
 	cc.sparse = meta_alloc(heap.nblocks * sizeof(*cc.sparse));
 	cc.cand = meta_alloc(heap.nblocks * sizeof(*cc.cand));
 	atomic_store_relaxed(&cc.nsparse, 0);
