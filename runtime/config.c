@@ -136,6 +136,7 @@ static int apply_env(gyre_config *c)
 	if (!rc) rc = env_compact(c);
 	if (!rc) rc = env_uint("GYRE_TTSP_THRESHOLD", &c->ttsp_threshold_us);
 	if (!rc) rc = env_flag("GYRE_CRITICAL_FAIL", &c->critical_fail);
+	if (!rc) rc = env_uint("GYRE_COMPACT_BUDGET", &c->compact_budget_us);
 	c->workers = workers;
 	return rc;
 }
@@ -179,6 +180,9 @@ static int validate(gyre_config *c)
 		return out_of_range("tenure_age", c->tenure_age);
 	if (c->compact == 0)
 		c->compact = 1;
+	if (c->compact_budget_us &&
+	    (c->compact_budget_us < 100 || c->compact_budget_us > 1000000))
+		return out_of_range("compact_budget_us", c->compact_budget_us);
 	if (c->compact < -1 || c->compact > 2)
 		return gyre_misuse(GYRE_EINVAL, "gyre_init",
 				   "config compact = %d: expected -1, 0, 1 or 2", c->compact);

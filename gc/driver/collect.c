@@ -381,7 +381,7 @@ static void check_phase(void)
  * The next trigger needs what that sweep finds (after_sweep): until then
  * no cycle starts by growth, and what is allocated meanwhile counts
  * towards the next one. */
-static void end_cycle(struct phase_times *t)
+static void end_cycle(struct phase_times *t, struct compact_result *cr)
 {
 	uint64_t t0 = gyre_now_ns();
 	atomic_store_relaxed(&collector.low_memory, false);
@@ -390,8 +390,17 @@ static void end_cycle(struct phase_times *t)
 	if (gyre_cfg.verify)
 		verify_old_marks("remark");
 	satb_stop();
+	if (cr)
+		compact_cycle_remark(cr);
+	else
+		compact_cycle_abandon();
 	uint64_t t1 = gyre_now_ns();
 	sweep_old_begin();
+	if (cr && cr->blocks) {
+		sweep_old_uncount(cr->objects - cr->overwritten_objects,
+				  cr->bytes - cr->overwritten_bytes);
+		stats_note_compaction(cr, cr->evacuate_ns + cr->update_ns);
+	}
 	set_phase(OLD_SWEEPING);
 	collector.cycle_black = atomic_load_relaxed(&collector.allocated) -
 				atomic_load_relaxed(&collector.allocated_at_start);
@@ -574,6 +583,28 @@ static uint64_t pause_end(struct pause *p, unsigned counted)
 	return p->mr.collected_objects + p->r.freed_objects + (counted == 2 ? p->swept : 0);
 }
 
+/* A cycle that compacts ends with the threads' nursery buffers retired,
+ * so that its compaction can parse and update every young object
+ * (compact_cycle.c). */
+static void retire_for_compaction(struct pause *p)
+{
+	p->allocators = alloc_retire_all();
+}
+
+/* With GYRE_TRACE, after the pause: what a compaction moved. */
+static void trace_compaction(const struct compact_result *cr, uint64_t at)
+{
+	if (!gyre_cfg.trace || !cr->blocks)
+		return;
+	fprintf(stderr, "gyre: t=%.6f compaction in gc %llu: %zu blocks evacuated, "
+		"%zu objects (%.1f MiB) moved, %zu stayed, in %.3fms (census %.3f "
+		"evacuate %.3f update %.3f)\n",
+		at / 1e9, (unsigned long long)atomic_load_relaxed(&collector.epoch),
+		cr->blocks, cr->objects, cr->bytes / 1048576.0, cr->stayed,
+		(cr->census_ns + cr->evacuate_ns + cr->update_ns) / 1e6,
+		cr->census_ns / 1e6, cr->evacuate_ns / 1e6, cr->update_ns / 1e6);
+}
+
 /* young: stop · retire buffers · drain the log · copy generation 0 (and
  * 1) from roots and cards · release · restart. A collection after one
  * that kept little and scanned few dirty cards (one with few survivors
@@ -616,6 +647,7 @@ static uint64_t pause_start(struct pause *p)
 		return 0;
 	pause_prepare(p, true);
 	young_all(p);
+	compact_cycle_choose();
 	uint64_t t0 = gyre_now_ns();
 	mark_old_start();
 	set_phase(OLD_MARKING);
@@ -651,9 +683,14 @@ static uint64_t pause_remark(struct pause *p)
 	if (!pause_begin(p, true))
 		return 0;
 	pause_prepare_still(p);
-	end_cycle(&p->t);
+	if (compact_cycle_planned())
+		retire_for_compaction(p);
+	struct compact_result cr;
+	end_cycle(&p->t, &cr);
 	p->ended = true;
-	return pause_end(p, 2);
+	uint64_t freed = pause_end(p, 2);
+	trace_compaction(&cr, p->t.start);
+	return freed;
 }
 
 /* increment: stop · drain the logs · mark in parallel until the pause
@@ -683,9 +720,14 @@ static uint64_t pause_increment(struct pause *p)
 	bool done = mark_old_increment(t0 + budget);
 	p->t.mark_ns += gyre_now_ns() - t0;
 	if (done) {
-		end_cycle(&p->t);
+		if (compact_cycle_planned())
+			retire_for_compaction(p);
+		struct compact_result cr;
+		end_cycle(&p->t, &cr);
 		p->ended = true;
-		return pause_end(p, 2);
+		uint64_t freed = pause_end(p, 2);
+		trace_compaction(&cr, p->t.start);
+		return freed;
 	}
 	size_t used = atomic_load_relaxed(&collector.allocated) -
 		      atomic_load_relaxed(&collector.allocated_at_start);
@@ -706,7 +748,7 @@ static uint64_t pause_full(struct pause *p)
 		return 0;
 	pause_prepare(p, true);
 	if (collector.phase == OLD_MARKING) {
-		end_cycle(&p->t);
+		end_cycle(&p->t, NULL);
 		p->ended = true;
 	}
 	young_all(p);
@@ -734,13 +776,7 @@ static uint64_t pause_full(struct pause *p)
 	if (cr.blocks)
 		stats_note_compaction(&cr, t2 - t1);
 	uint64_t freed = pause_end(p, 2);
-	if (gyre_cfg.trace && cr.blocks)
-		fprintf(stderr, "gyre: t=%.6f compaction in gc %llu: %zu blocks evacuated, "
-			"%zu objects (%.1f MiB) moved, %zu stayed, in %.3fms (census %.3f "
-			"evacuate %.3f update %.3f)\n",
-			t1 / 1e9, (unsigned long long)atomic_load_relaxed(&collector.epoch),
-			cr.blocks, cr.objects, cr.bytes / 1048576.0, cr.stayed, (t2 - t1) / 1e6,
-			cr.census_ns / 1e6, cr.evacuate_ns / 1e6, cr.update_ns / 1e6);
+	trace_compaction(&cr, t1);
 	return freed;
 }
 

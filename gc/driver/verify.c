@@ -140,7 +140,8 @@ static void check_small_block(struct block *b)
 			     block_index(b));
 	if (b->obj_size != sizeclass_size[b->sizeclass] || b->owned ||
 	    (b->gen != 1 && b->gen != 2 && b->gen != GEN_FROZEN) || b->pinned ||
-	    heap.space[block_index(b)] != b->gen)
+	    (heap.space[block_index(b)] & ~SPACE_EVAC) != b->gen ||
+	    ((heap.space[block_index(b)] & SPACE_EVAC) && (b->gen != 2 || !mark_old_active())))
 		FAIL("block %zu has bad metadata: gen %u, class %u, object size %u, "
 		     "owned %d, pinned %d, space %#x", phase, block_index(b), b->gen,
 		     b->sizeclass, b->obj_size, b->owned, b->pinned,

@@ -293,6 +293,14 @@ void final_for_each_root(void (*fn)(void **slot, void *ctx), void *ctx)
 	pthread_mutex_unlock(&q.lock);
 }
 
+void final_for_each_weak_link(void (*fn)(void **slot, void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&q.lock);
+	for (struct weak_obj *w = q.weak; w; w = w->next)
+		fn(&w->next, ctx);
+	pthread_mutex_unlock(&q.lock);
+}
+
 void final_for_each_registered(void (*fn)(void **slot, void *ctx), void *ctx)
 {
 	struct fin *lists[2] = {&reg.old, &reg.young};

@@ -74,6 +74,10 @@ uint64_t final_ran(void);
 
 /* World stopped: calls fn on every root the queue holds. */
 void final_for_each_root(void (*fn)(void **slot, void *ctx), void *ctx);
+/* World stopped: calls fn on the `next` link of every queued weak
+ * reference (heap fields the collector writes, so no barrier records
+ * them). */
+void final_for_each_weak_link(void (*fn)(void **slot, void *ctx), void *ctx);
 /* World stopped, for the verifier: calls fn on every registered object
  * (the registry's weak keys; not roots). */
 void final_for_each_registered(void (*fn)(void **slot, void *ctx), void *ctx);

@@ -289,8 +289,12 @@ struct block *heap_take_block(unsigned gen, unsigned c)
 	struct class_list *l = &heap.classes[gen - 1][c];
 	pthread_mutex_lock(&l->lock);
 	struct block *b = l->head;
-	if (b)
-		l->head = b->next;
+	/* A compaction candidate (SPACE_EVAC, compact_cycle.c) leaves the
+	 * list: nothing is copied into it; the sweep after its cycle lists
+	 * it again if it still holds objects. */
+	while (b && (heap.space[block_index(b)] & SPACE_EVAC))
+		b = b->next;
+	l->head = b ? b->next : NULL;
 	pthread_mutex_unlock(&l->lock);
 	if (!b)
 		b = take_small_block(gen, c);

@@ -160,9 +160,10 @@ struct heap {
 /* From-space with objects pinned by roots (block->pinned): the copier
  * reads the block's mark bits only where this is set. */
 #define SPACE_PINNED 8
-/* During a full collection's compaction (compact.h): the block is being
- * evacuated; a pointer into it may name a forwarded object. */
-#define SPACE_EVAC 16
+/* A compaction candidate (compact.h): during a full collection's
+ * compaction, and from the start of a concurrent cycle that compacts to
+ * its end. The write barrier reads it (gyre.h). */
+#define SPACE_EVAC GYRE__SPACE_EVAC
 
 /* Sync: the fields say. */
 extern struct heap heap;

@@ -1,11 +1,14 @@
 /*
- * compact.h: compaction of generation 2 in a full collection (DESIGN.md,
- * "The old generation"). Between marking and sweeping, the sparsest
+ * compact.h: compaction of generation 2 (DESIGN.md, "The old
+ * generation"), in a full collection (below, compact_full.c) and at the
+ * end of a concurrent cycle within a pause budget (compact_cycle.c says
+ * how); compact.c is the evacuation both use. Between marking and
+ * sweeping, the sparsest
  * size-class blocks of generation 2 are evacuated: their marked objects
  * are copied into the free slots of the other blocks of their class, and
  * every reference to them is updated, so that the sweep frees them whole.
  *
- * How a full collection compacts (compact.c):
+ * How a full collection compacts (compact_full.c):
  *
  * 1. *census* (parallel): each generation-2 block's live slots are
  *    counted from its mark bits (exact: marking is complete, finalizers
@@ -33,6 +36,13 @@
  *    points at a young (pinned) object gets its card dirtied
  *    [INV-CARDS]. With GYRE_VERIFY=1, nothing may then point at an
  *    evacuated object (verify_compaction).
+ *
+ * At the end of a concurrent cycle (compact_cycle.c, with
+ * compact_budget_us set) candidates are chosen when the cycle starts,
+ * within the budget; the slots pointing into them are recorded while it
+ * marks (compact_record: marking, the write barrier, the copier); the
+ * pause that ends it evacuates them and updates the records, the young
+ * objects and the roots, not the whole heap.
  *
  * The sweep that follows frees the evacuated blocks (their old objects
  * are unmarked). Its object counts see evacuated objects as freed and
@@ -88,6 +98,51 @@ void compact_heap(struct compact_result *r);
  * mop-up moved. */
 void compact_refuse_every(unsigned n);
 size_t compact_mopped(void);
+
+/* ------------------------------------------- in a concurrent cycle */
+
+int compact_cycle_init(void);
+void compact_cycle_shutdown(void);
+
+/* Sweeps (compact_cycle.c, step 1): a sweep of generation 2 begins (world
+ * stopped); a sweeper found `live` objects in generation-2 block b. */
+void compact_sweep_begin(void);
+void compact_note_swept(const struct block *b, uint32_t live);
+
+/* World stopped, in the pause that starts a cycle, after its young
+ * collection and the last sweep: chooses the cycle's candidates. */
+void compact_cycle_choose(void);
+/* The cycle in progress has candidates: the pause that ends it must
+ * retire the threads' nursery buffers first, then call
+ * compact_cycle_remark. */
+bool compact_cycle_planned(void);
+
+/* Records that `slot`, a field of `holder`, may hold a pointer into a
+ * candidate (young holders and roots are ignored). Any thread; without
+ * memory, the cycle moves nothing. */
+void compact_record(const void *holder, void **slot);
+
+/* A field `slot` of `holder` holds v: recorded if v lies in a candidate.
+ * Candidates exist only while a cycle that plans compaction marks (and
+ * in a full collection's compaction, after its marking). */
+static inline void compact_note(const void *holder, void **slot, const void *v)
+{
+	uintptr_t p = (uintptr_t)v;
+	if (heap_contains(p) && (space_of(p) & SPACE_EVAC))
+		compact_record(holder, slot);
+}
+
+/* Test hook, world stopped or the threads that record quiet: the
+ * records so far. */
+size_t compact_records(void);
+
+/* World stopped, in the pause that ends the cycle, after marking, the
+ * nursery buffers retired: evacuates the candidates no root
+ * pins and updates what the records, pinned young objects and roots hold.
+ * r says what moved (nothing if nothing was planned). */
+void compact_cycle_remark(struct compact_result *r);
+/* World stopped: the cycle ends without moving anything. */
+void compact_cycle_abandon(void);
 
 /* The sweep after compact_heap counted r's evacuated objects as freed and
  * the dead objects its copies overwrote as alive: sets s right. */

@@ -257,8 +257,10 @@ static void visit(void **slot, void *ctx)
 {
 	struct trace_ctx *c = ctx;
 	void *v = load_field(slot);
-	if (v)
+	if (v) {
+		compact_note(c->holder, slot, v);
 		mark_field(c->w, v, c->holder);
+	}
 }
 
 /* The pointer fields of elements [from, to) of obj. */
@@ -268,9 +270,12 @@ static void scan_fields(struct work_stack *w, void *obj, const struct type *t,
 	char *elem = (char *)obj + (size_t)from * t->size;
 	for (uint32_t e = from; e < to; e++, elem += t->size)
 		for (uint32_t i = 0; i < t->n_ptrs; i++) {
-			void *v = load_field((void **)elem + t->word_offsets[i]);
-			if (v)
+			void **slot = (void **)elem + t->word_offsets[i];
+			void *v = load_field(slot);
+			if (v) {
+				compact_note(obj, slot, v);
 				mark_field(w, v, obj);
+			}
 		}
 }
 
@@ -293,6 +298,9 @@ static void special_found(struct work_stack *w, void *obj, const struct type *t)
 	void *first = load_field(&words[0]);
 	if (!first)
 		return;
+	compact_note(obj, &words[0], first);
+	if (t->special == SPECIAL_EPHEMERON)
+		compact_note(obj, &words[1], load_field(&words[1]));
 	bool strong = old_only() && !old_target(obj);
 	struct noted *n = &mk.noted[w->id];
 	if (t->special == SPECIAL_WEAK) {
@@ -367,8 +375,10 @@ static void scan_handle(void **slot, void *ctx)
 static void scan_frozen_slot(void **slot, void *holder, void *ctx)
 {
 	void *v = load_field(slot);
-	if (v)
+	if (v) {
+		compact_note(holder, slot, v);
 		mark_field(ctx, v, holder);
+	}
 }
 
 static void scan_roots(struct work_stack *w)

@@ -14,6 +14,7 @@
 #include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
+#include "gc/old/compact.h"
 #include "gc/old/sweep.h"
 #include "gc/heap/type.h"
 #include "runtime/meta.h"
@@ -128,6 +129,8 @@ static uint32_t sweep_bitmaps(struct block *b, struct sweep_result *r)
 static void sweep_block(struct sweeper *s, struct block *b)
 {
 	uint32_t live = sweep_bitmaps(b, &s->r);
+	if (b->gen == 2)
+		compact_note_swept(b, live);
 	if (live == 0) {
 		b->state = BLOCK_FREE;
 		/* As heap_free_block: a free block does not look old. */
@@ -263,6 +266,7 @@ struct sweep_result sweep_heap(void)
 	for (unsigned g = 0; g < 2; g++)
 		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 			heap.classes[g][c].head = NULL;
+	compact_sweep_begin();
 	return sweep_parallel(false);
 }
 
@@ -277,6 +281,7 @@ struct sweep_result sweep_old_begin(void)
 	for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 		heap.classes[1][c].head = NULL;
 	heap.sweep_epoch++;
+	compact_sweep_begin();
 	lazy.top = heap.top;
 	atomic_store_relaxed(&lazy.next, 0);
 	atomic_store_relaxed(&lazy.freed_bytes, 0);
@@ -289,6 +294,14 @@ struct sweep_result sweep_old_begin(void)
 	lazy.large = sweep_parallel(true);
 	atomic_store_explicit(&lazy.done, 0, memory_order_release);
 	return lazy.large;
+}
+
+void sweep_old_uncount(size_t objects, size_t bytes)
+{
+	/* Subtracted ahead of the sweepers' adds: the totals are read only
+	 * once all are in (sweep_old_result), and wrap back. */
+	atomic_add_relaxed(&lazy.freed_objects, (size_t)0 - objects);
+	atomic_add_relaxed(&lazy.freed_bytes, (size_t)0 - bytes);
 }
 
 bool sweep_old_pending(void)
@@ -311,6 +324,7 @@ static void sweep_old_one(struct block *b, struct sweep_result *r)
 {
 	uint32_t live = sweep_bitmaps(b, r);
 	b->swept = heap.sweep_epoch;
+	compact_note_swept(b, live);
 	if (live == 0)
 		heap_free_block(b);
 	else if (live < b->nslots)

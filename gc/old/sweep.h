@@ -38,6 +38,10 @@ struct sweep_result sweep_heap(void);
  * Young blocks carry no marks: their objects are the minor collections'
  * to free. */
 struct sweep_result sweep_old_begin(void);
+/* World stopped, after sweep_old_begin: the lazy sweep will count
+ * `objects` (`bytes`) as freed that a compaction moved (less the dead
+ * ones its copies overwrote): they are taken off its totals. */
+void sweep_old_uncount(size_t objects, size_t bytes);
 /* True until every block the last remark left unswept has been swept.
  * Any thread. */
 bool sweep_old_pending(void);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gc/heap/card.h"
+#include "gc/old/compact.h"
 #include "gc/final/final.h"
 #include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
@@ -282,6 +283,8 @@ static inline void process_slot(struct copier *c, void **slot, void *holder,
 	if (!(space & SPACE_FROM)) {
 		if ((space & SPACE_GEN_MASK) < hgen)
 			card_keep(holder, slot, space & SPACE_GEN_MASK);
+		if (GYRE_UNLIKELY(space & SPACE_EVAC))
+			compact_record(holder, slot); /* compact_cycle.c */
 		return;
 	}
 	/* Both ends of a small object: it may straddle two lines. */
@@ -316,8 +319,10 @@ static void weak_slot(struct copier *c, void **slot, void *holder, unsigned hgen
  * collection. */
 static void eph_fields(struct copier *c, void **e, unsigned hgen)
 {
-	if (minor_in_from(e[0]) && ptrvec_push(&c->eph, e))
+	if (minor_in_from(e[0]) && ptrvec_push(&c->eph, e)) {
+		compact_note(e, &e[1], e[1]);
 		return;
+	}
 	process_slot(c, &e[0], e, hgen);
 	process_slot(c, &e[1], e, hgen);
 }

@@ -612,6 +612,11 @@ static void field_five(void)
 	exit(gyre_init(&(gyre_config){.compact = 5}) == GYRE_EINVAL ? 0 : 1);
 }
 
+static void budget_fifty(void)
+{
+	exit(gyre_init(&(gyre_config){.compact_budget_us = 50}) == GYRE_EINVAL ? 0 : 1);
+}
+
 static void field_minus_two(void)
 {
 	exit(gyre_init(&(gyre_config){.compact = -2}) == GYRE_EINVAL ? 0 : 1);
@@ -625,10 +630,12 @@ static void test_bad_values(void **state)
 		harness_expect_abort(env_three, "GYRE_COMPACT=\"3\" must be 0, 1 or 2");
 		harness_expect_abort(field_five, "config compact = 5");
 		harness_expect_abort(field_minus_two, "config compact = -2");
+		harness_expect_abort(budget_fifty, "config compact_budget_us = 50");
 	} else {
 		harness_expect_exit0(env_three);
 		harness_expect_exit0(field_five);
 		harness_expect_exit0(field_minus_two);
+		harness_expect_exit0(budget_fifty);
 	}
 }
 
