@@ -29,14 +29,13 @@
  * waits for that lock does so inside a blocking region, so it never holds
  * up the collection it waits behind.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "gc/young/alloc.h"
 #include "gc/driver/collect.h"
+#include "gc/driver/collect_impl.h"
 #include "gc/final/final.h"
 #include "gc/heap/freeze.h"
 #include "gc/heap/large.h"
@@ -56,256 +55,13 @@
 #include "threads/safepoint.h"
 #include "threads/workers.h"
 
-/* The old generation between collections: nothing under way, a
- * concurrent cycle marking, or the lazy sweep after its remark. */
-enum old_phase { OLD_IDLE, OLD_MARKING, OLD_SWEEPING };
-
-static struct {
-	/* Held for a whole collection. */
-	pthread_mutex_t lock;
-	/* Completed collections. Sync: written under `lock`; read relaxed
-	 * to tell whether one ran while a thread waited for `lock`. */
-	_Atomic uint64_t epoch;
-	/* Bytes added to generation 2 since its last collection. Relaxed:
-	 * a counter for a heuristic; a late sight only delays a trigger. */
-	_Atomic size_t allocated;
-	/* Collect generation 2 when `allocated` reaches it. Sync: written
-	 * under `lock` (with the world stopped, or by the collector thread
-	 * when it counts a lazy sweep), read relaxed: a late sight only
-	 * delays a trigger. */
-	_Atomic size_t trigger;
-	/* During a concurrent cycle: mark in a pause (R_PACE) once it has
-	 * allocated this much, the growth that threshold 2 allows. Sync: as
-	 * trigger. */
-	_Atomic size_t pace_limit;
-	/* The same for the next increment (pause_increment): pace_limit at
-	 * the cycle's start, then a step further after each increment.
-	 * Sync: as trigger. */
-	_Atomic size_t pace_next;
-	/* Increments in the cycle in progress, or the last one until the
-	 * next starts (its lazy sweep has been counted by then). Sync:
-	 * under `lock`. */
-	unsigned cycle_increments;
-	/* `allocated` when the current cycle started. Sync: written under
-	 * `lock` with the world stopped, read relaxed (due). */
-	_Atomic size_t allocated_at_start;
-	/* What the last concurrent cycle allocated while it marked (all
-	 * kept: allocated black): with cycle_increments, the next trigger's
-	 * inputs besides what its lazy sweep finds. Sync: under `lock`. */
-	size_t cycle_black;
-	/* When the last remark ended (for the trace). Sync: under `lock`. */
-	uint64_t remark_ns;
-	/* Generation-0 collections since the last of generation 1 or 2.
-	 * Sync: written under `lock`, read relaxed (get_count). */
-	_Atomic size_t young_count;
-	/* The thresholds. Relaxed: each is a number read on its own; a
-	 * change takes effect at the next check. */
-	_Atomic size_t threshold[3];
-	/* threshold[0] is the sizer's (nursery_size not set, no
-	 * gyre_set_threshold). Sync: written under `lock` (the sizer's store
-	 * of threshold[0] too); relaxed, as the triggers read threshold[0]
-	 * without it. */
-	_Atomic bool adaptive;
-	/* The machine's available memory fell below free_floor: the next
-	 * automatic collection is of generation 2. Relaxed: a hint. */
-	_Atomic bool low_memory;
-	/* What the last generation-0 collection kept (copied or pinned),
-	 * and the dirty cards it scanned. Sync: under `lock`. */
-	size_t last_survived;
-	size_t last_cards;
-	/* When the concurrent cycle in progress started (for the trace).
-	 * Sync: under `lock`. */
-	uint64_t cycle_start_ns;
-	/* What the old generation is doing (set_phase). Sync: under `lock`. */
-	enum old_phase phase;
-	/* Sum of open gyre_disable calls over all threads. Relaxed: a
-	 * thread's own disable is program-ordered before its allocations;
-	 * other threads' need no ordering (CPython's flag has none). */
-	_Atomic long disabled;
-} collector = {.lock = PTHREAD_MUTEX_INITIALIZER};
-LOCK_RANKED(LOCK_COLLECTOR, &collector.lock, 1, sizeof(pthread_mutex_t))
-
-#define DEFAULT_THRESHOLD1 10
-#define MIB ((size_t)1 << 20)
-/* The sizer's range (sizer.h): it starts at a nursery that stays in the
- * cache (the 32-byte allocation micro: 2.2 ns per object at 8 MiB, 3.4 ns
- * at 32 MiB), and goes up to one that holds GCBench's largest trees. */
-#define NURSERY_BASE (8 * MIB)
-#define NURSERY_MAX (128 * MIB)
-/* Generation 1 holds at most this fraction of threshold0 (see
- * minor_collect): a collection of generation 1 then copies no more than
- * a quarter of a nursery's worth on top of the nursery's survivors. */
-#define GEN1_SHARE 4
-/* A minor collection after one that kept less than SOLO_BYTES and
- * scanned fewer than SOLO_CARDS dirty cards runs on the calling thread
- * alone (collect_run). */
-#define SOLO_BYTES ((size_t)128 << 10)
-#define SOLO_CARDS 1024
-/* A marking increment (pause_increment) marks for at least this long, and
- * the next waits for this share of the allowance to be allocated. */
-#define MIN_INCREMENT_NS 200000
-#define INCREMENT_SHARE 8
-
-int collect_init(void)
-{
-	atomic_store_relaxed(&collector.epoch, 0);
-	atomic_store_relaxed(&collector.allocated, 0);
-	atomic_store_relaxed(&collector.trigger, gyre_cfg.heap_min);
-	atomic_store_relaxed(&collector.pace_limit, gyre_cfg.heap_min);
-	collector.cycle_black = 0;
-	collector.last_survived = SOLO_BYTES;
-	collector.last_cards = 0;
-	atomic_store_relaxed(&collector.allocated_at_start, 0);
-	atomic_store_relaxed(&collector.young_count, 0);
-	size_t max = NURSERY_MAX < gyre_cfg.heap_max / 4 ? NURSERY_MAX
-							 : gyre_cfg.heap_max / 4;
-	size_t base = NURSERY_BASE < max ? NURSERY_BASE : max;
-	size_t first = sizer_init(base, max, (uint64_t)gyre_cfg.pause_target_us * 1000);
-	atomic_store_relaxed(&collector.adaptive, gyre_cfg.nursery_size == 0);
-	atomic_store_relaxed(&collector.threshold[0],
-			     gyre_cfg.nursery_size ? gyre_cfg.nursery_size : first);
-	atomic_store_relaxed(&collector.threshold[1], DEFAULT_THRESHOLD1);
-	atomic_store_relaxed(&collector.threshold[2], gyre_cfg.growth_percent);
-	atomic_store_relaxed(&collector.disabled, 0);
-	atomic_store_relaxed(&collector.low_memory, false);
-	collector.phase = OLD_IDLE;
-	nursery_init();
-	return GYRE_OK;
-}
-
-void collect_note_alloc(size_t bytes)
-{
-	atomic_add_relaxed(&collector.allocated, bytes);
-}
-
-void collect_disable(void)
-{
-	atomic_add_relaxed(&collector.disabled, 1);
-}
-
-void collect_enable(void)
-{
-	atomic_sub_relaxed(&collector.disabled, 1);
-}
-
-bool collect_enabled(void)
-{
-	return atomic_load_relaxed(&collector.disabled) == 0;
-}
-
-static uint64_t lock_collector(struct mutator *m);
-
-/* Under collector.lock: a collection that is running reads `adaptive`
- * and then stores the sizer's threshold0, and would otherwise overwrite a
- * threshold0 set in between, for good. A RUNNING caller waits for the
- * lock in a blocking region, so it never holds up that collection. */
-void collect_set_thresholds(const size_t t[3])
-{
-	struct mutator *m = mutator_current();
-	if (m && atomic_load_relaxed(&m->state) == MUTATOR_RUNNING)
-		lock_collector(m);
-	else
-		pthread_mutex_lock(&collector.lock);
-	atomic_store_relaxed(&collector.adaptive, false);
-	for (unsigned i = 0; i < 3; i++)
-		atomic_store_relaxed(&collector.threshold[i], t[i]);
-	pthread_mutex_unlock(&collector.lock);
-}
-
-void collect_get_thresholds(size_t t[3])
-{
-	for (unsigned i = 0; i < 3; i++)
-		t[i] = atomic_load_relaxed(&collector.threshold[i]);
-}
-
-void collect_get_counts(size_t c[3])
-{
-	c[0] = atomic_load_relaxed(&nursery.handed);
-	c[1] = atomic_load_relaxed(&collector.young_count);
-	c[2] = atomic_load_relaxed(&collector.allocated);
-}
-
-/* After a collection of generation 2 that found `live` bytes, of which
- * `black` were allocated while a concurrent cycle marked (kept whether
- * live or not). Threshold 2 allows generation 2 to grow by growth% of
- * what was really live (at least heap_min) before the next collection
- * ends. A concurrent cycle that could not finish within that (it was
- * `paced`: it needed marking increments), and freed under an eighth of
- * what it swept (`freed`), marked a heap that is only growing: collecting
- * it again as soon is pointless, and would need increments again. The
- * allowance is then twice the last one, up to half the live size (GCBench
- * building its 128 MiB tree, kvserver filling its cache: cycles that
- * freed nothing ended in 22-60 ms pauses, one after the other, before
- * increments). A concurrent cycle allocates while it marks, so it starts
- * early, by twice what the last one allocated (a margin for a slower
- * cycle; Go's pacer does the same), but not before a quarter of the
- * allowance is used; if it still reaches the allowance, pauses mark in
- * bounded increments (R_PACE, pause_increment). */
-static void set_trigger(size_t live, size_t black, bool paced, size_t freed)
-{
-	size_t real = live > black ? live - black : 0;
-	size_t allow = real / 100 * atomic_load_relaxed(&collector.threshold[2]);
-	if (allow < gyre_cfg.heap_min)
-		allow = gyre_cfg.heap_min;
-	if (paced && freed < (live + freed) / 8) {
-		size_t grown = 2 * atomic_load_relaxed(&collector.pace_limit);
-		grown = grown < live / 2 ? grown : live / 2;
-		allow = grown > allow ? grown : allow;
-	}
-	size_t early = 2 * collector.cycle_black;
-	size_t next = gyre_cfg.stw_mark ? allow
-		      : early < allow - allow / 4 ? allow - early : allow / 4;
-	atomic_store_relaxed(&collector.pace_limit, allow);
-	atomic_store_relaxed(&collector.trigger, next);
-}
-
-size_t collect_allowance(void)
-{
-	return atomic_load_relaxed(&collector.pace_limit);
-}
-
-/* When one collection was called, began, stopped the world and ended,
- * and the time its phases took. It begins (`start`, the pause) when the
- * stop is requested; `called` is earlier, before the [INV-STW-FAIR] wait
- * in stw_stop_world, which leaves the world running (in the trace only). */
-struct phase_times {
-	uint64_t called, start, stopped, end;
-	uint64_t minor_ns, mark_ns, sweep_ns;
-	uint64_t verify_ns;  /* GYRE_VERIFY's checks so far */
-};
-
 static const char *const reasons[] = {"nursery", "gen1", "growth", "full",
 				      "explicit", "low-memory", "remark", "pace",
 				      "freeze", "unfreeze"};
-/* R_REMARK ends a cycle when the collector thread has traced everything;
- * R_PACE marks a bounded increment of it (pause_increment) when the
- * program allocates faster than the collector thread marks. */
-enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT, R_LOW_MEMORY,
-	      R_REMARK, R_PACE, R_FREEZE, R_UNFREEZE };
 
-/* MemAvailable from /proc/meminfo in bytes, or SIZE_MAX if unknown. Read
- * with plain syscalls into a stack buffer: no allocation. */
-static size_t machine_available(void)
-{
-	char buf[4096];
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return SIZE_MAX;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return SIZE_MAX;
-	buf[n] = '\0';
-	const char *p = strstr(buf, "MemAvailable:");
-	return p ? (size_t)strtoull(p + 13, NULL, 10) * 1024 : SIZE_MAX;
-}
+struct collector_state collector = {.lock = PTHREAD_MUTEX_INITIALIZER};
+LOCK_RANKED(LOCK_COLLECTOR, &collector.lock, 1, sizeof(pthread_mutex_t))
 
-/* After a minor collection, outside the pause. */
-static void check_free_floor(void)
-{
-	if (gyre_cfg.free_floor && machine_available() < gyre_cfg.free_floor)
-		atomic_store_relaxed(&collector.low_memory, true);
-}
 
 static void trace_line(unsigned gen, enum reason why, bool started, bool ended,
 		       bool increment, const struct phase_times *t,
@@ -422,7 +178,7 @@ static uint64_t after_sweep(void)
 		return 0;
 	set_phase(OLD_IDLE);
 	stats_note_swept(&sr);
-	set_trigger(sr.live_bytes, collector.cycle_black, collector.cycle_increments > 0,
+	pacer_set_trigger(sr.live_bytes, collector.cycle_black, collector.cycle_increments > 0,
 		    sr.freed_bytes);
 	if (gyre_cfg.trace)
 		fprintf(stderr, "gyre: t=%.6f sweep of gen 2 ended %.1fms after the remark: "
@@ -577,7 +333,7 @@ static uint64_t pause_end(struct pause *p, unsigned counted)
 		trace_line(counted, p->why, p->started, p->ended, p->increment, &p->t, &p->mr,
 			   &p->r);
 	if (counted < 2 && !p->started)
-		check_free_floor();
+		pacer_check_free_floor();
 	/* A lazy sweep's objects count for the collections of generation
 	 * 2 that reported it (gyre_collect(0) returns what it freed). */
 	return p->mr.collected_objects + p->r.freed_objects + (counted == 2 ? p->swept : 0);
@@ -768,7 +524,7 @@ static uint64_t pause_full(struct pause *p)
 	add_sweep(&p->r, &sr);
 	heap_prune_gen1();
 	minor_recount();
-	set_trigger(sr.live_bytes, 0, false, 0);
+	pacer_set_trigger(sr.live_bytes, 0, false, 0);
 	atomic_store_relaxed(&collector.allocated, 0);
 	stats_note_live(&sr);
 	p->t.mark_ns += t1 - t0;
@@ -805,7 +561,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 
 /* Takes collector.lock without holding up a collection that another
  * thread is starting meanwhile. Returns the epoch seen before waiting. */
-static uint64_t lock_collector(struct mutator *m)
+uint64_t lock_collector(struct mutator *m)
 {
 	uint64_t seen = atomic_load_relaxed(&collector.epoch);
 	if (pthread_mutex_trylock(&collector.lock) != 0) {
@@ -825,50 +581,15 @@ static void unlock_collector(void)
 	events_deliver();
 }
 
-/* The collection a trigger asks for: 0, 1 or 2, or -1 for none. */
-static int due(enum reason *why)
-{
-	if (!collect_enabled())
-		return -1;
-	/* A concurrent cycle in progress is the collection of generation 2
-	 * that these triggers would ask for; but once it has itself
-	 * allocated the whole allowance (set_trigger), or the log is
-	 * backlogged, the collector thread is falling behind, and this pause
-	 * ends the cycle (the rest of the marking then runs on every
-	 * worker). */
-	bool cycle = mark_old_active();
-	size_t allocated = atomic_load_relaxed(&collector.allocated);
-	if (cycle ? allocated - atomic_load_relaxed(&collector.allocated_at_start) >=
-		    atomic_load_relaxed(&collector.pace_next) || satb_backlogged()
-		  : allocated >= atomic_load_relaxed(&collector.trigger)) {
-		*why = cycle ? R_PACE : R_GROWTH;
-		return 2;
-	}
-	if (!cycle && atomic_load_relaxed(&collector.low_memory)) {
-		*why = R_LOW_MEMORY;
-		return 2;
-	}
-	if (atomic_load_relaxed(&nursery.handed) <
-	    atomic_load_relaxed(&collector.threshold[0]))
-		return -1;
-	if (atomic_load_relaxed(&collector.young_count) + 1 >=
-	    atomic_load_relaxed(&collector.threshold[1])) {
-		*why = R_GEN1;
-		return 1;
-	}
-	*why = R_NURSERY;
-	return 0;
-}
-
 void collect_if_due(struct mutator *m)
 {
 	enum reason why;
-	if (due(&why) < 0)
+	if (pacer_due(&why) < 0)
 		return;
 	uint64_t seen = lock_collector(m);
 	/* Another thread may have collected while we waited. */
 	int gen;
-	if (atomic_load_relaxed(&collector.epoch) == seen && (gen = due(&why)) >= 0)
+	if (atomic_load_relaxed(&collector.epoch) == seen && (gen = pacer_due(&why)) >= 0)
 		collect_run(m, (unsigned)gen, why);
 	unlock_collector();
 }

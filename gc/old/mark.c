@@ -15,7 +15,7 @@
 #include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
-#include "gc/old/mark.h"
+#include "gc/old/mark_impl.h"
 #include "gc/young/nursery.h"
 #include "gc/heap/ptrvec.h"
 #include "gc/heap/roots.h"
@@ -29,55 +29,7 @@
 
 #define PREFETCH_DIST 8
 
-static struct {
-	struct work_pool wp;
-	/* A push was dropped for want of memory. Relaxed: read after
-	 * workers_run returns, which orders it. */
-	_Atomic bool overflow;
-	size_t rescans;          /* overflow recoveries; collector only */
-	/* A bounded increment (mark_old_increment) is running: its workers
-	 * stop scanning once `deadline` (ns) has passed, and `stop` says so.
-	 * Sync: `bounded` and `deadline` are written before the job starts
-	 * (its start publishes them); `stop` relaxed, each worker polls it
-	 * and its items stay on its stack either way. */
-	bool bounded;
-	uint64_t deadline;
-	_Atomic bool stop;
-	/* Guards `partials` while an increment's workers add to it. */
-	pthread_mutex_t partial_lock;
-	/* The cycle's grey objects, and the objects of tracer types, which
-	 * are scanned only with the world stopped (gyre.h's promise to
-	 * tracers). Sync: the collector thread while the world runs, the
-	 * pause's initiator while it is stopped. */
-	struct work_stack cstack, deferred;
-	/* Grey objects with more than PARTIAL_FIELDS pointer fields, which
-	 * the collector thread scans a chunk at a time, so that a pause never
-	 * waits for it to scan a whole large array: `next` is the first
-	 * element not scanned yet. Sync: as cstack. */
-	struct partial {
-		void *obj;
-		uint32_t next;
-	} *partials;
-	size_t npartials, partials_cap;
-	/* Cycles started since init. Sync: written with the world stopped,
-	 * read by the collector thread and by pauses. */
-	uint64_t cycle;
-	/* What each worker marked of gyre's own references (noted[i] is
-	 * stack i's; the collector thread uses 0 between pauses), to be
-	 * resolved once marking is complete: weak references (`weak_seen`
-	 * of them resolved already), and ephemerons whose keys were not
-	 * marked when they were scanned. */
-	struct noted {
-		struct ptrvec weak, eph;
-		size_t weak_seen;
-	} *noted;
-	/* mark_old_ephemerons' pass over the collector thread's notes: the
-	 * next to look at, and whether this pass kept a value. Sync: the
-	 * collector thread; a cycle's start resets them. */
-	size_t eph_cursor;
-	bool eph_kept;
-	unsigned eph_passes;   /* finished this cycle */
-} mk = {.partial_lock = PTHREAD_MUTEX_INITIALIZER};
+struct mark_state mk = {.partial_lock = PTHREAD_MUTEX_INITIALIZER};
 LOCK_RANKED(LOCK_MARK_PARTIAL, &mk.partial_lock, 1, sizeof(pthread_mutex_t))
 
 /* Ephemerons mark_old_ephemerons looks at between two safepoint polls,
@@ -90,24 +42,6 @@ LOCK_RANKED(LOCK_MARK_PARTIAL, &mk.partial_lock, 1, sizeof(pthread_mutex_t))
 
 #define PARTIAL_FIELDS 1024
 
-/* The ephemerons a pass decides, gathered from the workers' notes: the
- * pass's workers share them in chunks, and what they note meanwhile goes
- * to their own lists, for the next pass. Sync: gathered and compacted by
- * the pause's initiator between passes; a pass's workers claim chunks by
- * `next` (relaxed: it only hands out indices) and empty the slots they
- * decide, each its own. */
-static struct {
-	struct ptrvec all;
-	_Atomic size_t next;
-	_Atomic bool kept;      /* relaxed: read after the workers joined */
-	/* The last gather had no memory and made its notes strong: the
-	 * next pass traces from them only after it looked at its chunks,
-	 * so another pass must follow it. Initiator only. */
-	bool fell_back;
-	/* Test hook (mark_refuse_gather): the gather of each fixpoint that
-	 * finds no memory, counted from 1 (0: none), and the count. */
-	unsigned refuse_at, gathers;
-} eph;
 
 int mark_init(unsigned workers)
 {
@@ -130,7 +64,7 @@ void mark_shutdown(void)
 	}
 	meta_free(mk.noted);
 	mk.noted = NULL;
-	ptrvec_free(&eph.all);
+	mark_final_shutdown();
 	work_pool_shutdown(&mk.wp);
 	meta_free(mk.cstack.items);
 	meta_free(mk.deferred.items);
@@ -138,11 +72,6 @@ void mark_shutdown(void)
 	mk.cstack = mk.deferred = (struct work_stack){0};
 	mk.partials = NULL;
 	mk.npartials = mk.partials_cap = 0;
-}
-
-void mark_refuse_gather(unsigned nth)
-{
-	eph.refuse_at = nth;
 }
 
 void mark_set_stack_limit(size_t entries)
@@ -155,88 +84,11 @@ size_t mark_rescans(void)
 	return mk.rescans;
 }
 
-/* The object stays marked but unscanned: the heap rescan finds it. */
-static void lost(struct work_stack *w, void *obj)
-{
-	(void)w;
-	(void)obj;
-	atomic_store_relaxed(&mk.overflow, true);
-}
-
-static inline void push(struct work_stack *w, void *obj)
-{
-	if (!work_push(&mk.wp, w, obj))
-		lost(w, obj);
-}
-
-/* Sets obj's mark bit; true if this call set it. Relaxed: the bit only
- * decides who scans the object; its contents were published to every
- * worker by the stop-the-world handshake and the pool's job start. */
-static bool set_mark(void *obj)
-{
-	uintptr_t p = (uintptr_t)obj;
-	if (heap_contains(p)) {
-		struct block *b = block_of(p);
-		uint32_t slot = block_slot(b, p - HEADER_SIZE);
-		uint64_t bit = UINT64_C(1) << (slot % 64);
-		_Atomic uint64_t *word = &b->marks[slot / 64];
-		if (atomic_load_relaxed(word) & bit)
-			return false;
-		return !(atomic_or_relaxed(word, bit) & bit);
-	}
-	struct large *l = large_of(obj);
-	if (atomic_load_relaxed(&l->mark))
-		return false;
-	return !atomic_exchange_explicit(&l->mark, 1, memory_order_relaxed);
-}
-
 bool mark_is_object(uintptr_t p)
 {
 	if (heap_contains(p))
 		return heap_is_small_object(p);
 	return large_find(p) == (void *)p;
-}
-
-/* While a concurrent cycle marks (the barrier logs, satb.h), only
- * generation 2 and large objects are marked; young ones are neither
- * marked nor traced (the cycle's first pause scanned all of them). */
-static inline bool old_only(void)
-{
-	return satb_active();
-}
-
-/* True if obj (the start of an object) is one a concurrent cycle marks:
- * in a generation-2 block, or large. */
-static inline bool old_target(const void *obj)
-{
-	uintptr_t p = (uintptr_t)obj;
-	return !heap_contains(p) || (space_of(p) & SPACE_GEN_MASK) == 2;
-}
-
-/* For checks while the world may run: large_find needs the set sorted
- * with the world stopped, so a large object is known by its record
- * (large_valid). */
-static bool valid_old_target(const void *obj)
-{
-	uintptr_t p = (uintptr_t)obj;
-	if (heap_contains(p))
-		return block_of(p)->state == BLOCK_SMALL && heap_is_small_object(p);
-	return large_valid(obj);
-}
-
-/* `holder` is the object whose field holds obj, or NULL for a handle. */
-static void mark_field(struct work_stack *w, void *obj, void *holder)
-{
-	bool cycle = old_only();
-	if (cycle && !old_target(obj))
-		return;
-	if (GYRE_DEBUG && !(cycle ? valid_old_target(obj)
-					: mark_is_object((uintptr_t)obj)))
-		gyre_fatal("%s %p holds %p, which is not a gyre object",
-			   holder ? "a pointer field of object" : "handle",
-			   holder ? holder : obj, obj);
-	if (set_mark(obj))
-		push(w, obj);
 }
 
 /* A pointer field, read while a mutator may store into it. Acquire, paired
@@ -277,13 +129,6 @@ static void scan_fields(struct work_stack *w, void *obj, const struct type *t,
 				mark_field(w, v, obj);
 			}
 		}
-}
-
-/* True if obj survives this marking: marked, or young while a concurrent
- * cycle marks only generation 2. */
-static bool survives(const void *obj)
-{
-	return (old_only() && !old_target(obj)) || mark_old_marked(obj);
 }
 
 /* gyre's own words of obj (weak.h), noted to be resolved once the
@@ -410,7 +255,7 @@ static bool time_up(unsigned *polls)
  * on their way from the stack to scan_object, and are prefetched as they
  * enter it: scanning is bound by the cache miss on each object's first
  * word, and the ring gives the prefetch PREFETCH_DIST objects of lead. */
-static void drain_local(struct work_stack *w, void *ctx)
+void mark_drain_local(struct work_stack *w, void *ctx)
 {
 	(void)ctx;
 	void *ring[PREFETCH_DIST];
@@ -437,19 +282,19 @@ static void drain_local(struct work_stack *w, void *ctx)
 }
 
 /* `roots` (non-NULL) asks for the roots to be scanned first. */
-static void mark_worker(unsigned id, void *roots)
+void mark_worker(unsigned id, void *roots)
 {
 	struct work_stack *w = &mk.wp.stacks[id];
 	if (roots)
 		scan_roots(w);
-	work_drain(&mk.wp, w, drain_local, NULL, lost, NULL);
+	work_drain(&mk.wp, w, mark_drain_local, NULL, lost, NULL);
 }
 
 /* Drains this worker's stack and the pool, alone. */
 static void drain_alone(struct work_stack *w)
 {
 	do
-		drain_local(w, NULL);
+		mark_drain_local(w, NULL);
 	while (work_take(&mk.wp, w, lost));
 }
 
@@ -478,7 +323,6 @@ static void rescan_heap(struct work_stack *w)
 		}
 }
 
-static void finish(void);
 
 void mark_heap(void)
 {
@@ -488,7 +332,7 @@ void mark_heap(void)
 	work_pool_start(&mk.wp, mk.wp.nstacks);
 	atomic_store_relaxed(&mk.overflow, false);
 	workers_run(mark_worker, &mk);
-	finish();
+	mark_finish();
 }
 
 /* ------------------------------------------- the concurrent cycle (gen 2) */
@@ -598,7 +442,7 @@ static size_t scan_object_concurrent(struct work_stack *w, void *obj)
 	return 1;
 }
 
-/* Like drain_local, objects pass through a prefetch ring; the ring is
+/* Like mark_drain_local, objects pass through a prefetch ring; the ring is
  * empty again when this returns, so a pause finds every grey object on
  * the stack or among the partial ones. */
 bool mark_old_step(size_t budget)
@@ -724,7 +568,7 @@ void mark_old_finish(void)
 		if (!work_push(&mk.wp, &mk.wp.stacks[0], mk.partials[mk.npartials - 1].obj))
 			lost(NULL, mk.partials[mk.npartials - 1].obj);
 	workers_run(mark_worker, NULL);
-	finish();
+	mark_finish();
 }
 
 /* Fields of the partial objects the initiator scans between two parallel
@@ -767,7 +611,7 @@ bool mark_old_active(void)
 }
 
 /* After the parallel phase: recovers from overflow. */
-static void finish(void)
+void mark_finish(void)
 {
 	while (atomic_load_relaxed(&mk.overflow)) {
 		atomic_store_relaxed(&mk.overflow, false);
@@ -775,175 +619,4 @@ static void finish(void)
 		rescan_heap(&mk.wp.stacks[0]);
 	}
 	GYRE_ASSERT(cds_lfs_empty(&mk.wp.pool));
-}
-
-/* ------------------------------------- weak references and finalizers */
-
-static void *mark_survivor(void *obj)
-{
-	return survives(obj) ? obj : NULL;
-}
-
-/* Clears the noted weak references whose targets did not survive, and
- * queues their callbacks if `callbacks` (their holders were marked from
- * the roots). */
-static void resolve_weak(bool callbacks)
-{
-	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
-		struct noted *n = &mk.noted[i];
-		for (size_t j = n->weak_seen; j < n->weak.n; j++) {
-			struct weak_obj *w = n->weak.v[j];
-			if (!w->target || survives(w->target))
-				continue;
-			w->target = NULL;
-			if (callbacks && w->fn)
-				final_queue_weak(w);
-		}
-		n->weak_seen = n->weak.n;
-	}
-}
-
-#define EPH_CHUNK 256
-
-/* Claims the next chunk of eph.all, [*start, *end); false when none is
- * left. */
-static bool eph_claim(size_t *start, size_t *end)
-{
-	*start = atomic_add_relaxed(&eph.next, EPH_CHUNK);
-	if (*start >= eph.all.n)
-		return false;
-	*end = *start + EPH_CHUNK < eph.all.n ? *start + EPH_CHUNK : eph.all.n;
-	return true;
-}
-
-/* A pass's job: each ephemeron of the worker's chunks whose key is marked
- * has its value marked and leaves the set; then the worker traces from
- * the values, with the others. */
-static void eph_worker(unsigned id, void *arg)
-{
-	(void)arg;
-	struct work_stack *w = &mk.wp.stacks[id];
-	bool kept = false;
-	size_t start, end;
-	while (eph_claim(&start, &end)) {
-		for (size_t j = start; j < end; j++) {
-			struct eph_obj *e = eph.all.v[j];
-			if (!e || !survives(e->key))
-				continue;
-			if (e->value)
-				mark_field(w, e->value, e);
-			eph.all.v[j] = NULL;
-			kept = true;
-		}
-	}
-	if (kept)
-		atomic_store_relaxed(&eph.kept, true);
-	work_drain(&mk.wp, w, drain_local, NULL, lost, NULL);
-}
-
-/* After the fixpoint: the ephemerons left in eph.all have unmarked keys,
- * and lose both words; the workers share them in chunks. */
-static void eph_clear_worker(unsigned id, void *arg)
-{
-	(void)id;
-	(void)arg;
-	size_t start, end;
-	/* Atomic: after an overflow rescan noted one twice, two workers may
-	 * clear it at once. */
-	while (eph_claim(&start, &end)) {
-		for (size_t j = start; j < end; j++) {
-			struct eph_obj *e = eph.all.v[j];
-			if (e) {
-				__atomic_store_n(&e->key, NULL, __ATOMIC_RELAXED);
-				__atomic_store_n(&e->value, NULL, __ATOMIC_RELAXED);
-			}
-		}
-	}
-}
-
-/* Moves the workers' notes into eph.all, behind what is still undecided
- * there; true if any were added. Without memory for them, the notes'
- * ephemerons are made strong instead (key and value marked, traced by
- * the next pass): they survive this collection. */
-static bool eph_gather(void)
-{
-	size_t keep = 0, more = 0;
-	for (size_t j = 0; j < eph.all.n; j++)
-		if (eph.all.v[j])
-			eph.all.v[keep++] = eph.all.v[j];
-	eph.all.n = keep;
-	for (unsigned i = 0; i < mk.wp.nstacks; i++)
-		more += mk.noted[i].eph.n;
-	bool room = ptrvec_reserve(&eph.all, more) &&
-		    !(eph.refuse_at && ++eph.gathers == eph.refuse_at);
-	eph.fell_back = !room && more;
-	work_pool_start(&mk.wp, mk.wp.nstacks);
-	for (unsigned i = 0; i < mk.wp.nstacks; i++) {
-		struct ptrvec *v = &mk.noted[i].eph;
-		for (size_t j = 0; j < v->n; j++) {
-			struct eph_obj *e = v->v[j];
-			if (room) {
-				eph.all.v[eph.all.n++] = e;
-			} else {
-				mark_field(&mk.wp.stacks[0], e->key, e);
-				if (e->value)
-					mark_field(&mk.wp.stacks[0], e->value, e);
-			}
-		}
-		v->n = 0;
-	}
-	return more != 0;
-}
-
-/* The fixpoint, in passes over the gathered ephemerons, each parallel,
- * until a pass marks nothing and notes nothing new; the ephemerons left
- * have unmarked keys, and lose both words. */
-static void resolve_ephemerons(void)
-{
-	atomic_store_relaxed(&eph.kept, false);
-	eph.gathers = 0;
-	bool added = eph_gather();
-	while (added || atomic_load_relaxed(&eph.kept)) {
-		bool fell_back = eph.fell_back;
-		atomic_store_relaxed(&eph.next, 0);
-		atomic_store_relaxed(&eph.kept, false);
-		workers_run(eph_worker, NULL);
-		finish();
-		if (fell_back)
-			atomic_store_relaxed(&eph.kept, true);
-		added = eph_gather();
-	}
-	if (eph.all.n) {
-		atomic_store_relaxed(&eph.next, 0);
-		workers_run(eph_clear_worker, NULL);
-		eph.all.n = 0;
-	}
-}
-
-/* Marks U's objects and everything they reach, in parallel. */
-static void mark_unreached(struct fin *u)
-{
-	work_pool_start(&mk.wp, mk.wp.nstacks);
-	for (struct fin *e = u; e; e = e->unext)
-		if (set_mark(e->obj))
-			push(&mk.wp.stacks[0], e->obj);
-	workers_run(mark_worker, NULL);
-	finish();
-}
-
-void mark_final(void)
-{
-	GYRE_ASSERT(stw_world_stopped());
-	resolve_ephemerons();
-	resolve_weak(true);
-	struct fin *u = final_unreached(!old_only(), true, mark_survivor);
-	if (u) {
-		final_order(u, mark_survivor);
-		mark_unreached(u);
-		resolve_ephemerons();
-		final_settle(u, mark_survivor);
-		resolve_weak(false);
-	}
-	for (unsigned i = 0; i < mk.wp.nstacks; i++)
-		mk.noted[i].weak.n = mk.noted[i].weak_seen = 0;
 }

@@ -1,0 +1,206 @@
+/*
+ * pacer.c: when collections are due (gc/README.md, "Triggers"): the
+ * driver's settings (thresholds, disables), its counters, the trigger of
+ * generation 2 after each of its collections, and the test each
+ * allocation slow path makes (pacer_due).
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gc/driver/collect.h"
+#include "gc/driver/collect_impl.h"
+#include "gc/old/mark.h"
+#include "gc/old/satb.h"
+#include "gc/young/nursery.h"
+#include "gc/young/sizer.h"
+#include "runtime/config.h"
+
+int collect_init(void)
+{
+	atomic_store_relaxed(&collector.epoch, 0);
+	atomic_store_relaxed(&collector.allocated, 0);
+	atomic_store_relaxed(&collector.trigger, gyre_cfg.heap_min);
+	atomic_store_relaxed(&collector.pace_limit, gyre_cfg.heap_min);
+	collector.cycle_black = 0;
+	collector.last_survived = SOLO_BYTES;
+	collector.last_cards = 0;
+	atomic_store_relaxed(&collector.allocated_at_start, 0);
+	atomic_store_relaxed(&collector.young_count, 0);
+	size_t max = NURSERY_MAX < gyre_cfg.heap_max / 4 ? NURSERY_MAX
+							 : gyre_cfg.heap_max / 4;
+	size_t base = NURSERY_BASE < max ? NURSERY_BASE : max;
+	size_t first = sizer_init(base, max, (uint64_t)gyre_cfg.pause_target_us * 1000);
+	atomic_store_relaxed(&collector.adaptive, gyre_cfg.nursery_size == 0);
+	atomic_store_relaxed(&collector.threshold[0],
+			     gyre_cfg.nursery_size ? gyre_cfg.nursery_size : first);
+	atomic_store_relaxed(&collector.threshold[1], DEFAULT_THRESHOLD1);
+	atomic_store_relaxed(&collector.threshold[2], gyre_cfg.growth_percent);
+	atomic_store_relaxed(&collector.disabled, 0);
+	atomic_store_relaxed(&collector.low_memory, false);
+	collector.phase = OLD_IDLE;
+	nursery_init();
+	return GYRE_OK;
+}
+
+
+void collect_note_alloc(size_t bytes)
+{
+	atomic_add_relaxed(&collector.allocated, bytes);
+}
+
+
+void collect_disable(void)
+{
+	atomic_add_relaxed(&collector.disabled, 1);
+}
+
+
+void collect_enable(void)
+{
+	atomic_sub_relaxed(&collector.disabled, 1);
+}
+
+
+bool collect_enabled(void)
+{
+	return atomic_load_relaxed(&collector.disabled) == 0;
+}
+
+
+/* Under collector.lock: a collection that is running reads `adaptive`
+ * and then stores the sizer's threshold0, and would otherwise overwrite a
+ * threshold0 set in between, for good. A RUNNING caller waits for the
+ * lock in a blocking region, so it never holds up that collection. */
+void collect_set_thresholds(const size_t t[3])
+{
+	struct mutator *m = mutator_current();
+	if (m && atomic_load_relaxed(&m->state) == MUTATOR_RUNNING)
+		lock_collector(m);
+	else
+		pthread_mutex_lock(&collector.lock);
+	atomic_store_relaxed(&collector.adaptive, false);
+	for (unsigned i = 0; i < 3; i++)
+		atomic_store_relaxed(&collector.threshold[i], t[i]);
+	pthread_mutex_unlock(&collector.lock);
+}
+
+
+void collect_get_thresholds(size_t t[3])
+{
+	for (unsigned i = 0; i < 3; i++)
+		t[i] = atomic_load_relaxed(&collector.threshold[i]);
+}
+
+
+void collect_get_counts(size_t c[3])
+{
+	c[0] = atomic_load_relaxed(&nursery.handed);
+	c[1] = atomic_load_relaxed(&collector.young_count);
+	c[2] = atomic_load_relaxed(&collector.allocated);
+}
+
+
+/* After a collection of generation 2 that found `live` bytes, of which
+ * `black` were allocated while a concurrent cycle marked (kept whether
+ * live or not). Threshold 2 allows generation 2 to grow by growth% of
+ * what was really live (at least heap_min) before the next collection
+ * ends. A concurrent cycle that could not finish within that (it was
+ * `paced`: it needed marking increments), and freed under an eighth of
+ * what it swept (`freed`), marked a heap that is only growing: collecting
+ * it again as soon is pointless, and would need increments again. The
+ * allowance is then twice the last one, up to half the live size (GCBench
+ * building its 128 MiB tree, kvserver filling its cache: cycles that
+ * freed nothing ended in 22-60 ms pauses, one after the other, before
+ * increments). A concurrent cycle allocates while it marks, so it starts
+ * early, by twice what the last one allocated (a margin for a slower
+ * cycle; Go's pacer does the same), but not before a quarter of the
+ * allowance is used; if it still reaches the allowance, pauses mark in
+ * bounded increments (R_PACE, pause_increment). */
+void pacer_set_trigger(size_t live, size_t black, bool paced, size_t freed)
+{
+	size_t real = live > black ? live - black : 0;
+	size_t allow = real / 100 * atomic_load_relaxed(&collector.threshold[2]);
+	if (allow < gyre_cfg.heap_min)
+		allow = gyre_cfg.heap_min;
+	if (paced && freed < (live + freed) / 8) {
+		size_t grown = 2 * atomic_load_relaxed(&collector.pace_limit);
+		grown = grown < live / 2 ? grown : live / 2;
+		allow = grown > allow ? grown : allow;
+	}
+	size_t early = 2 * collector.cycle_black;
+	size_t next = gyre_cfg.stw_mark ? allow
+		      : early < allow - allow / 4 ? allow - early : allow / 4;
+	atomic_store_relaxed(&collector.pace_limit, allow);
+	atomic_store_relaxed(&collector.trigger, next);
+}
+
+
+size_t collect_allowance(void)
+{
+	return atomic_load_relaxed(&collector.pace_limit);
+}
+
+
+/* MemAvailable from /proc/meminfo in bytes, or SIZE_MAX if unknown. Read
+ * with plain syscalls into a stack buffer: no allocation. */
+static size_t machine_available(void)
+{
+	char buf[4096];
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return SIZE_MAX;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return SIZE_MAX;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "MemAvailable:");
+	return p ? (size_t)strtoull(p + 13, NULL, 10) * 1024 : SIZE_MAX;
+}
+
+
+/* After a minor collection, outside the pause. */
+void pacer_check_free_floor(void)
+{
+	if (gyre_cfg.free_floor && machine_available() < gyre_cfg.free_floor)
+		atomic_store_relaxed(&collector.low_memory, true);
+}
+
+
+/* The collection a trigger asks for: 0, 1 or 2, or -1 for none. */
+int pacer_due(enum reason *why)
+{
+	if (!collect_enabled())
+		return -1;
+	/* A concurrent cycle in progress is the collection of generation 2
+	 * that these triggers would ask for; but once it has itself
+	 * allocated the whole allowance (set_trigger), or the log is
+	 * backlogged, the collector thread is falling behind, and this pause
+	 * ends the cycle (the rest of the marking then runs on every
+	 * worker). */
+	bool cycle = mark_old_active();
+	size_t allocated = atomic_load_relaxed(&collector.allocated);
+	if (cycle ? allocated - atomic_load_relaxed(&collector.allocated_at_start) >=
+		    atomic_load_relaxed(&collector.pace_next) || satb_backlogged()
+		  : allocated >= atomic_load_relaxed(&collector.trigger)) {
+		*why = cycle ? R_PACE : R_GROWTH;
+		return 2;
+	}
+	if (!cycle && atomic_load_relaxed(&collector.low_memory)) {
+		*why = R_LOW_MEMORY;
+		return 2;
+	}
+	if (atomic_load_relaxed(&nursery.handed) <
+	    atomic_load_relaxed(&collector.threshold[0]))
+		return -1;
+	if (atomic_load_relaxed(&collector.young_count) + 1 >=
+	    atomic_load_relaxed(&collector.threshold[1])) {
+		*why = R_GEN1;
+		return 1;
+	}
+	*why = R_NURSERY;
+	return 0;
+}
+
