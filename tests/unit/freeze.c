@@ -391,10 +391,13 @@ static void child_collects(void)
 
 static void test_fork_after_freeze(void)
 {
-	/* Not in the sanitizer builds, for tests/unit/fork.c's reasons: TSan
-	 * cannot follow a child of a multi-threaded fork that starts
-	 * threads, and GCC 12's ASan allocator takes no lock at fork. */
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+	/* Not in the TSan build, for tests/unit/fork.c's reason: TSan cannot
+	 * follow a child of a multi-threaded fork that starts threads. The
+	 * ASan build runs it: GCC 12's ASan allocator takes no lock at fork,
+	 * but no thread can be inside it at this one (the threads that built
+	 * the table have exited; gyre's own are stopped or idle: see
+	 * tests/unit/fork.c). */
+#if defined(__SANITIZE_THREAD__)
 	skip();
 #endif
 	harness_in_thread(build_table, NULL);
