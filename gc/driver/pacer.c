@@ -124,9 +124,9 @@ void collect_get_counts(size_t c[3])
  * With a memory limit, the allowance is capped by the room left under it
  * (limit_room: what the heap in use may still grow by), less a nursery,
  * which fills between two minor collections on top of what generation 2
- * grows by, and the limit's reserve (LIMIT_RESERVE): the heap then reaches the limit only when the next cycle
- * ends, and as the live data grows towards the limit, cycles start ever
- * earlier. Never below LIMIT_MIN_ALLOW: a cycle needs room to allocate
+ * grows by, and the limit's reserve (LIMIT_RESERVE): the heap then
+ * reaches the limit only when the next cycle ends, and as the live data
+ * grows towards the limit, cycles start ever earlier. Never below LIMIT_MIN_ALLOW: a cycle needs room to allocate
  * while it marks; when even that is missing, the live data does not fit,
  * cycles follow each other, and the cap on the collector's share of time
  * (limit.c) lets the heap pass the limit. */
@@ -192,13 +192,6 @@ int pacer_due(enum reason *why)
 {
 	if (!collect_enabled())
 		return -1;
-	/* A concurrent cycle in progress is the collection of generation 2
-	 * that these triggers would ask for; but once it has itself
-	 * allocated the whole allowance (set_trigger), or the log is
-	 * backlogged, the collector thread is falling behind, and this pause
-	 * ends the cycle (the rest of the marking then runs on every
-	 * worker). */
-	bool cycle = mark_old_active();
 	/* The memory limit's backstop to the capped allowance: the heap in
 	 * use (the nursery's blocks included) is within what a minor
 	 * collection may add to it (a quarter of a nursery: generation 1's
@@ -212,6 +205,13 @@ int pacer_due(enum reason *why)
 		*why = R_LIMIT;
 		return 2;
 	}
+	/* A concurrent cycle in progress is the collection of generation 2
+	 * that these triggers would ask for; but once it has itself
+	 * allocated the whole allowance (set_trigger), or the log is
+	 * backlogged, the collector thread is falling behind, and this pause
+	 * ends the cycle (the rest of the marking then runs on every
+	 * worker). */
+	bool cycle = mark_old_active();
 	size_t allocated = atomic_load_relaxed(&collector.allocated);
 	if (cycle ? allocated - atomic_load_relaxed(&collector.allocated_at_start) >=
 		    atomic_load_relaxed(&collector.pace_next) || satb_backlogged()
