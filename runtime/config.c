@@ -4,6 +4,7 @@
  * typo in an environment variable never silently runs a different heap.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,12 +17,62 @@ gyre_config gyre_cfg;
 #define MIB ((size_t)1 << 20)
 #define GIB ((size_t)1 << 30)
 
-static size_t default_heap_max(void)
+static size_t physical_memory(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES);
 	long page = sysconf(_SC_PAGESIZE);
-	size_t quarter = pages > 0 && page > 0 ? (size_t)pages * (size_t)page / 4 : 0;
+	return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
+}
+
+static size_t default_heap_max(void)
+{
+	size_t quarter = physical_memory() / 4;
 	return quarter > 64 * MIB ? quarter : 64 * MIB;
+}
+
+/* Where the cgroup's memory limit is read (config_cgroup_paths). Sync:
+ * set by tests before gyre_init, read by gyre_init. */
+static const char *cgroup_v2 = "/sys/fs/cgroup/memory.max";
+static const char *cgroup_v1 = "/sys/fs/cgroup/memory/memory.limit_in_bytes";
+
+void config_cgroup_paths(const char *v2, const char *v1)
+{
+	cgroup_v2 = v2;
+	cgroup_v1 = v1;
+}
+
+/* The number in `path` (a cgroup file: digits and a newline), or 0 if it
+ * is absent, "max" or not a number. */
+static size_t read_limit(const char *path)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(buf, &end, 10);
+	if (errno || end == buf || (*end != '\0' && *end != '\n'))
+		return 0;
+	return (size_t)v;
+}
+
+/* The cgroup's limit, v2's first: a cgroup has one or the other. One
+ * above physical memory binds nothing (v1 writes "unlimited" as about
+ * 2^63); one below heap_min the embedder did not ask for, and it would
+ * fail gyre_init: both are ignored. */
+static size_t cgroup_limit(size_t heap_min)
+{
+	size_t v = read_limit(cgroup_v2);
+	if (!v)
+		v = read_limit(cgroup_v1);
+	size_t phys = physical_memory();
+	return v < heap_min || (phys && v > phys) ? 0 : v;
 }
 
 static unsigned default_workers(void)
@@ -137,6 +188,7 @@ static int apply_env(gyre_config *c)
 	if (!rc) rc = env_uint("GYRE_TTSP_THRESHOLD", &c->ttsp_threshold_us);
 	if (!rc) rc = env_flag("GYRE_CRITICAL_FAIL", &c->critical_fail);
 	if (!rc) rc = env_uint("GYRE_COMPACT_BUDGET", &c->compact_budget_us);
+	if (!rc) rc = env_size("GYRE_MEMORY_LIMIT", &c->memory_limit);
 	c->workers = workers;
 	return rc;
 }
@@ -147,7 +199,8 @@ static int out_of_range(const char *field, unsigned long long v)
 			   field, v);
 }
 
-static int validate(gyre_config *c)
+/* `no_limit`: GYRE_MEMORY_LIMIT=0, no limit even in a cgroup. */
+static int validate(gyre_config *c, bool no_limit)
 {
 	if (c->heap_max == 0)
 		c->heap_max = default_heap_max();
@@ -188,6 +241,12 @@ static int validate(gyre_config *c)
 				   "config compact = %d: expected -1, 0, 1 or 2", c->compact);
 	if (c->ttsp_threshold_us > 60000000)
 		return out_of_range("ttsp_threshold_us", c->ttsp_threshold_us);
+	if (c->memory_limit == 0 && !no_limit)
+		c->memory_limit = cgroup_limit(c->heap_min);
+	if (c->memory_limit && c->memory_limit < c->heap_min)
+		return gyre_misuse(GYRE_EINVAL, "gyre_init",
+				   "config memory_limit = %zu is below heap_min = %zu",
+				   c->memory_limit, c->heap_min);
 
 	return GYRE_OK;
 }
@@ -202,8 +261,9 @@ int config_resolve(const gyre_config *in, gyre_config *out)
 	c.trace = c.trace != 0;
 	c.critical_fail = c.critical_fail != 0;
 	int rc = apply_env(&c);
+	bool no_limit = getenv("GYRE_MEMORY_LIMIT") && c.memory_limit == 0;
 	if (!rc)
-		rc = validate(&c);
+		rc = validate(&c, no_limit);
 	if (!rc)
 		*out = c;
 	return rc;

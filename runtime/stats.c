@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "gc/driver/limit.h"
 #include "gc/heap/decommit.h"
 #include "gc/heap/freeze.h"
 #include "gc/final/final.h"
@@ -159,4 +160,5 @@ void stats_read(gyre_stats *out)
 	out->finalizers_run = final_ran();
 	ttsp_read(out);
 	critical_read(out);
+	limit_read(out);
 }

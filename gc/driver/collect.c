@@ -36,6 +36,7 @@
 #include "gc/young/alloc.h"
 #include "gc/driver/collect.h"
 #include "gc/driver/collect_impl.h"
+#include "gc/driver/limit.h"
 #include "gc/final/final.h"
 #include "gc/heap/freeze.h"
 #include "gc/heap/large.h"
@@ -57,7 +58,7 @@
 
 static const char *const reasons[] = {"nursery", "gen1", "growth", "full",
 				      "explicit", "low-memory", "remark", "pace",
-				      "freeze", "unfreeze"};
+				      "freeze", "unfreeze", "limit"};
 
 struct collector_state collector = {.lock = PTHREAD_MUTEX_INITIALIZER};
 LOCK_RANKED(LOCK_COLLECTOR, &collector.lock, 1, sizeof(pthread_mutex_t))
@@ -326,6 +327,9 @@ static uint64_t pause_end(struct pause *p, unsigned counted)
 	workers_rest();
 	prefault_hold(false);
 	stw_start_world();
+	/* The memory limit's cap counts every pause whole: all the threads
+	 * were stopped. */
+	limit_note_gc(gyre_now_ns() - p->t.start);
 	final_wake();
 	if (p->started)
 		marker_wake();
@@ -541,7 +545,11 @@ static uint64_t pause_full(struct pause *p)
  * collector.lock and is
  * RUNNING. A collection of generation 2 that a trigger asks for starts a
  * concurrent cycle (unless stw_mark); one that must free all it can is
- * full. Returns the objects freed. */
+ * full: a full heap, and the memory limit reached although the capped
+ * allowance started cycles early (pacer_set_trigger): a cycle keeps
+ * what it allocated while it marked and frees no block that is partly
+ * used, and only compaction gives those back. Returns the objects
+ * freed. */
 static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 {
 	struct pause p = {.m = m, .why = why, .t.called = gyre_now_ns()};
@@ -554,6 +562,8 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		return pause_increment(&p);
 	if (gen < 2)
 		return pause_young(&p, gen == 1);
+	if (why == R_LIMIT)
+		limit_note_reached();
 	if ((why == R_GROWTH || why == R_LOW_MEMORY) && !gyre_cfg.stw_mark)
 		return pause_start(&p);
 	return pause_full(&p);
@@ -584,8 +594,11 @@ static void unlock_collector(void)
 void collect_if_due(struct mutator *m)
 {
 	enum reason why;
-	if (pacer_due(&why) < 0)
+	if (pacer_due(&why) < 0) {
+		/* pacer_due may have queued GYRE_EVENT_MEMORY_LIMIT. */
+		events_deliver();
 		return;
+	}
 	uint64_t seen = lock_collector(m);
 	/* Another thread may have collected while we waited. */
 	int gen;

@@ -5,7 +5,9 @@
  * - generation 1 instead, every threshold1-th time;
  * - generation 2 once the bytes added to it (promoted or allocated there)
  *   since its last collection reach threshold2 % of what survived it (and
- *   at least heap_min), or when the heap is full;
+ *   at least heap_min, and capped by the room under a memory limit),
+ *   or when the heap is full, or (full) when the heap nears the memory
+ *   limit (limit.h);
  * checked at the next allocation slow path; or when gyre_collect asks.
  */
 #ifndef GYRE_COLLECT_H

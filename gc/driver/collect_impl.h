@@ -107,6 +107,9 @@ extern struct collector_state collector;
  * the next waits for this share of the allowance to be allocated. */
 #define MIN_INCREMENT_NS 200000
 #define INCREMENT_SHARE 8
+/* The least growth allowance a memory limit leaves generation 2
+ * (pacer_set_trigger). */
+#define LIMIT_MIN_ALLOW MIB
 
 /* When one collection was called, began, stopped the world and ended,
  * and the time its phases took. It begins (`start`, the pause) when the
@@ -120,9 +123,10 @@ struct phase_times {
 
 /* R_REMARK ends a cycle when the collector thread has traced everything;
  * R_PACE marks a bounded increment of it (pause_increment) when the
- * program allocates faster than the collector thread marks. */
+ * program allocates faster than the collector thread marks; R_LIMIT
+ * starts one because the heap reached the memory limit (limit.h). */
 enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT, R_LOW_MEMORY,
-	      R_REMARK, R_PACE, R_FREEZE, R_UNFREEZE };
+	      R_REMARK, R_PACE, R_FREEZE, R_UNFREEZE, R_LIMIT };
 
 /* Takes collector.lock without holding up a collection that another
  * thread is starting meanwhile. Returns the epoch seen before waiting. */

@@ -11,6 +11,7 @@
 
 #include "gc/driver/collect.h"
 #include "gc/driver/collect_impl.h"
+#include "gc/driver/limit.h"
 #include "gc/old/mark.h"
 #include "gc/old/satb.h"
 #include "gc/young/nursery.h"
@@ -40,6 +41,7 @@ int collect_init(void)
 	atomic_store_relaxed(&collector.disabled, 0);
 	atomic_store_relaxed(&collector.low_memory, false);
 	collector.phase = OLD_IDLE;
+	limit_init();
 	nursery_init();
 	return GYRE_OK;
 }
@@ -117,7 +119,17 @@ void collect_get_counts(size_t c[3])
  * early, by twice what the last one allocated (a margin for a slower
  * cycle; Go's pacer does the same), but not before a quarter of the
  * allowance is used; if it still reaches the allowance, pauses mark in
- * bounded increments (R_PACE, pause_increment). */
+ * bounded increments (R_PACE, pause_increment).
+ *
+ * With a memory limit, the allowance is capped by the room left under it
+ * (limit_room: what the heap in use may still grow by), less a nursery,
+ * which fills between two minor collections on top of what generation 2
+ * grows by, and the limit's reserve (LIMIT_RESERVE): the heap then
+ * reaches the limit only when the next cycle ends, and as the live data
+ * grows towards the limit, cycles start ever earlier. Never below LIMIT_MIN_ALLOW: a cycle needs room to allocate
+ * while it marks; when even that is missing, the live data does not fit,
+ * cycles follow each other, and the cap on the collector's share of time
+ * (limit.c) lets the heap pass the limit. */
 void pacer_set_trigger(size_t live, size_t black, bool paced, size_t freed)
 {
 	size_t real = live > black ? live - black : 0;
@@ -128,6 +140,12 @@ void pacer_set_trigger(size_t live, size_t black, bool paced, size_t freed)
 		size_t grown = 2 * atomic_load_relaxed(&collector.pace_limit);
 		grown = grown < live / 2 ? grown : live / 2;
 		allow = grown > allow ? grown : allow;
+	}
+	size_t room = limit_room(), nursery = atomic_load_relaxed(&collector.threshold[0]);
+	if (room != SIZE_MAX) {
+		size_t keep = nursery + LIMIT_RESERVE(gyre_cfg.memory_limit);
+		size_t cap = room > keep + LIMIT_MIN_ALLOW ? room - keep : LIMIT_MIN_ALLOW;
+		allow = cap < allow ? cap : allow;
 	}
 	size_t early = 2 * collector.cycle_black;
 	size_t next = gyre_cfg.stw_mark ? allow
@@ -174,6 +192,19 @@ int pacer_due(enum reason *why)
 {
 	if (!collect_enabled())
 		return -1;
+	/* The memory limit's backstop to the capped allowance: the heap in
+	 * use (the nursery's blocks included) is within what a minor
+	 * collection may add to it (a quarter of a nursery: generation 1's
+	 * share) of the limit, during a cycle (it allocates while it marks)
+	 * or once the last cycle's sweep is over (cycles did not keep it
+	 * under: fragmentation, what they allocated while marking), or the
+	 * limit applies again after a stretch over the collector's share of
+	 * time. Before the other triggers: this one asks for a full,
+	 * compacting collection, which ends a cycle in progress. */
+	if (limit_due(atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE)) {
+		*why = R_LIMIT;
+		return 2;
+	}
 	/* A concurrent cycle in progress is the collection of generation 2
 	 * that these triggers would ask for; but once it has itself
 	 * allocated the whole allowance (set_trigger), or the log is

@@ -27,12 +27,21 @@
  * would otherwise be faulted in as one huge page at once (2-4 ms, maybe in
  * a pause), and khugepaged, which collapses a region with a single page
  * mapped (max_ptes_none 511), would fill a partly returned huge page again.
+ *
+ * Near a memory limit (gyre_config.memory_limit), free committed blocks
+ * count against it like blocks in use: `keep` is then at most the room
+ * left under the limit (limit_room), a look returns whatever heap.free
+ * holds beyond that at once (not only what stayed free a whole period),
+ * single blocks too when no run is left, and looks come a tenth of a
+ * period after collections: freed memory goes back before the heap grows
+ * into memory it does not hold yet.
  */
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "gc/driver/collect.h"
+#include "gc/driver/limit.h"
 #include "gc/heap/decommit.h"
 #include "gc/heap/heap.h"
 #include "runtime/atomics.h"
@@ -49,6 +58,7 @@ static struct {
 	size_t keep;      /* blocks heap.free keeps */
 	size_t below;     /* runs are looked for below this block */
 	bool single;      /* runs are done: single blocks now */
+	bool limited;     /* keep is bound by the memory limit */
 	size_t mapped;    /* bytes of the reservation that may be resident */
 	/* What this look returned, for GYRE_TRACE: runs, single blocks,
 	 * when it began. */
@@ -58,12 +68,23 @@ static struct {
 	_Atomic size_t resident;
 } dc;
 
-static size_t keep_blocks(void)
+/* What heap.free keeps; `limited`: the memory limit binds it. */
+static size_t keep_blocks(bool *limited)
 {
 	size_t t[3];
 	collect_get_thresholds(t);
 	size_t bytes = collect_allowance() + 2 * t[0];
+	size_t room = limit_room();
+	*limited = room < bytes;
+	bytes = *limited ? room : bytes;
 	return (bytes + BLOCK_SIZE - 1) / BLOCK_SIZE;
+}
+
+uint64_t decommit_delay_ns(void)
+{
+	bool limited;
+	(void)keep_blocks(&limited);
+	return limited ? DECOMMIT_PERIOD_NS / 10 : DECOMMIT_PERIOD_NS;
 }
 
 /* Resident pages of the first dc.mapped bytes, counted with mincore 64
@@ -93,7 +114,9 @@ bool decommit_begin(size_t mapped)
 {
 	meta_decay();
 	size_t low = heap_free_low_reset();
-	dc.keep = keep_blocks();
+	dc.keep = keep_blocks(&dc.limited);
+	if (dc.limited)
+		low = atomic_load_relaxed(&heap.nfree);
 	dc.quota = low > dc.keep ? low - dc.keep : 0;
 	dc.below = heap.nblocks;
 	dc.single = false;
@@ -165,9 +188,9 @@ bool decommit_step(void)
 	if (!dc.single && !return_run()) {
 		dc.single = true;
 		/* Mostly free: its committed free blocks outweigh the blocks
-		 * and large objects in use. */
+		 * and large objects in use; or a memory limit binds. */
 		size_t free = atomic_load_relaxed(&heap.nfree) * BLOCK_SIZE;
-		if (free <= atomic_load_relaxed(&heap.used))
+		if (free <= atomic_load_relaxed(&heap.used) && !dc.limited)
 			dc.quota = 0;
 	}
 	if (dc.single && dc.quota)

@@ -38,6 +38,10 @@ bool decommit_begin(size_t mapped);
  * few hundred microseconds); true while some of what decommit_begin
  * decided is left. Memory thread only. */
 bool decommit_step(void);
+/* How long after a collection (and between looks while returns are
+ * left) the next look comes: DECOMMIT_PERIOD_NS, or a tenth of it while a
+ * memory limit binds what the heap keeps (decommit.c). Any thread. */
+uint64_t decommit_delay_ns(void);
 /* Bytes of the reservation resident at the last look (and after its
  * returns). Any thread. */
 size_t decommit_resident(void);

@@ -113,7 +113,7 @@ static void look(uint64_t now)
 	bool returning = decommit_begin(mapped);
 	pthread_mutex_lock(&pf.lock);
 	pf.returning = returning;
-	pf.look_at = returning || stirred ? now + DECOMMIT_PERIOD_NS : 0;
+	pf.look_at = returning || stirred ? now + decommit_delay_ns() : 0;
 }
 
 /* One step of returning memory, with pf.lock dropped meanwhile (see
@@ -238,11 +238,13 @@ void prefault_hold(bool held)
 	pf.held = held;
 	if (!held) {
 		/* The collection may have freed blocks: look again a
-		 * period from now, if no look is due already. */
+		 * period from now (sooner near a memory limit), if no look
+		 * is due by then already. */
 		pf.stirred = true;
 		bool wake = pf.done < atomic_load_relaxed(&pf.wanted) || pf.parked;
-		if (!pf.look_at) {
-			pf.look_at = gyre_now_ns() + DECOMMIT_PERIOD_NS;
+		uint64_t at = gyre_now_ns() + decommit_delay_ns();
+		if (!pf.look_at || pf.look_at > at) {
+			pf.look_at = at;
 			wake = true;
 		}
 		if (wake)

@@ -9,6 +9,7 @@
  */
 
 #include "gc/driver/collect.h"
+#include "gc/driver/limit.h"
 #include "gc/old/mark.h"
 #include "gc/old/marker.h"
 #include "gc/old/satb.h"
@@ -48,26 +49,32 @@ static struct {
 LOCK_RANKED(LOCK_MARKER, &mt.lock, 1, sizeof(pthread_mutex_t))
 
 /* Traces until the cycle ends: by this thread's remark, or by a pause
- * another thread ran (gyre_collect(2), a full heap). */
+ * another thread ran (gyre_collect(2), a full heap). Its steps' time
+ * counts towards the memory limit's cap on the collector's share (its
+ * polls, naps and the remark's pause, counted as a pause, do not). */
 static void trace_cycle(struct mutator *m)
 {
-	uint64_t cycle = mark_old_cycle();
+	uint64_t cycle = mark_old_cycle(), work = 0;
 	while (!atomic_load_relaxed(&mt.quit)) {
 		safepoint_poll(m);
 		if (!mark_old_active() || mark_old_cycle() != cycle)
-			return;
+			break;
 		if (atomic_load_relaxed(&mt.held)) {
 			safepoint_nap(m, DISABLED_RETRY_NS);
 			continue;
 		}
 		/* One log buffer, then a step of tracing: neither starves
 		 * the other. */
+		uint64_t t0 = gyre_now_ns();
 		bool drained = satb_drain_full(mark_old_shade);
-		if (!mark_old_step(STEP_FIELDS) || drained || mark_old_ephemerons())
+		bool more = !mark_old_step(STEP_FIELDS) || drained || mark_old_ephemerons();
+		work = limit_note_work(work, t0);
+		if (more)
 			continue;
 		if (!collect_remark(m, cycle))
 			safepoint_nap(m, DISABLED_RETRY_NS);
 	}
+	limit_note_gc(work);
 }
 
 /* After a cycle: sweeps generation 2 while the program runs, a chunk
@@ -82,12 +89,17 @@ static void sweep_old(struct mutator *m)
 	while (!atomic_load_relaxed(&mt.quit) && sweep_old_pending() &&
 	       atomic_load_explicit(&mt.held, memory_order_acquire))
 		safepoint_nap(m, DISABLED_RETRY_NS);
+	uint64_t work = 0;
 	while (!atomic_load_relaxed(&mt.quit) && sweep_old_pending()) {
-		if (sweep_old_step())
+		uint64_t t0 = gyre_now_ns();
+		bool swept = sweep_old_step();
+		work = limit_note_work(work, t0);
+		if (swept)
 			safepoint_poll(m);
 		else
 			safepoint_nap(m, SWEEP_WAIT_NS);
 	}
+	limit_note_gc(work);
 	collect_sweep_end(m);
 }
 

@@ -169,6 +169,54 @@ typedef struct gyre_config {
 	 * measurable gain, for 0.4-0.8 ms more in each remark). Range 0, or
 	 * 100 .. 1000000. */
 	unsigned compact_budget_us;
+	/* GYRE_MEMORY_LIMIT: a soft limit, in bytes, on the memory gyre
+	 * holds from the system: the heap's blocks in use, its free blocks
+	 * not given back to the kernel, large objects, and its side tables
+	 * for every block it has touched (about 1.7% of those blocks:
+	 * gyre_stats.memory_total). Not counted: up to 16 MiB mapped ahead
+	 * of the heap's top, large objects' memory freed but not yet purged
+	 * by jemalloc (a second), gyre's other metadata (threads, handles,
+	 * the finalizer registry). Default: the cgroup's limit, if one is
+	 * set: /sys/fs/cgroup/memory.max (v2) unless it is "max", else
+	 * /sys/fs/cgroup/memory/memory.limit_in_bytes (v1); a value above
+	 * physical memory (v1's "unlimited") or below heap_min is ignored;
+	 * else 0: no limit. GYRE_MEMORY_LIMIT=0 means no limit, even in a
+	 * cgroup. Range 0, or heap_min and up (a limit below heap_min is
+	 * GYRE_EINVAL).
+	 *
+	 * The policy. While the total is under the limit, gyre keeps it
+	 * there. The growth the pacer allows generation 2 between
+	 * collections (growth_percent) is capped by the room left under the
+	 * limit, less a nursery and a reserve of 1/32 of the limit (but
+	 * never below 1 MiB), so concurrent cycles start earlier as the live
+	 * data grows.
+	 * Should the heap in use (its side tables included) still come
+	 * within the reserve and a quarter of a nursery of the limit (a
+	 * cycle keeps what it allocated while it marked, and frees no
+	 * partly used block), a full collection runs, which compacts
+	 * (reason "limit"; a concurrent cycle in progress ends in it). The
+	 * memory thread keeps no more free blocks than the room left under
+	 * the limit and returns the rest 100 ms after collections instead
+	 * of a second (without waiting for them to stay free a period). So
+	 * the heap stays under the limit as long as the live data leaves
+	 * room for a nursery, the reserve and a cycle's allocation (live
+	 * data at 90% of the limit, measured: bench/RESULTS.md).
+	 * When the live data does not fit, collections would follow each
+	 * other for nothing: so the collector's share of time is capped at
+	 * half. Over a sliding window of the last second of wall time (ten
+	 * slots of 100 ms), gyre sums the pauses and the collector thread's
+	 * work (marking and sweeping); while that sum exceeds half the
+	 * window, the limit is not enforced: no collection starts for it,
+	 * the pacer's next allowance is its usual one, the memory thread
+	 * keeps its usual free blocks, and the heap grows past the limit (GYRE_EVENT_MEMORY_LIMIT "exceeded",
+	 * gyre_stats.memory_limit_exceeded). Once the share falls under
+	 * half again, the limit applies again. The heap can grow up to
+	 * heap_max, where an allocation that a full collection cannot
+	 * satisfy fails with GYRE_ENOMEM as always: a program whose live
+	 * data exceeds the limit slows down (at most half of the time goes
+	 * to the collector) and then fails, rather than collecting in a
+	 * loop. */
+	size_t memory_limit;
 	/* Called when an allocation is about to fail; may be NULL. */
 	gyre_oom_fn on_oom;
 	void *oom_ctx;
@@ -758,6 +806,16 @@ typedef struct gyre_stats {
 	uint64_t critical_overrun;
 	uint64_t critical_longest_ns;
 	uint64_t critical_bytes;
+	/* The memory limit (gyre_config.memory_limit; 0: none); what gyre
+	 * holds from the system as the limit counts it (computed whether or
+	 * not a limit is set); the full collections run because the heap
+	 * reached the limit (reason "limit"); and the times the collector's share
+	 * of time passed half while at the limit, so that the heap was let
+	 * grow past it (each time the cap was reached anew). */
+	uint64_t memory_limit;
+	uint64_t memory_total;
+	uint64_t memory_limit_reached;
+	uint64_t memory_limit_exceeded;
 } gyre_stats;
 
 /* Fills *out. Any thread. Errors: GYRE_ESTATE, GYRE_EINVAL (out NULL). */
@@ -776,8 +834,10 @@ int gyre_stats_get(gyre_stats *out);
  * and so are the other events, on the thread they concern: ALLOC_FAILED
  * on the allocating thread, just before the allocation returns NULL (after
  * on_oom); CRITICAL_OVERRUN on the thread whose allocation ran past the
- * budget. Events of one thread are delivered in order; callbacks in the
- * order they were added.
+ * budget; MEMORY_LIMIT "exceeded" on the allocating thread that found
+ * the collector over its share, in that allocation ("reached" comes with
+ * the pause it runs). Events of one thread are delivered in order;
+ * callbacks in the order they were added.
  *
  * A callback may read its event, call gyre_stats_get, gyre_get_count,
  * gyre_get_threshold, gyre_is_enabled, gyre_last_error, gyre_strerror,
@@ -804,7 +864,8 @@ int gyre_stats_get(gyre_stats *out);
  * GYRE_ENOMEM. */
 typedef enum gyre_event_kind {
 	/* A collection: `generation`, `reason` ("nursery", "gen1",
-	 * "growth", "full", "explicit", "low-memory", "remark", "pace"),
+	 * "growth", "full", "explicit", "low-memory", "remark", "pace",
+	 * "limit"),
 	 * `time_ns` (when its stop was requested); END adds `pause_ns`,
 	 * `bytes_freed` (what its pause freed; a lazy sweep's blocks are
 	 * counted in gyre_stats later) and `bytes_promoted`. Both are
@@ -832,19 +893,30 @@ typedef enum gyre_event_kind {
 	 * read), `thread_id` its kernel id, `pause_ns` the whole stop's
 	 * wait. */
 	GYRE_EVENT_SLOW_SAFEPOINT,
+	/* The memory limit (gyre_config.memory_limit): `reason` "reached",
+	 * a full collection runs because the heap reached the limit
+	 * (delivered after its pause, with its collection events); or
+	 * "exceeded", the collector's share of time passed half
+	 * while at the limit, and the heap is let grow past it (delivered on
+	 * the allocating thread that found it, from its allocation).
+	 * `bytes` is what gyre holds (gyre_stats.memory_total), `budget`
+	 * the limit. */
+	GYRE_EVENT_MEMORY_LIMIT,
 } gyre_event_kind;
 
 typedef struct gyre_event {
 	gyre_event_kind kind;
 	int generation;          /* COLLECTION_*, CYCLE_*; else -1 */
-	const char *reason;      /* COLLECTION_*, CYCLE_*; else "" */
+	const char *reason;      /* COLLECTION_*, CYCLE_*, MEMORY_LIMIT;
+	                            else "" */
 	uint64_t time_ns;        /* CLOCK_MONOTONIC, when it happened */
 	uint64_t pause_ns;       /* COLLECTION_END, SLOW_SAFEPOINT */
 	uint64_t bytes_freed;    /* COLLECTION_END */
 	uint64_t bytes_promoted; /* COLLECTION_END */
 	uint64_t heap_size;      /* every event: the heap's size then */
-	uint64_t bytes;          /* HEAP_*, ALLOC_FAILED, CRITICAL_OVERRUN */
-	uint64_t budget;         /* CRITICAL_OVERRUN */
+	uint64_t bytes;          /* HEAP_*, ALLOC_FAILED, CRITICAL_OVERRUN,
+	                            MEMORY_LIMIT */
+	uint64_t budget;         /* CRITICAL_OVERRUN, MEMORY_LIMIT */
 	uint64_t ttsp_ns;        /* SLOW_SAFEPOINT */
 	int thread_id;           /* SLOW_SAFEPOINT */
 	char thread_name[16];    /* SLOW_SAFEPOINT */

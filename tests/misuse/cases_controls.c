@@ -1,6 +1,7 @@
 /*
- * cases_controls.c: the misuse cases of no-GC regions, event callbacks and
- * their configuration (issue 20), one function per bad input that gyre.h
+ * cases_controls.c: the misuse cases of no-GC regions, event callbacks,
+ * the memory limit and their configuration (issue 20), one function per
+ * bad input that gyre.h
  * names; misuse.c's table pairs each with the function that must name the
  * misuse and its status. (tests/unit/critical.c and events.c check the
  * messages' wording; here every case runs through the one harness.)
@@ -108,5 +109,16 @@ int env_ttsp_threshold_banana(void)
 int env_critical_fail_bad(void)
 {
 	setenv("GYRE_CRITICAL_FAIL", "2", 1);
+	return gyre_init(NULL);
+}
+
+int memory_limit_below_heap_min(void)
+{
+	return gyre_init(&(gyre_config){ .heap_min = 32 * MIB, .memory_limit = 16 * MIB });
+}
+
+int env_memory_limit_banana(void)
+{
+	setenv("GYRE_MEMORY_LIMIT", "banana", 1);
 	return gyre_init(NULL);
 }

@@ -360,6 +360,8 @@ int main(void)
 		MISUSE(ttsp_threshold_too_big, "gyre_init", GYRE_EINVAL),
 		MISUSE(env_ttsp_threshold_banana, "gyre_init", GYRE_EINVAL),
 		MISUSE(env_critical_fail_bad, "gyre_init", GYRE_EINVAL),
+		MISUSE(memory_limit_below_heap_min, "gyre_init", GYRE_EINVAL),
+		MISUSE(env_memory_limit_banana, "gyre_init", GYRE_EINVAL),
 		cmocka_unit_test(test_heap_exhaustion),
 		cmocka_unit_test(test_collect_while_disabled),
 		cmocka_unit_test(test_enable_nesting),

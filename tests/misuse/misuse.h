@@ -191,6 +191,8 @@ int collect_in_callback(void);
 int ttsp_threshold_too_big(void);
 int env_ttsp_threshold_banana(void);
 int env_critical_fail_bad(void);
+int memory_limit_below_heap_min(void);
+int env_memory_limit_banana(void);
 
 /* --------------------------------------------------- cases_not_misuse.c */
 

@@ -1,0 +1,165 @@
+/*
+ * limit.c: the soft memory limit (see limit.h; the policy is gyre.h's,
+ * gyre_config.memory_limit).
+ *
+ * The collector's share of time: a sliding window of the last second of
+ * wall time, in SLOTS slots of SLOT_NS. Each slot is one word holding the
+ * slot's number (the monotonic clock / SLOT_NS, its low TAG_BITS) and the
+ * nanoseconds noted in it, so that a note that finds the word of an older
+ * slot restarts it with one compare-and-swap, with no lock: notes come
+ * from the pauses' initiators and the collector thread at once. Go caps
+ * its collector at half of the CPU with a limit set (GOMEMLIMIT); here the
+ * pauses count whole (every thread is stopped) and the collector thread's
+ * work as it runs, against wall time.
+ */
+#include <stdio.h>
+
+#include "gc/driver/limit.h"
+#include "gc/heap/card.h"
+#include "gc/heap/heap.h"
+#include "gc/old/sweep.h"
+#include "runtime/atomics.h"
+#include "runtime/config.h"
+#include "runtime/events.h"
+#include "runtime/internal.h"
+
+#define SLOTS 10
+#define SLOT_NS ((uint64_t)100000000)
+#define NS_BITS 40
+#define NS_MASK (((uint64_t)1 << NS_BITS) - 1)
+#define TAG_MASK (((uint64_t)1 << (64 - NS_BITS)) - 1)
+/* limit_note_work hands its time over this much at a time. */
+#define WORK_FLUSH_NS ((uint64_t)1000000)
+/* What a touched block costs in side tables: its entry (two bitmaps of
+ * 512 bytes), its cards, its space and summary bytes. */
+#define META_PER_BLOCK (sizeof(struct block) + CARDS_PER_BLOCK + 2)
+
+/* Relaxed, all: each slot word is read and replaced whole (tag and count
+ * together), and the counters are statistics; a late sight of a note
+ * only moves the cap's decision by one slow path. */
+static struct {
+	_Atomic uint64_t slot[SLOTS];
+	/* The collector was found over its share at the limit: set by the
+	 * allocating thread that found it (which counts it), cleared by one
+	 * that finds the share under half again. */
+	_Atomic bool capped;
+	_Atomic uint64_t reached, exceeded;
+} lim;
+
+void limit_init(void)
+{
+	for (unsigned i = 0; i < SLOTS; i++)
+		atomic_store_relaxed(&lim.slot[i], 0);
+	atomic_store_relaxed(&lim.capped, false);
+	atomic_store_relaxed(&lim.reached, 0);
+	atomic_store_relaxed(&lim.exceeded, 0);
+}
+
+void limit_note_gc(uint64_t ns)
+{
+	uint64_t n = gyre_now_ns() / SLOT_NS;
+	uint64_t tag = n & TAG_MASK;
+	_Atomic uint64_t *w = &lim.slot[n % SLOTS];
+	uint64_t old = atomic_load_relaxed(w), now;
+	do {
+		uint64_t had = (old >> NS_BITS) == tag ? old & NS_MASK : 0;
+		uint64_t sum = had + ns < NS_MASK ? had + ns : NS_MASK;
+		now = tag << NS_BITS | sum;
+	} while (!atomic_compare_exchange_weak_explicit(w, &old, now, memory_order_relaxed,
+							memory_order_relaxed));
+}
+
+uint64_t limit_note_work(uint64_t pending, uint64_t since)
+{
+	pending += gyre_now_ns() - since;
+	if (pending < WORK_FLUSH_NS)
+		return pending;
+	limit_note_gc(pending);
+	return 0;
+}
+
+/* The collector took more than half of the window that ends now: the
+ * SLOTS - 1 whole slots before this one and this one's part. */
+static bool over_cap(void)
+{
+	uint64_t t = gyre_now_ns(), n = t / SLOT_NS, sum = 0;
+	for (unsigned i = 0; i < SLOTS; i++) {
+		uint64_t w = atomic_load_relaxed(&lim.slot[i]);
+		if (((n - (w >> NS_BITS)) & TAG_MASK) < SLOTS)
+			sum += w & NS_MASK;
+	}
+	return 2 * sum > (SLOTS - 1) * SLOT_NS + t % SLOT_NS;
+}
+
+/* Blocks in use, large objects and the side tables of every block taken
+ * once (returned ones' entries stay). Relaxed, each count on its own: a
+ * block moving between lists meanwhile is counted on one side or the
+ * other. */
+static size_t in_use(void)
+{
+	size_t used = atomic_load_relaxed(&heap.used);
+	size_t touched = used / BLOCK_SIZE + atomic_load_relaxed(&heap.nfree) +
+			 atomic_load_relaxed(&heap.nreturning) +
+			 atomic_load_relaxed(&heap.nreturned);
+	return used + touched * META_PER_BLOCK;
+}
+
+size_t limit_total(void)
+{
+	return in_use() + (atomic_load_relaxed(&heap.nfree) +
+			   atomic_load_relaxed(&heap.nreturning)) * BLOCK_SIZE;
+}
+
+size_t limit_room(void)
+{
+	size_t limit = gyre_cfg.memory_limit;
+	if (!limit || over_cap())
+		return SIZE_MAX;
+	size_t u = in_use();
+	return u < limit ? limit - u : 0;
+}
+
+static void queue_event(const char *what)
+{
+	events_queue(&(gyre_event){.kind = GYRE_EVENT_MEMORY_LIMIT, .generation = -1,
+				   .reason = what, .bytes = limit_total(),
+				   .budget = gyre_cfg.memory_limit});
+}
+
+bool limit_due(size_t margin)
+{
+	size_t limit = gyre_cfg.memory_limit;
+	if (!limit)
+		return false;
+	bool at = in_use() + margin + LIMIT_RESERVE(limit) >= limit;
+	if (!over_cap()) {
+		atomic_store_relaxed(&lim.capped, false);
+		return at && !sweep_old_pending();
+	}
+	/* Once per pass over the share at the limit: the exchange lets one
+	 * thread count it. */
+	if (at && !atomic_exchange_explicit(&lim.capped, true, memory_order_relaxed)) {
+		atomic_add_relaxed(&lim.exceeded, 1);
+		queue_event("exceeded");
+		if (gyre_cfg.trace)
+			fprintf(stderr, "gyre: t=%.6f memory limit exceeded: the collector "
+				"took over half of the last second; total %.1fMiB, limit %.1fMiB\n",
+				gyre_now_ns() / 1e9, limit_total() / 1048576.0,
+				limit / 1048576.0);
+	}
+	return false;
+}
+
+void limit_note_reached(void)
+{
+	atomic_add_relaxed(&lim.reached, 1);
+	queue_event("reached");
+}
+
+void limit_read(gyre_stats *out)
+{
+	out->memory_limit = gyre_cfg.memory_limit;
+	out->memory_total = limit_total();
+	out->memory_limit_reached = atomic_load_relaxed(&lim.reached);
+	out->memory_limit_exceeded = atomic_load_relaxed(&lim.exceeded);
+}

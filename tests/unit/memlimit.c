@@ -1,0 +1,387 @@
+/*
+ * memlimit.c: the soft memory limit (gyre_config.memory_limit, issue 20
+ * item 3; the policy in gyre.h).
+ *
+ * - configuration: GYRE_MEMORY_LIMIT with K/M/G, the struct field, the
+ *   environment winning; bad input (a limit below heap_min, a malformed
+ *   variable) is GYRE_EINVAL, named by checked builds;
+ * - the default, the cgroup's limit, read from files that the test hook
+ *   config_cgroup_paths points elsewhere: v2's memory.max, "max", v1's
+ *   limit_in_bytes, v1's "unlimited", one below heap_min, none;
+ * - fits: live data growing to 90% of a 96 MiB limit while the program
+ *   replaces it and makes short-lived garbage keeps what gyre holds
+ *   (gyre_stats.memory_total, and heap_committed) under the limit,
+ *   sampled all along, and never lets the collector exceed its share;
+ * - exceeds: live data growing past a 48 MiB limit (heap_max 96 MiB)
+ *   ends in GYRE_ENOMEM within a bounded time, after the collector's
+ *   share passed half and the heap was let grow past the limit
+ *   (counted, and the events delivered); the collector's share of the
+ *   whole run, its pauses and its thread's CPU time (/proc), stays near
+ *   the cap.
+ *
+ * The last two run with the verifier off whatever the build's
+ * environment says: its checks run inside pauses, which count towards
+ * the collector's share, so with it the policy under test would act on
+ * the verifier's time.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "runtime/config.h"
+
+#define MIB ((size_t)1 << 20)
+/* 8 header bytes and 1016 of payload: 1 KiB objects, a size class. */
+#define OBJECT_PAYLOAD 1016
+#define OBJECT_BYTES 1024
+
+/* --------------------------------------------------------------- events */
+
+static struct {
+	unsigned reached, exceeded;
+	uint64_t limit;
+} seen;
+
+static void on_event(const gyre_event *ev, void *ctx)
+{
+	(void)ctx;
+	if (ev->kind != GYRE_EVENT_MEMORY_LIMIT)
+		return;
+	if (!strcmp(ev->reason, "reached"))
+		seen.reached++;
+	else if (!strcmp(ev->reason, "exceeded"))
+		seen.exceeded++;
+	seen.limit = ev->budget;
+}
+
+static void up(size_t limit, size_t heap_max)
+{
+	setenv("GYRE_VERIFY", "0", 1);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(gyre_init(&(gyre_config){.memory_limit = limit,
+						   .heap_max = heap_max}), GYRE_OK);
+	assert_int_equal(gyre_thread_attach(), GYRE_OK);
+	assert_int_equal(gyre_callback_add(on_event, NULL), GYRE_OK);
+}
+
+static void down(void)
+{
+	assert_int_equal(gyre_callback_remove(on_event, NULL), GYRE_OK);
+	assert_int_equal(gyre_thread_detach(), GYRE_OK);
+	assert_int_equal(gyre_shutdown(), GYRE_OK);
+	unsetenv("GYRE_VERIFY");
+}
+
+/* -------------------------------------------------------- configuration */
+
+static char dir[64];
+static char v2[96], v1[96];
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The limit gyre_init would run with, the cgroup files holding `t2` and
+ * `t1` (NULL: absent). */
+static size_t resolved(const char *t2, const char *t1)
+{
+	unlink(v2);
+	unlink(v1);
+	if (t2)
+		write_file(v2, t2);
+	if (t1)
+		write_file(v1, t1);
+	gyre_config c;
+	assert_int_equal(config_resolve(NULL, &c), GYRE_OK);
+	return c.memory_limit;
+}
+
+static void test_cgroup_default(void **state)
+{
+	(void)state;
+	unsetenv("GYRE_MEMORY_LIMIT");
+	strcpy(dir, "/tmp/gyre-memlimit-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(v2, sizeof(v2), "%s/memory.max", dir);
+	snprintf(v1, sizeof(v1), "%s/memory.limit_in_bytes", dir);
+	config_cgroup_paths(v2, v1);
+	assert_int_equal(resolved("100663296\n", NULL), 96 * MIB);
+	assert_int_equal(resolved("max\n", "67108864\n"), 64 * MIB);
+	assert_int_equal(resolved(NULL, "67108864\n"), 64 * MIB);
+	/* v1's "unlimited", and a limit above physical memory. */
+	assert_int_equal(resolved(NULL, "9223372036854771712\n"), 0);
+	assert_int_equal(resolved("max\n", NULL), 0);
+	assert_int_equal(resolved(NULL, NULL), 0);
+	/* Below heap_min (32 MiB): not asked for, ignored. */
+	assert_int_equal(resolved("1048576\n", NULL), 0);
+	assert_int_equal(resolved("garbage\n", NULL), 0);
+	/* The field and the environment win; GYRE_MEMORY_LIMIT=0 is none. */
+	resolved("100663296\n", NULL);
+	gyre_config c;
+	assert_int_equal(config_resolve(&(gyre_config){.memory_limit = 200 * MIB}, &c),
+			 GYRE_OK);
+	assert_int_equal(c.memory_limit, 200 * MIB);
+	setenv("GYRE_MEMORY_LIMIT", "0", 1);
+	assert_int_equal(config_resolve(NULL, &c), GYRE_OK);
+	assert_int_equal(c.memory_limit, 0);
+	setenv("GYRE_MEMORY_LIMIT", "1G", 1);
+	assert_int_equal(config_resolve(&(gyre_config){.memory_limit = 200 * MIB}, &c),
+			 GYRE_OK);
+	assert_int_equal(c.memory_limit, 1024 * MIB);
+	setenv("GYRE_MEMORY_LIMIT", "65536k", 1);
+	assert_int_equal(config_resolve(NULL, &c), GYRE_OK);
+	assert_int_equal(c.memory_limit, 64 * MIB);
+	unsetenv("GYRE_MEMORY_LIMIT");
+	unlink(v2);
+	unlink(v1);
+	rmdir(dir);
+	/* The other cases: no cgroup limit, whatever the machine's. */
+	config_cgroup_paths("/nonexistent/memory.max", "/nonexistent/limit_in_bytes");
+}
+
+static int (*misuse_fn)(void);
+
+static void run_misuse(void)
+{
+	int rc = misuse_fn();
+	_exit(rc == GYRE_EINVAL && gyre_last_error() == GYRE_EINVAL ? 0 : 1);
+}
+
+static void expect_misuse(int (*fn)(void), const char *needle)
+{
+	misuse_fn = fn;
+	if (GYRE_DEBUG)
+		harness_expect_abort(run_misuse, needle);
+	else
+		harness_expect_exit0(run_misuse);
+}
+
+static int below_heap_min(void)
+{
+	return gyre_init(&(gyre_config){.heap_min = 32 * MIB, .memory_limit = 16 * MIB});
+}
+
+static int env_malformed(void)
+{
+	setenv("GYRE_MEMORY_LIMIT", "96X", 1);
+	return gyre_init(NULL);
+}
+
+static int env_below_heap_min(void)
+{
+	setenv("GYRE_MEMORY_LIMIT", "1M", 1);
+	return gyre_init(NULL);
+}
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	expect_misuse(below_heap_min, "memory_limit = 16777216 is below heap_min");
+	expect_misuse(env_malformed, "GYRE_MEMORY_LIMIT=\"96X\" is not a size");
+	expect_misuse(env_below_heap_min, "memory_limit = 1048576 is below heap_min");
+}
+
+/* ------------------------------------------------------------ behaviour */
+
+static void sample(uint64_t *peak_total, uint64_t *peak_committed)
+{
+	gyre_stats s = harness_stats();
+	if (s.memory_total > *peak_total)
+		*peak_total = s.memory_total;
+	if (s.heap_committed > *peak_committed)
+		*peak_committed = s.heap_committed;
+}
+
+/* The program's own work on an object it made, timed so that every
+ * build does as much (an optimised loop of writes took 0.3 us, and the
+ * release build's runs ended within the cap's first window): the runs
+ * last a few windows of the cap (a second each), and the collector's
+ * share is that of a program that does more than allocate. The
+ * sanitizers slow the collector several times over but not a timed
+ * loop: under TSan, at 10 us, the collector passed half in `fits` and
+ * the heap its limit (97.7 MiB), so the work there is as many times
+ * longer. */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define WORK_NS 40000
+#else
+#define WORK_NS 10000
+#endif
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void work(char *p, size_t len)
+{
+	uint64_t end = now_ns() + WORK_NS;
+	for (unsigned i = 0; now_ns() < end; i++)
+		p[i % len] += (char)i;
+}
+
+static uint64_t rng = 88172645463325252ull;
+
+static uint64_t next_random(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+#define FITS_LIMIT (96 * MIB)
+/* 90% of the limit, the table and the side tables included. */
+#define FITS_OBJECTS (FITS_LIMIT / 10 * 9 / OBJECT_BYTES * 63 / 64)
+
+/* A table of FITS_OBJECTS slots filled with 1 KiB objects, one step in
+ * eight replacing one at random instead (leaving one dead in generation
+ * 2), and 256 bytes of short-lived garbage made per step; then, with the
+ * table full, the 1 KiB objects of seven steps in eight die young. */
+static void test_fits(void **state)
+{
+	(void)state;
+	up(FITS_LIMIT, 256 * MIB);
+	void **table = gyre_alloc_array(GYRE_TYPE_PTR, FITS_OBJECTS);
+	assert_non_null(table);
+	size_t filled = 0;
+	uint64_t peak_total = 0, peak_committed = 0;
+	for (size_t step = 0; step < 2 * FITS_OBJECTS; step++) {
+		void *obj = gyre_alloc_bytes(OBJECT_PAYLOAD);
+		assert_non_null(obj);
+		work(obj, OBJECT_PAYLOAD);
+		for (unsigned i = 0; i < 4; i++)
+			assert_non_null(harness_launder(gyre_alloc_bytes(56)));
+		if (step % 8 == 7)
+			GYRE_STORE_AT(table, next_random() % filled, obj);
+		else if (filled < FITS_OBJECTS)
+			GYRE_STORE_AT(table, filled++, obj);
+		if (step % 256 == 0)
+			sample(&peak_total, &peak_committed);
+	}
+	sample(&peak_total, &peak_committed);
+	gyre_stats s = harness_stats();
+	print_message("fits: %zu objects (%.1f MiB), peak total %.1f MiB, peak committed "
+		      "%.1f MiB, limit %.0f MiB; reached %llu exceeded %llu, gen-2 %llu\n",
+		      (size_t)FITS_OBJECTS, FITS_OBJECTS * OBJECT_BYTES / 1048576.0,
+		      peak_total / 1048576.0, peak_committed / 1048576.0,
+		      FITS_LIMIT / 1048576.0, (unsigned long long)s.memory_limit_reached,
+		      (unsigned long long)s.memory_limit_exceeded,
+		      (unsigned long long)s.gen[2].collections);
+	assert_int_equal(s.memory_limit, FITS_LIMIT);
+	assert_true(peak_total <= FITS_LIMIT);
+	assert_true(peak_committed <= FITS_LIMIT);
+	assert_int_equal(s.memory_limit_exceeded, 0);
+	assert_int_equal(seen.exceeded, 0);
+	assert_true(s.gen[2].collections > 0);
+	GYRE_STORE_AT(table, 0, NULL);
+	down();
+}
+
+#define EXCEED_LIMIT (48 * MIB)
+#define EXCEED_MAX (192 * MIB)
+/* Bounded time: the growth to heap_max and the collections at the
+ * maximum, with the TSan build's slowdown. */
+#define EXCEED_DEADLINE_MS 60000
+
+struct node {
+	struct node *next;
+	char payload[OBJECT_PAYLOAD - sizeof(struct node *)];
+};
+
+/* The CPU time, in ns, of gyre's collector thread ("gyre-marker"), from
+ * /proc: utime and stime, fields 14 and 15. */
+static uint64_t marker_cpu_ns(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	assert_non_null(d);
+	uint64_t ns = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char path[300], buf[1024];
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		char *close_paren = strrchr(buf, ')');
+		if (!strstr(buf, "(gyre-marker)") || !close_paren)
+			continue;
+		unsigned long long utime, stime;
+		/* After ")": state (3), then fields 4..13, then 14 and 15. */
+		if (sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			   &utime, &stime) == 2)
+			ns += (utime + stime) * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+	}
+	closedir(d);
+	return ns;
+}
+
+static void test_exceeds(void **state)
+{
+	(void)state;
+	up(EXCEED_LIMIT, EXCEED_MAX);
+	static const size_t offs[] = {0};
+	gyre_type_desc d = {.name = "node", .size = sizeof(struct node),
+			    .ptr_offsets = offs, .n_ptrs = 1};
+	gyre_type node = gyre_type_register(&d);
+	assert_true(node != 0);
+	uint64_t t0 = harness_now_ms(), marker0 = marker_cpu_ns();
+	gyre_stats s0 = harness_stats();
+	struct node *head = NULL;
+	size_t count = 0;
+	for (;;) {
+		struct node *n = gyre_alloc(node);
+		if (!n)
+			break;
+		GYRE_STORE(n, next, head);
+		head = n;
+		count++;
+		work(n->payload, sizeof(n->payload));
+		assert_true(harness_now_ms() - t0 < EXCEED_DEADLINE_MS);
+	}
+	uint64_t ms = harness_now_ms() - t0;
+	uint64_t marker = marker_cpu_ns() - marker0;
+	assert_int_equal(gyre_last_error(), GYRE_ENOMEM);
+	gyre_stats s = harness_stats();
+	double share = (double)(s.pause_total_ns - s0.pause_total_ns + marker) / (ms * 1e6);
+	print_message("exceeds: ENOMEM after %zu objects (%.1f MiB) in %llu ms; "
+		      "reached %llu exceeded %llu; pauses %.0f ms, collector thread %.0f ms: "
+		      "share %.0f%%\n", count, count * OBJECT_BYTES / 1048576.0,
+		      (unsigned long long)ms, (unsigned long long)s.memory_limit_reached,
+		      (unsigned long long)s.memory_limit_exceeded,
+		      (s.pause_total_ns - s0.pause_total_ns) / 1e6, marker / 1e6, 100 * share);
+	/* Past the limit: the heap was let grow to its maximum. */
+	assert_true(count * OBJECT_BYTES > EXCEED_LIMIT);
+	assert_true(s.memory_limit_reached > 0);
+	assert_true(s.memory_limit_exceeded > 0);
+	assert_true(seen.reached > 0 && seen.exceeded > 0);
+	assert_int_equal(seen.limit, EXCEED_LIMIT);
+	/* Half, and a margin for the window's slots and the collections at
+	 * the maximum, which the cap does not govern. */
+	assert_true(share < 0.6);
+	down();
+}
+
+int main(void)
+{
+	config_cgroup_paths("/nonexistent/memory.max", "/nonexistent/limit_in_bytes");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cgroup_default),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_fits),
+		cmocka_unit_test(test_exceeds),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
