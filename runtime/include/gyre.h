@@ -202,18 +202,19 @@ typedef struct gyre_config {
 	 * room for a nursery, the reserve and a cycle's allocation (live
 	 * data at 90% of the limit, measured: bench/RESULTS.md).
 	 * When the live data does not fit, collections would follow each
-	 * other for nothing: so the collector's share of time is capped at
-	 * half. Over a sliding window of the last second of wall time (ten
-	 * slots of 100 ms), gyre sums the pauses and the collector thread's
-	 * work (marking and sweeping); while that sum exceeds half the
-	 * window, the limit is not enforced: no collection starts for it,
+	 * other for nothing: so the collector's share of time is capped
+	 * under half. Over a sliding window of the last second of wall time
+	 * (ten slots of 100 ms), gyre sums the pauses and the collector
+	 * thread's work (marking and sweeping); once that sum exceeds 45% of
+	 * the window (room for a collection already under way), and until it
+	 * falls under 35%, the limit is not enforced: no collection starts for it,
 	 * the pacer's next allowance is its usual one, the memory thread
 	 * keeps its usual free blocks, and the heap grows past the limit (GYRE_EVENT_MEMORY_LIMIT "exceeded",
 	 * gyre_stats.memory_limit_exceeded). Once the share falls under
-	 * half again, the limit applies again. The heap can grow up to
+	 * 35%, the limit applies again. The heap can grow up to
 	 * heap_max, where an allocation that a full collection cannot
 	 * satisfy fails with GYRE_ENOMEM as always: a program whose live
-	 * data exceeds the limit slows down (at most half of the time goes
+	 * data exceeds the limit slows down (under half of the time goes
 	 * to the collector) and then fails, rather than collecting in a
 	 * loop. */
 	size_t memory_limit;
@@ -810,7 +811,7 @@ typedef struct gyre_stats {
 	 * holds from the system as the limit counts it (computed whether or
 	 * not a limit is set); the full collections run because the heap
 	 * reached the limit (reason "limit"); and the times the collector's share
-	 * of time passed half while at the limit, so that the heap was let
+	 * of time passed the cap (45%) while at the limit, so that the heap was let
 	 * grow past it (each time the cap was reached anew). */
 	uint64_t memory_limit;
 	uint64_t memory_total;
@@ -896,7 +897,7 @@ typedef enum gyre_event_kind {
 	/* The memory limit (gyre_config.memory_limit): `reason` "reached",
 	 * a full collection runs because the heap reached the limit
 	 * (delivered after its pause, with its collection events); or
-	 * "exceeded", the collector's share of time passed half
+	 * "exceeded", the collector's share of time passed the cap (45%)
 	 * while at the limit, and the heap is let grow past it (delivered on
 	 * the allocating thread that found it, from its allocation).
 	 * `bytes` is what gyre holds (gyre_stats.memory_total), `budget`
