@@ -343,14 +343,6 @@ static uint64_t pause_end(struct pause *p, unsigned counted)
 	return p->mr.collected_objects + p->r.freed_objects + (counted == 2 ? p->swept : 0);
 }
 
-/* A cycle that compacts ends with the threads' nursery buffers retired,
- * so that its compaction can parse and update every young object
- * (compact_cycle.c). */
-static void retire_for_compaction(struct pause *p)
-{
-	p->allocators = alloc_retire_all();
-}
-
 /* With GYRE_TRACE, after the pause: what a compaction moved. */
 static void trace_compaction(const struct compact_result *cr, uint64_t at)
 {
@@ -434,23 +426,32 @@ static void pause_prepare_still(struct pause *p)
 	}
 }
 
-/* remark: stop · drain the logs · finish marking · weak references,
- * ephemerons, finalizers · large objects swept · restart (generation 2's
- * blocks are swept afterwards). */
-static uint64_t pause_remark(struct pause *p)
+/* The end of a pause that ends the cycle (a remark, or an increment that
+ * found nothing left): the remark's steps, then restart. A cycle that
+ * compacts first retires the threads' nursery buffers, so that its
+ * compaction can parse and update every young object (compact_cycle.c). */
+static uint64_t end_cycle_pause(struct pause *p)
 {
-	GYRE_ASSERT(collector.phase == OLD_MARKING);
-	if (!pause_begin(p, true))
-		return 0;
-	pause_prepare_still(p);
 	if (compact_cycle_planned())
-		retire_for_compaction(p);
+		p->allocators = alloc_retire_all();
 	struct compact_result cr;
 	end_cycle(&p->t, &cr);
 	p->ended = true;
 	uint64_t freed = pause_end(p, 2);
 	trace_compaction(&cr, p->t.start);
 	return freed;
+}
+
+/* remark: stop · drain the logs · finish marking · weak references,
+ * ephemerons, finalizers · [compact] · large objects swept · restart
+ * (generation 2's blocks are swept afterwards). */
+static uint64_t pause_remark(struct pause *p)
+{
+	GYRE_ASSERT(collector.phase == OLD_MARKING);
+	if (!pause_begin(p, true))
+		return 0;
+	pause_prepare_still(p);
+	return end_cycle_pause(p);
 }
 
 /* increment: stop · drain the logs · mark in parallel until the pause
@@ -479,16 +480,8 @@ static uint64_t pause_increment(struct pause *p)
 	uint64_t budget = spent + MIN_INCREMENT_NS < target ? target - spent : MIN_INCREMENT_NS;
 	bool done = mark_old_increment(t0 + budget);
 	p->t.mark_ns += gyre_now_ns() - t0;
-	if (done) {
-		if (compact_cycle_planned())
-			retire_for_compaction(p);
-		struct compact_result cr;
-		end_cycle(&p->t, &cr);
-		p->ended = true;
-		uint64_t freed = pause_end(p, 2);
-		trace_compaction(&cr, p->t.start);
-		return freed;
-	}
+	if (done)
+		return end_cycle_pause(p);
 	size_t used = atomic_load_relaxed(&collector.allocated) -
 		      atomic_load_relaxed(&collector.allocated_at_start);
 	atomic_store_relaxed(&collector.pace_next,

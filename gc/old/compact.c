@@ -289,14 +289,13 @@ void compact_update_object(void *obj, bool old_holder)
 	}
 }
 
-static void update_root(void **slot, void *ctx)
+void compact_update_root(void **slot, void *ctx)
 {
 	(void)ctx;
 	compact_update_slot(slot, NULL, false);
 }
 
-/* The registry's view of an object after the evacuation. */
-static void *moved(void *obj)
+void *compact_moved(void *obj)
 {
 	if (heap_contains((uintptr_t)obj) && (space_of((uintptr_t)obj) & SPACE_EVAC)) {
 		uint64_t h = *object_header(obj);
@@ -310,9 +309,9 @@ static void *moved(void *obj)
 
 void compact_update_roots(void)
 {
-	roots_for_each_handle(update_root, NULL);
-	final_for_each_root(update_root, NULL);
-	final_follow(moved);
+	roots_for_each_handle(compact_update_root, NULL);
+	final_for_each_root(compact_update_root, NULL);
+	final_follow(compact_moved);
 }
 
 void compact_run(worker_fn fn)

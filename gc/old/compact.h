@@ -114,21 +114,30 @@ void compact_note_swept(const struct block *b, uint32_t live);
 void compact_cycle_choose(void);
 /* The cycle in progress has candidates: the pause that ends it must
  * retire the threads' nursery buffers first, then call
- * compact_cycle_remark. */
-bool compact_cycle_planned(void);
+ * compact_cycle_remark; meanwhile marking records the slots that point
+ * into them (compact_note). Relaxed: written with the world stopped (by
+ * compact_cycle_choose, compact_cycle_remark and _abandon), read by
+ * marking threads, which the pause's stop and restart order after the
+ * write. */
+extern _Atomic bool compact_recording;
+
+static inline bool compact_cycle_planned(void)
+{
+	return atomic_load_relaxed(&compact_recording);
+}
 
 /* Records that `slot`, a field of `holder`, may hold a pointer into a
  * candidate (young holders and roots are ignored). Any thread; without
  * memory, the cycle moves nothing. */
 void compact_record(const void *holder, void **slot);
 
-/* A field `slot` of `holder` holds v: recorded if v lies in a candidate.
- * Candidates exist only while a cycle that plans compaction marks (and
- * in a full collection's compaction, after its marking). */
+/* A field `slot` of `holder` holds v: recorded if v lies in a candidate
+ * of the cycle in progress. Marking calls it for every field: one flag
+ * test when no cycle compacts (the default). */
 static inline void compact_note(const void *holder, void **slot, const void *v)
 {
 	uintptr_t p = (uintptr_t)v;
-	if (heap_contains(p) && (space_of(p) & SPACE_EVAC))
+	if (compact_cycle_planned() && heap_contains(p) && (space_of(p) & SPACE_EVAC))
 		compact_record(holder, slot);
 }
 

@@ -57,6 +57,8 @@ struct records {
 
 static _Thread_local struct records *mine;
 
+_Atomic bool compact_recording;
+
 /* Occupancy classes of the noted blocks (live * SHARES / nslots), taken
  * sparsest first. */
 #define SHARES 8
@@ -72,7 +74,6 @@ static struct {
 	/* The cycle's candidates (step 2). Sync: pauses only. */
 	struct block **cand;
 	size_t ncand;
-	bool planned;
 	/* Bytes evacuated and updated per nanosecond by the last ones. */
 	double rate;
 } cc = {.rate = 0.5};
@@ -102,7 +103,7 @@ void compact_cycle_shutdown(void)
 	meta_free(cc.cand);
 	cc.sparse = NULL;
 	cc.cand = NULL;
-	cc.planned = false;
+	atomic_store_relaxed(&compact_recording, false);
 }
 
 /* ----------------------------------------------------- 1. sparse blocks */
@@ -124,7 +125,7 @@ void compact_note_swept(const struct block *b, uint32_t live)
 
 void compact_cycle_choose(void)
 {
-	GYRE_ASSERT(stw_world_stopped() && !cc.planned);
+	GYRE_ASSERT(stw_world_stopped() && !compact_cycle_planned());
 	cc.ncand = 0;
 	size_t n = atomic_load_relaxed(&cc.nsparse);
 	if (gyre_cfg.compact <= 0 || !gyre_cfg.compact_budget_us || !cc.sparse || !n)
@@ -155,15 +156,10 @@ void compact_cycle_choose(void)
 			cc.cand[cc.ncand++] = b;
 			__atomic_fetch_or(&heap.space[block_index(b)], SPACE_EVAC, __ATOMIC_RELAXED);
 		}
-	cc.planned = cc.ncand > 0;
+	atomic_store_relaxed(&compact_recording, cc.ncand > 0);
 	for (struct records *r = atomic_load_relaxed(&cc.all); r; r = r->next)
 		r->n = 0;
 	atomic_store_relaxed(&cc.failed, false);
-}
-
-bool compact_cycle_planned(void)
-{
-	return cc.planned;
 }
 
 /* ------------------------------------------------------- 3. the records */
@@ -234,7 +230,7 @@ void compact_cycle_abandon(void)
 	for (size_t i = 0; i < cc.ncand; i++)
 		drop(cc.cand[i]);
 	cc.ncand = 0;
-	cc.planned = false;
+	atomic_store_relaxed(&compact_recording, false);
 }
 
 static void held_word(uintptr_t v, void *ctx)
@@ -307,35 +303,21 @@ static void update_young(void)
  * tracer's view since (gyre.h), and hold something else. */
 static void update_record(const struct record *rec)
 {
-	void *holder = rec->holder;
-	void **slot = rec->slot;
-	uintptr_t h = (uintptr_t)holder;
-	if (heap_contains(h) && (space_of(h) & SPACE_EVAC)) {
-		uint64_t hdr = *object_header(holder);
-		if (hdr & HDR_FORWARDED) {
-			holder = (void *)(uintptr_t)(hdr & ~HDR_FORWARDED);
-			slot = (void **)((char *)holder + ((char *)slot - (char *)rec->holder));
-		}
-	}
+	void *holder = compact_moved(rec->holder);
+	void **slot = (void **)((char *)holder + ((char *)rec->slot - (char *)rec->holder));
 	if (type_get(header_type(*object_header(holder)))->kind == TYPE_TRACE)
 		compact_update_object(holder, false);
 	else
 		compact_update_slot(slot, NULL, false);
 }
 
-static void weak_link(void **slot, void *ctx)
-{
-	(void)ctx;
-	compact_update_slot(slot, NULL, false);
-}
-
 void compact_cycle_remark(struct compact_result *r)
 {
 	GYRE_ASSERT(stw_world_stopped());
 	memset(r, 0, sizeof(*r));
-	if (!cc.planned)
+	if (!compact_cycle_planned())
 		return;
-	cc.planned = false;
+	atomic_store_relaxed(&compact_recording, false);
 	roots_for_each_stack(0, 1, held_range, NULL);
 	roots_for_each_area(held_range, NULL);
 	cp.nworkers = workers_count();
@@ -356,7 +338,7 @@ void compact_cycle_remark(struct compact_result *r)
 	}
 	update_young();
 	compact_update_roots();
-	final_for_each_weak_link(weak_link, NULL);
+	final_for_each_weak_link(compact_update_root, NULL);
 	compact_add_result(r);
 	r->evacuate_ns = t1 - t0;
 	r->update_ns = gyre_now_ns() - t1;

@@ -92,6 +92,10 @@ void compact_evacuate(void);
 void compact_update_object(void *obj, bool old_holder);
 /* The same for one slot of `holder` (NULL: a root). */
 void compact_update_slot(void **slot, const void *holder, bool old_holder);
+/* A root's slot (handles, the finalizer queue: their iterators' shape). */
+void compact_update_root(void **slot, void *ctx);
+/* obj's copy if it was evacuated, else obj. */
+void *compact_moved(void *obj);
 /* The roots: handles, the finalizer queue, the registry. */
 void compact_update_roots(void);
 /* Adds the workers' counts to r. */
