@@ -47,6 +47,33 @@
 #define CARD_PENDING 2
 #define CARD_OLD 4
 
+/* Cards are read 8 at a time, a word of 8 card bytes: a dirty table of a
+ * million slots has cards in every chunk, and a minor collection reads
+ * all its cards, most of them clean. Card arrays start 8-aligned and
+ * their length is rounded up to a word (the bytes past the last card are
+ * never set). CARD_BYTES(v) is v in each byte of a word; byte j of a word
+ * is card j (little-endian). */
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "card words assume a little-endian machine"
+#endif
+#define CARD_BYTES(v) (UINT64_C(0x0101010101010101) * (v))
+
+/* The word of 8 cards at p (8-aligned). Relaxed: a minor collection's
+ * workers set and clear card bits concurrently with byte-wide atomic
+ * read-modify-writes; a scanner only needs to see the pending bits that
+ * the prepare phase set before the copy job started (the job's start
+ * publishes them), and it claims each card with an atomic of its own. */
+static inline uint64_t card_word(const uint8_t *p)
+{
+	return __atomic_load_n((const uint64_t *)(const void *)p, __ATOMIC_RELAXED);
+}
+
+/* The index in its word of the first card of mask (byte bits) m. */
+static inline unsigned card_first(uint64_t m)
+{
+	return (unsigned)__builtin_ctzll(m) / 8;
+}
+
 static inline uint8_t *block_cards(const struct block *b)
 {
 	return heap.cards + block_index(b) * CARDS_PER_BLOCK;

@@ -45,13 +45,16 @@ void *large_alloc(size_t bytes, uint64_t header, bool has_pointers)
 	size_t ncards = has_pointers ? (bytes - sizeof(uint64_t) + LARGE_CARD_SIZE - 1) /
 					       LARGE_CARD_SIZE : 0;
 	size_t nchunks = (ncards + LARGE_CHUNK_CARDS - 1) / LARGE_CHUNK_CARDS;
-	struct large *l = meta_calloc(sizeof(struct large) + bytes + nchunks + ncards);
+	/* The cards start on a word and end on one: minor collections read
+	 * them 8 at a time (card.h). */
+	size_t cards_at = (sizeof(struct large) + bytes + nchunks + 7) & ~(size_t)7;
+	struct large *l = meta_calloc(cards_at + ((ncards + 7) & ~(size_t)7));
 	if (!l)
 		goto fail_alloc;
 	l->magic = LARGE_MAGIC;
 	l->bytes = bytes;
 	if (has_pointers)
-		l->cards = (uint8_t *)(l + 1) + bytes + nchunks;
+		l->cards = (uint8_t *)l + cards_at;
 	void *obj = large_object(l);
 	*object_header(obj) = header;
 	/* Allocated black while generation 2 is being marked: the cycle

@@ -30,19 +30,23 @@ static bool cards_clean(const uint8_t *cards, size_t n)
 	return true;
 }
 
-/* Turns dirty cards into pending ones; returns how many there were. A
- * frozen object's CARD_OLD bit goes too: the scan sets it again where it
- * still holds. */
+/* Turns dirty cards into pending ones, a word at a time (card.h); returns
+ * how many there were. A frozen object's CARD_OLD bit goes too: the scan
+ * sets it again where it still holds. Plain accesses: in the prepare phase
+ * a block's or a large object's cards are its claimer's alone. */
 static size_t prepare_cards(uint8_t *cards, size_t n)
 {
-	if (cards_clean(cards, n))
-		return 0;
 	size_t dirty = 0;
-	for (size_t j = 0; j < n; j++)
-		if (cards[j] & CARD_DIRTY) {
-			cards[j] = CARD_PENDING;
-			dirty++;
-		}
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t w;
+		memcpy(&w, cards + i, 8);
+		uint64_t d = w & CARD_BYTES(CARD_DIRTY);
+		if (!d)
+			continue;
+		w = (w & ~(d * 0xFF)) | d * CARD_PENDING;
+		memcpy(cards + i, &w, 8);
+		dirty += (size_t)__builtin_popcountll(d);
+	}
 	return dirty;
 }
 
@@ -140,26 +144,32 @@ static bool card_claim(uint8_t *card)
 	       CARD_PENDING;
 }
 
+/* Scans block b's card k, pending and claimed. */
+static void scan_block_card(struct copier *c, struct block *b, size_t k)
+{
+	char *base = block_base(b);
+	uintptr_t lo = (uintptr_t)base + k * CARD_SIZE, hi = lo + CARD_SIZE;
+	uint32_t first = block_slot(b, lo), last = block_slot(b, hi - 1);
+	if (last >= b->nslots)
+		last = b->nslots - 1;
+	/* [INV-UNSWEPT] A dead object in a block not swept yet may point
+	 * at a block freed and reused since: only live ones are roots. */
+	for (uint32_t s = first; s <= last; s++)
+		if (block_slot_live(b, s))
+			minor_scan_fields(c, object_from_slot(base + (size_t)s * b->obj_size),
+					  b->gen, lo, hi);
+}
+
 void minor_scan_block_cards(struct copier *c, struct block *b)
 {
 	uint8_t *cards = block_cards(b);
-	char *base = block_base(b);
-	for (size_t k = 0; k < CARDS_PER_BLOCK; k++) {
-		if (!(__atomic_load_n(&cards[k], __ATOMIC_RELAXED) & CARD_PENDING) ||
-		    !card_claim(&cards[k]))
-			continue;
-		uintptr_t lo = (uintptr_t)base + k * CARD_SIZE, hi = lo + CARD_SIZE;
-		uint32_t first = block_slot(b, lo), last = block_slot(b, hi - 1);
-		if (last >= b->nslots)
-			last = b->nslots - 1;
-		/* [INV-UNSWEPT] A dead object in a block not swept yet may
-		 * point at a block freed and reused since: only live ones
-		 * are roots. */
-		for (uint32_t s = first; s <= last; s++)
-			if (block_slot_live(b, s))
-				minor_scan_fields(c, object_from_slot(base + (size_t)s * b->obj_size),
-						  b->gen, lo, hi);
-	}
+	for (size_t k = 0; k < CARDS_PER_BLOCK; k += 8)
+		for (uint64_t m = card_word(cards + k) & CARD_BYTES(CARD_PENDING); m;
+		     m &= m - 1) {
+			size_t j = k + card_first(m);
+			if (card_claim(&cards[j]))
+				scan_block_card(c, b, j);
+		}
 }
 
 /* A large array (a server's table) can hold most of a minor collection's
@@ -176,14 +186,16 @@ void minor_scan_large_cards(struct copier *c, struct large *l)
 			continue;
 		__atomic_fetch_and(sum, (uint8_t)~LARGE_CHUNK_PENDING, __ATOMIC_RELAXED);
 		size_t end = (i + 1) * LARGE_CHUNK_CARDS < n ? (i + 1) * LARGE_CHUNK_CARDS : n;
-		for (size_t k = i * LARGE_CHUNK_CARDS; k < end; k++) {
-			if (!(__atomic_load_n(&l->cards[k], __ATOMIC_RELAXED) &
-			      CARD_PENDING) || !card_claim(&l->cards[k]))
-				continue;
-			uintptr_t lo = (uintptr_t)obj + k * LARGE_CARD_SIZE;
-			minor_scan_fields(c, obj, large_frozen(l) ? GEN_FROZEN : 2, lo,
-					  lo + LARGE_CARD_SIZE);
-		}
+		for (size_t k = i * LARGE_CHUNK_CARDS; k < end; k += 8)
+			for (uint64_t m = card_word(l->cards + k) & CARD_BYTES(CARD_PENDING);
+			     m; m &= m - 1) {
+				size_t j = k + card_first(m);
+				if (!card_claim(&l->cards[j]))
+					continue;
+				uintptr_t lo = (uintptr_t)obj + j * LARGE_CARD_SIZE;
+				minor_scan_fields(c, obj, large_frozen(l) ? GEN_FROZEN : 2,
+						  lo, lo + LARGE_CARD_SIZE);
+			}
 		minor_drain_local(c->w, c);
 	}
 }
