@@ -140,16 +140,16 @@ static int env_flag(const char *name, int *field)
 	return GYRE_OK;
 }
 
-/* GYRE_FINALIZER_THREAD takes 0 or 1; the field, -1 or 1 (0: 1). */
-static int env_finalizer_thread(gyre_config *c)
+/* A setting that is on by default: its variable takes 0 or 1, its field
+ * -1 (off) or 1 (0: 1). */
+static int env_on_by_default(const char *name, const char *field, int *v)
 {
-	if (c->finalizer_thread < -1 || c->finalizer_thread > 1)
+	if (*v < -1 || *v > 1)
 		return gyre_misuse(GYRE_EINVAL, "gyre_init",
-				   "config finalizer_thread = %d is not -1, 0 or 1",
-				   c->finalizer_thread);
-	int on = c->finalizer_thread >= 0;
-	int rc = env_flag("GYRE_FINALIZER_THREAD", &on);
-	c->finalizer_thread = on ? 1 : -1;
+				   "config %s = %d is not -1, 0 or 1", field, *v);
+	int on = *v >= 0;
+	int rc = env_flag(name, &on);
+	*v = on ? 1 : -1;
 	return rc;
 }
 
@@ -183,7 +183,10 @@ static int apply_env(gyre_config *c)
 	if (!rc) rc = env_flag("GYRE_STW_MARK", &c->stw_mark);
 	if (!rc) rc = env_flag("GYRE_VERIFY", &c->verify);
 	if (!rc) rc = env_flag("GYRE_TRACE", &c->trace);
-	if (!rc) rc = env_finalizer_thread(c);
+	if (!rc) rc = env_on_by_default("GYRE_FINALIZER_THREAD", "finalizer_thread",
+					&c->finalizer_thread);
+	if (!rc) rc = env_on_by_default("GYRE_TENURE_FROM_OLD", "tenure_from_old",
+					&c->tenure_from_old);
 	if (!rc) rc = env_compact(c);
 	if (!rc) rc = env_uint("GYRE_TTSP_THRESHOLD", &c->ttsp_threshold_us);
 	if (!rc) rc = env_flag("GYRE_CRITICAL_FAIL", &c->critical_fail);

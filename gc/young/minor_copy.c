@@ -172,10 +172,13 @@ static inline void *claimed_at(void *obj, uint64_t h, unsigned *gen)
 
 /* The object's new address: its copy, or itself if it stays in place;
  * *gen is the generation it is in then. `space` is its from-space
- * block's space byte. Only a block with pinned objects has its metadata
+ * block's space byte; hgen is the generation of the holder it was reached
+ * from first (0 for a root): from generation 2 it is tenured at once
+ * (tenure_from_old), and so is everything its copy reaches first. Only a block with pinned objects has its metadata
  * read: the common path reads the header, the type's size and the
  * copier's own run. */
-static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned *gen)
+static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned hgen,
+		      unsigned *gen)
 {
 	unsigned src = space & SPACE_GEN_MASK;
 	*gen = src;
@@ -193,7 +196,8 @@ static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned *gen)
 			gyre__type_size[header_type(h)];
 	unsigned k = sizeclass_for(bytes);
 	size_t slot_size = sizeclass_size[k];
-	unsigned to = age >= minor_state.tenure_age || c->gen1_room < slot_size ? 2 : 1;
+	unsigned to = age >= minor_state.tenure_age || c->gen1_room < slot_size ||
+		      (hgen >= 2 && minor_state.tenure_from_old) ? 2 : 1;
 	char *slot = to_alloc(c, to, k);
 	if (!slot && to == 1) {
 		to = 2;
@@ -244,7 +248,7 @@ static void forward_slot(struct copier *c, const struct pending *p)
 	uint8_t space = space_of((uintptr_t)v);
 	unsigned gen = space & SPACE_GEN_MASK;
 	if (space & SPACE_FROM) {
-		v = evacuate(c, v, space, &gen);
+		v = evacuate(c, v, space, p->hgen, &gen);
 		*p->slot = v;
 	}
 	if (gen < p->hgen)

@@ -116,6 +116,15 @@ typedef struct gyre_config {
 	 * until then survivors go to generation 1. 1 sends every survivor
 	 * straight to generation 2. Default 2. Range 1 .. 7. */
 	unsigned tenure_age;
+	/* GYRE_TENURE_FROM_OLD: a young object that a minor collection first
+	 * reaches from generation 2 (through a dirty card of an old object,
+	 * or from a copy it made there) goes straight to generation 2,
+	 * whatever its age: the program stored it into an old structure,
+	 * which tells its survival as well as ageing does; it is copied once
+	 * instead of twice and leaves no dirty card behind. 1 (the default;
+	 * 0 in this field means it too): on. -1 (0 in the environment): off,
+	 * such objects age in generation 1 like the others. */
+	int tenure_from_old;
 	/* GYRE_WORKERS: threads that mark and sweep in parallel, the collecting
 	 * thread included. Default: online CPUs. Range 1 .. 256. */
 	unsigned workers;

@@ -101,6 +101,16 @@ int tenure_age_too_big(void)
 	return init_with((gyre_config){ .tenure_age = 8 });
 }
 
+int tenure_from_old_out_of_range(void)
+{
+	return init_with((gyre_config){ .tenure_from_old = 2 });
+}
+
+int env_tenure_from_old_bad(void)
+{
+	return init_with_env("GYRE_TENURE_FROM_OLD", "yes");
+}
+
 int env_nursery_bad_suffix(void)
 {
 	return init_with_env("GYRE_NURSERY", "1Q");

@@ -247,6 +247,8 @@ int main(void)
 		MISUSE(tenure_age_too_big, "gyre_init", GYRE_EINVAL),
 		MISUSE(env_nursery_bad_suffix, "gyre_init", GYRE_EINVAL),
 		MISUSE(env_tenure_age_out_of_range, "gyre_init", GYRE_EINVAL),
+		MISUSE(tenure_from_old_out_of_range, "gyre_init", GYRE_EINVAL),
+		MISUSE(env_tenure_from_old_bad, "gyre_init", GYRE_EINVAL),
 		MISUSE(pause_target_too_small, "gyre_init", GYRE_EINVAL),
 		MISUSE(env_free_floor_banana, "gyre_init", GYRE_EINVAL),
 		MISUSE(shutdown_attached, "gyre_shutdown", GYRE_ESTATE),

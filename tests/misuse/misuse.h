@@ -86,6 +86,8 @@ int nursery_above_half_heap(void);
 int tenure_age_too_big(void);
 int env_nursery_bad_suffix(void);
 int env_tenure_age_out_of_range(void);
+int tenure_from_old_out_of_range(void);
+int env_tenure_from_old_bad(void);
 int pause_target_too_small(void);
 int env_free_floor_banana(void);
 int shutdown_attached(void);

@@ -61,6 +61,15 @@ static int up(void **state)
 	return node_up_with(NULL);
 }
 
+/* Young objects that old ones reach age in generation 1 like the others
+ * (tenure_from_old off): the card rules for pointers from generation 2
+ * into generation 1. */
+static int up_aging(void **state)
+{
+	(void)state;
+	return node_up_with(&(gyre_config){.tenure_from_old = -1});
+}
+
 static int up_tenure_1(void **state)
 {
 	(void)state;
@@ -138,6 +147,7 @@ struct seen {
 	unsigned gen, age;
 	unsigned depth;          /* nodes found along ->left, at most CHAIN_MAX */
 	uint64_t values[CHAIN_MAX];
+	unsigned gens[CHAIN_MAX];  /* of those nodes */
 	int card;                /* the holder's card for the field; -1: none */
 };
 
@@ -195,8 +205,10 @@ static void probe_thread(void *arg)
 	s->state = heap_contains((uintptr_t)target) ? block_of((uintptr_t)target)->state : -1;
 	s->gen = heap_gen_of((uintptr_t)target);
 	s->age = header_age(*object_header(target));
-	for (struct node *n = target; n && s->depth < CHAIN_MAX; n = n->left)
+	for (struct node *n = target; n && s->depth < CHAIN_MAX; n = n->left) {
+		s->gens[s->depth] = heap_gen_of((uintptr_t)n);
 		s->values[s->depth++] = n->value;
+	}
 }
 
 static struct seen look(struct probe p)
@@ -360,10 +372,10 @@ static void test_store_at_marks_card_of_large_array(void)
 /* ------------------------------------------------------- 2. card scanning */
 
 /* A chain that only an old object's field reaches survives a collection of
- * generation 0 (found through the field's card), moved into generation 1
- * with its contents; the card stays dirty while the target is younger than
- * the holder. Collecting generation 1 ages it into generation 2 and the
- * card comes clean. */
+ * generation 0 (found through the field's card). With tenure_from_old off,
+ * it moves into generation 1 with its contents; the card stays dirty while
+ * the target is younger than the holder. Collecting generation 1 ages it
+ * into generation 2 and the card comes clean. */
 static void test_old_to_young_pointer_is_a_root(void)
 {
 	const uint64_t v = 0x5eed0000;
@@ -494,6 +506,61 @@ static void test_promoted_holder_gets_card_for_younger_copy(void)
 	assert_int_equal(old.gen, 2);
 	assert_int_equal(old.card, 0);
 	assert_int_equal(gyre_handle_free(h), GYRE_OK);
+}
+
+/* tenure_from_old (the default): a chain that an old object's field
+ * reaches first goes straight to generation 2, every node of it, at age
+ * 1; the holder's card comes clean in the same collection, and the next
+ * collection of generation 0 leaves the chain where it is. */
+static void test_old_holder_tenures_young_chain(void)
+{
+	const uint64_t v = 0x7e400000;
+	gyre_handle h = old_node(2, 1);
+	struct plant p = {.spot = HANDLE_LEFT, .h = h, .value = v, .length = 3};
+	plant(&p);
+	struct probe field = {.spot = HANDLE_LEFT, .h = h};
+
+	collect(0);
+	struct seen s = look(field);
+	assert_chain(&s, v, 3);
+	assert_true(s.addr != p.addr);
+	assert_int_equal(s.state, BLOCK_SMALL);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(s.gens[i], 2);
+	assert_int_equal(s.age, 1);
+	assert_int_equal(s.card, 0);
+
+	collect(0);
+	struct seen again = look(field);
+	assert_chain(&again, v, 3);
+	assert_int_equal(again.addr, s.addr);
+	assert_int_equal(gyre_handle_free(h), GYRE_OK);
+}
+
+/* The same through a large array's cards; a chain that only a handle
+ * holds ages in generation 1 meanwhile: the rule is the old holder's. */
+static void test_large_array_tenures_young_chain(void)
+{
+	const uint64_t v = 0x7e500000, w = 0x7e600000;
+	void **volatile arr = gyre_alloc_array(GYRE_TYPE_PTR, 10000);
+	assert_non_null(arr);
+	struct plant p = {.spot = ARRAY_AT, .array = arr, .index = 4321,
+			  .value = v, .length = 2};
+	plant(&p);
+	struct plant q = {.spot = HANDLE, .value = w, .length = 2};
+	plant(&q);
+
+	collect(0);
+	struct seen s = look((struct probe){.spot = ARRAY_AT, .array = arr, .index = 4321});
+	assert_chain(&s, v, 2);
+	assert_int_equal(s.gens[0], 2);
+	assert_int_equal(s.gens[1], 2);
+	assert_int_equal(s.card, 0);
+	struct seen r = look_handle(q.h);
+	assert_chain(&r, w, 2);
+	assert_int_equal(r.gens[0], 1);
+	assert_int_equal(r.gens[1], 1);
+	assert_int_equal(gyre_handle_free(q.h), GYRE_OK);
 }
 
 /* ---------------------------------------------------------------- 3. pins */
@@ -1268,13 +1335,15 @@ int main(void)
 		TEST(test_store_marks_card_of_old_object),
 		TEST(test_store_into_young_object_marks_no_card),
 		TEST(test_store_at_marks_card_of_large_array),
-		TEST(test_old_to_young_pointer_is_a_root),
-		TEST(test_large_array_to_young_pointer_is_a_root),
+		TEST_WITH(test_old_to_young_pointer_is_a_root, up_aging),
+		TEST_WITH(test_large_array_to_young_pointer_is_a_root, up_aging),
 		TEST(test_gen1_to_young_pointer_is_a_root),
-		TEST(test_promoted_holder_gets_card_for_younger_copy),
+		TEST_WITH(test_promoted_holder_gets_card_for_younger_copy, up_aging),
+		TEST(test_old_holder_tenures_young_chain),
+		TEST(test_large_array_tenures_young_chain),
 		TEST(test_local_pins_nursery_object),
 		TEST(test_local_pins_gen1_object),
-		TEST(test_pin_released_object_found_through_card),
+		TEST_WITH(test_pin_released_object_found_through_card, up_aging),
 		TEST(test_tenure_age_2),
 		TEST_WITH(test_tenure_age_1, up_tenure_1),
 		TEST_WITH(test_tenure_age_3, up_tenure_3),
