@@ -63,7 +63,7 @@ def table(runs, cases, managers):
     for case in shown:
         by = {mm: [r for r in runs if r["case"] == case and r["mm"] == mm]
               for mm in managers}
-        churn = case == "churn"
+        churn = case.startswith("churn")
         key = "ops_per_s" if churn else "wall_s"
         gyre_v = median(by["gyre"], key)
         gyre_rss = median(by["gyre"], "peak_rss_kb")

@@ -60,6 +60,7 @@ if $quick; then
 	gcbench_args="--depth 16"
 	bt_args="--depth 14"
 	churn_args="--table-mb 32 --seconds 1"
+	churn_small_args="--table-mb 32 --seconds 1"
 	mutator_args="--live-mb 16 --seconds 1"
 	weaktable_args="--entries 100000 --seconds 1"
 	shrink_args="--live-mb 128 --seconds 1"
@@ -67,11 +68,14 @@ else
 	gcbench_args=""
 	bt_args=""
 	churn_args=""
+	# Issue 16's small-entry churn: 2,000,000 entries of four small
+	# objects (about 416 MB live), 2 threads, 10 s.
+	churn_small_args="--table-mb 400 --seconds 10"
 	mutator_args=""
 	weaktable_args=""
 	shrink_args=""
 fi
-cases="gcbench binarytrees-t1 binarytrees-t2 churn mutator-t1 mutator-t2 mutator-t4 weaktable shrink shrink-collect"
+cases="gcbench binarytrees-t1 binarytrees-t2 churn churn-small mutator-t1 mutator-t2 mutator-t4 weaktable shrink shrink-collect"
 if [ -n "$only" ]; then
 	for c in $only; do
 		case " $cases " in
@@ -96,6 +100,7 @@ case_cmd() { # case manager -> the command line, binary from $bin
 	binarytrees-t1) echo "$bin/binarytrees-$2 --json --threads 1 $bt_args" ;;
 	binarytrees-t2) echo "$bin/binarytrees-$2 --json --threads 2 $bt_args" ;;
 	churn) echo "$bin/churn-$2 --json $churn_args" ;;
+	churn-small) echo "$bin/churn-$2 --json --small --threads 2 $churn_small_args" ;;
 	mutator-t*) echo "$bin/mutator-$2 --json --threads ${1#mutator-t} $mutator_args" ;;
 	weaktable) echo "$bin/weaktable-$2 --json $weaktable_args" ;;
 	shrink) echo "$bin/shrink-$2 --json $shrink_args" ;;
