@@ -188,6 +188,20 @@ void pacer_check_free_floor(void)
 
 
 /* The collection a trigger asks for: 0, 1 or 2, or -1 for none. */
+/* [copy reserve] Near heap_max a minor collection is due before the
+ * nursery outgrows the room left to copy its survivors into: twice what
+ * it handed out, for the copies' size-class rounding and the workers'
+ * part-filled runs. Without it a nursery larger than that room (a 16 MiB
+ * one in a full 64 MiB heap) left its survivors in place for want of
+ * to-space, and the blocks they held failed allocation with 11 MiB live.
+ * Far from heap_max it never fires. Relaxed: a trigger. */
+static bool copy_reserve_short(size_t handed)
+{
+	size_t used = atomic_load_relaxed(&heap.used);
+	size_t room = gyre_cfg.heap_max > used ? gyre_cfg.heap_max - used : 0;
+	return room < 2 * handed;
+}
+
 int pacer_due(enum reason *why)
 {
 	if (!collect_enabled())
@@ -223,8 +237,9 @@ int pacer_due(enum reason *why)
 		*why = R_LOW_MEMORY;
 		return 2;
 	}
-	if (atomic_load_relaxed(&nursery.handed) <
-	    atomic_load_relaxed(&collector.threshold[0]))
+	size_t handed = atomic_load_relaxed(&nursery.handed);
+	if (handed < atomic_load_relaxed(&collector.threshold[0]) &&
+	    !copy_reserve_short(handed))
 		return -1;
 	if (atomic_load_relaxed(&collector.young_count) + 1 >=
 	    atomic_load_relaxed(&collector.threshold[1])) {
