@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define GRANULE 16
-#define SIZECLASS_COUNT 34
+#define SIZECLASS_COUNT 36
 #define SIZECLASS_MAX_SIZE 8192
 
 /* Size in bytes of each class, header included. */
