@@ -39,8 +39,11 @@ size_t minor_unstay(struct block *b)
 {
 	size_t bytes = 0;
 	char *base = block_base(b);
-	for (uint32_t s = 0; s < b->nslots; s++)
-		if (bit_test(b->starts, s)) {
+	/* A word of start bits at a time: a retained nursery block has 4,096
+	 * slots and a few objects that a stack pinned. */
+	for (unsigned w = 0; w < BITMAP_WORDS; w++)
+		for (uint64_t m = b->starts[w]; m; m &= m - 1) {
+			uint32_t s = w * 64 + (uint32_t)__builtin_ctzll(m);
 			uint64_t *h = (uint64_t *)(base + (size_t)s * b->obj_size);
 			*h &= ~HDR_STAYS;
 			bytes += b->state == BLOCK_NURSERY ? nursery_size_of(*h)
