@@ -281,21 +281,26 @@ static bool plan(void)
  * alive (a dead one's fields are read, and rewritten only where they name
  * a moved object). Cheaper than promoting them all: a young collection
  * copies what survives, this reads each object once. */
+static void update_block(struct block *b)
+{
+	for (unsigned i = 0; i < BITMAP_WORDS; i++)
+		for (uint64_t m = b->starts[i]; m; m &= m - 1) {
+			uint32_t s = i * 64 + (uint32_t)__builtin_ctzll(m);
+			compact_update_object(object_from_slot(block_base(b) +
+							       (size_t)s * b->obj_size),
+					      false);
+		}
+}
+
 static void update_young(void)
 {
 	for (struct block *b = nursery.blocks; b; b = b->next) {
 		nursery_parse(b);
-		for (uint32_t s = 0; s < b->nslots; s++)
-			if (bit_test(b->starts, s))
-				compact_update_object(object_from_slot(block_base(b) + (size_t)s * GRANULE),
-						      false);
+		update_block(b);
 	}
 	for (struct block *b = heap.gen1; b; b = b->gnext)
-		for (uint32_t s = 0; s < b->nslots; s++)
-			if (b->state == BLOCK_SMALL && bit_test(b->starts, s))
-				compact_update_object(object_from_slot(block_base(b) +
-								       (size_t)s * b->obj_size),
-						      false);
+		if (b->state == BLOCK_SMALL)
+			update_block(b);
 }
 
 /* A recorded slot, through its holder's copy if the holder moved. A

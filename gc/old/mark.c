@@ -309,8 +309,9 @@ static void rescan_heap(struct work_stack *w)
 		 * point at came from their cards [INV-FROZEN]. */
 		if (b->state == BLOCK_FREE || block_frozen(b))
 			continue;
-		for (uint32_t s = 0; s < b->nslots; s++)
-			if (atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1) {
+		for (unsigned i = 0; i < BITMAP_WORDS; i++)
+			for (uint64_t m = atomic_load_relaxed(&b->marks[i]); m; m &= m - 1) {
+				uint32_t s = i * 64 + (uint32_t)__builtin_ctzll(m);
 				scan_object(w, object_from_slot(block_base(b) +
 						(size_t)s * b->obj_size));
 				drain_alone(w);
@@ -337,13 +338,17 @@ void mark_heap(void)
 
 /* ------------------------------------------- the concurrent cycle (gen 2) */
 
-/* Every object of a young block (its start bits) as a root. */
+/* Every object of a young block (its start bits) as a root, a word of
+ * bits at a time: a retained nursery block has 4,096 slots and a few
+ * objects. */
 static void scan_young_block(struct work_stack *w, struct block *b)
 {
 	char *base = block_base(b);
-	for (uint32_t s = 0; s < b->nslots; s++)
-		if (bit_test(b->starts, s))
+	for (unsigned i = 0; i < BITMAP_WORDS; i++)
+		for (uint64_t m = b->starts[i]; m; m &= m - 1) {
+			uint32_t s = i * 64 + (uint32_t)__builtin_ctzll(m);
 			scan_object(w, object_from_slot(base + (size_t)s * b->obj_size));
+		}
 }
 
 void mark_old_start(void)

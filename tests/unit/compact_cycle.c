@@ -184,15 +184,21 @@ static void test_copier_records(void)
 	gyre_handle_free(hold);
 }
 
-/* A young node a C local pins through the end of the cycle points at a
- * candidate's object: it is updated in place. Another local points at a
- * candidate's object: that block stays, the object too. */
+/* Young nodes that C locals pin through the end of the cycle point at a
+ * candidate's object: they are updated in place, every one of them (200,
+ * side by side in the nursery: many to a word of its start bits). Another
+ * local points at a candidate's object: that block stays, the object too. */
+#define YOUNG 200
+
 static void test_locals(void)
 {
 	harness_in_thread(build, NULL);
 	start_compacting_cycle();
 	unsigned i = candidate();
 	struct node *volatile y = node_new(9, tab()[i], NULL);
+	struct node *volatile ys[YOUNG];
+	for (unsigned k = 0; k < YOUNG; k++)
+		ys[k] = node_new(k, tab()[i], NULL);
 	unsigned j = i;
 	void **t = tab();
 	for (unsigned k = 0; k < N; k += KEEP)
@@ -205,6 +211,8 @@ static void test_locals(void)
 	end_cycle();
 	assert_ptr_equal(y->left, tab()[i]);
 	assert_int_equal(y->left->value, i);
+	for (unsigned k = 0; k < YOUNG; k++)
+		assert_ptr_equal(ys[k]->left, tab()[i]);
 	assert_ptr_equal(tab()[j], pinned);
 	assert_int_equal(pinned->value, j);
 	check_survivors();
