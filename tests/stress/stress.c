@@ -704,13 +704,18 @@ static int check_totals(const struct options *o, const struct tally *t,
 	      "fewer collections than were forced");
 	/* The run must have exercised the generational paths: objects
 	 * moved out of the nursery and generation 1, and some stayed pinned
-	 * (stack roots hold young graphs). */
+	 * (stack roots hold young graphs). On a starved machine with the
+	 * verifier on, a run may see only a few collections, all of
+	 * generation 2 (whose minor collection promotes into generation 2):
+	 * then only the forced collections, if there were enough, must have
+	 * taken each generation. */
 	CHECK(t->forced < 3 || (s->gen[0].collections > 0 &&
 				s->gen[1].collections > 0 &&
 				s->gen[2].collections > 0),
 	      "a generation was never collected");
-	CHECK(s->gen[0].objects_promoted + s->gen[1].objects_promoted > 0,
-	      "minor collections promoted nothing");
+	CHECK(s->gen[0].collections + s->gen[1].collections == 0 ||
+	      s->gen[0].objects_promoted + s->gen[1].objects_promoted > 0,
+	      "minor collections ran and promoted nothing");
 	CHECK(s->gen[0].objects_pinned + s->gen[1].objects_pinned +
 	      s->gen[2].objects_pinned > 0, "no collection pinned anything");
 	CHECK(t->weak_ops < 1000 || weakrefs_finalized() > 0,
