@@ -12,6 +12,7 @@
 #include "gc/heap/heap.h"
 #include "gc/heap/prefault.h"
 #include "runtime/atomics.h"
+#include "runtime/fork.h"
 #include "runtime/internal.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -261,7 +262,7 @@ void prefault_stop(void)
 	pf.stopping = true;
 	pthread_cond_signal(&pf.wake);
 	pthread_mutex_unlock(&pf.lock);
-	pthread_join(pf.thread, NULL);
+	fork_join(pf.thread, NULL);
 	pthread_cond_destroy(&pf.wake);
 	pf.started = false;
 	atomic_store_relaxed(&pf.alive, false);
