@@ -58,13 +58,14 @@
  * The children allocate their 100 MiB in 256-byte steps (churn): in
  * 32-byte nodes alone, allocating took 200 ms of a debug child's 230 ms,
  * and 100 debug forks took 43 s. Now, with 4 children in 200 verified in
- * the checked builds, 20 in the release build, 200 forks take 58 s in
- * the debug build and 99 s in ASan's (the whole test 61 s and 108 s,
- * with other jobs keeping the 2 cores' load at 7-8).
+ * the checked builds, 20 in the release build, 200 forks take 39 s in
+ * the debug build and 40 s in ASan's (the whole test 41 s and 42 s, the
+ * 2 cores' load at 3-4 from other jobs; at 7-8, 58 s and 99 s).
  *
- * Under ThreadSanitizer a fork costs 1.2-2.5 s at that load (the child
+ * Under ThreadSanitizer a fork costs 1.2-2.5 s at load 7-8 (the child
  * 0.4-1.1 s allocating, 0.1-0.3 s of it in 10-19 young pauses, its start
- * and exit 0.5 s): 200 forks took 492 s, so that build forks 40 times. */
+ * and exit 0.5 s): 200 forks took 492 s, so that build forks 40 times
+ * (50 s at load 3-7, the test 66 s). */
 #if defined(__SANITIZE_THREAD__)
 #define FORKS 40
 #else
