@@ -15,8 +15,11 @@
  * it inherited: its gyre heap_committed less the parent's heap_size just
  * after the freeze (the frozen blocks and large objects). Private memory
  * beyond that is the shared heap it copied, shown as a share of the
- * frozen heap. Every entry is checked when it is replaced and at the end
- * (a child whose table is damaged exits 1).
+ * frozen heap. Each child also sorts its own private pages by what they
+ * hold before it reports (prefork_pages.h), and the parent prints that
+ * breakdown and what lies beyond the child's own objects. Every entry is
+ * checked when it is replaced and at the end (a child whose table is
+ * damaged exits 1).
  *
  * gyre only (gyre_freeze has no counterpart in the other managers).
  *
@@ -36,6 +39,8 @@
 #include <unistd.h>
 
 #include <gyre.h>
+
+#include "prefork_pages.h"
 
 enum { NODES = 3, PAYLOAD = 64, ENTRY_BYTES = 208, MAX_CHILDREN = 64 };
 
@@ -142,6 +147,8 @@ struct report {
 	 * of the highest log2 bucket they reached (the maximum in gyre_stats
 	 * is the parent's too). */
 	uint64_t minor_ns, minor_max_us, minors;
+	struct pages pages;     /* where its private pages are */
+	bool pages_ok;
 };
 
 static void child(int fd, const gyre_stats *at_fork)
@@ -179,6 +186,7 @@ static void child(int fd, const gyre_stats *at_fork)
 			    (uint64_t)2 << b > r.minor_max_us)
 				r.minor_max_us = (uint64_t)2 << b;
 	}
+	r.pages_ok = pages_measure(&r.pages);
 	if (write(fd, &r, sizeof r) != sizeof r)
 		_exit(3);
 	pause(); /* the parent measures, then kills */
@@ -244,11 +252,55 @@ static gyre_stats set_up(void)
 	return st;
 }
 
+/* Where the private pages of `n` children (summed in p) are, per child
+ * (prefork_pages.h), and what is left beyond their own objects (blocks
+ * and large objects), as a share of the frozen heap: the program's stores
+ * into the frozen table, gyre's side tables and cards, and the process's
+ * own memory. */
+static void print_pages(const struct pages *p, size_t n, size_t frozen_heap)
+{
+#define MIB(x) ((double)(x) / 1048576.0 / (double)n)
+	size_t own = p->own_blocks + p->own_large;
+	size_t gyre = p->frozen_blocks + p->frozen_tables + p->frozen_large_cards +
+		      p->own_tables + p->above_top;
+	size_t total = own + gyre + p->frozen_large + p->files + p->stack + p->anon;
+	double pct = 100.0 / ((double)frozen_heap / 1048576.0);
+	printf("  pages (MiB): frozen blocks %.1f, their side tables %.1f; frozen "
+	       "table %.1f, its cards %.1f; own blocks %.1f, their side tables %.1f, "
+	       "own large objects %.1f; prefaulted above the top %.1f; files %.1f, "
+	       "stack %.1f, other anonymous %.1f\n",
+	       MIB(p->frozen_blocks), MIB(p->frozen_tables), MIB(p->frozen_large),
+	       MIB(p->frozen_large_cards), MIB(p->own_blocks), MIB(p->own_tables),
+	       MIB(p->own_large), MIB(p->above_top), MIB(p->files), MIB(p->stack),
+	       MIB(p->anon));
+	printf("  beyond its own objects (%.0f MiB): %.1f MiB = %.2f%% of the frozen heap: "
+	       "its stores into the frozen table %.2f%%, gyre's side tables, cards and prefaulted memory "
+	       "%.2f%%, files, stack and other anonymous %.2f%%\n",
+	       MIB(own), MIB(total - own), pct * MIB(total - own), pct * MIB(p->frozen_large),
+	       pct * MIB(gyre), pct * MIB(p->files + p->stack + p->anon));
+#undef MIB
+}
+
+static void pages_add(struct pages *sum, const struct pages *p)
+{
+	sum->frozen_blocks += p->frozen_blocks;
+	sum->frozen_tables += p->frozen_tables;
+	sum->frozen_large += p->frozen_large;
+	sum->frozen_large_cards += p->frozen_large_cards;
+	sum->own_blocks += p->own_blocks;
+	sum->own_tables += p->own_tables;
+	sum->above_top += p->above_top;
+	sum->own_large += p->own_large;
+	sum->files += p->files;
+	sum->stack += p->stack;
+	sum->anon += p->anon;
+}
+
 /* Child c's line, once it has reported on fd; its private memory beyond
  * its own heap (MiB) goes to *extra, its own heap to *own. False if the
  * child failed. */
 static bool report_child(size_t c, pid_t pid, int fd, size_t frozen_heap,
-			 double *own, double *extra)
+			 double *own, double *extra, struct pages *sum)
 {
 	struct report r;
 	if (read(fd, &r, sizeof r) != sizeof r) {
@@ -264,6 +316,12 @@ static bool report_child(size_t c, pid_t pid, int fd, size_t frozen_heap,
 	       c, priv / 1024.0, *own, *extra, 100.0 * *extra / (frozen_heap / 1048576.0),
 	       r.replaced, r.collections,
 	       r.minors ? r.minor_ns / 1e6 / (double)r.minors : 0.0, r.minor_max_us / 1e3);
+	if (!r.pages_ok) {
+		fprintf(stderr, "prefork: child %zu could not read its pagemap\n", c);
+		return false;
+	}
+	print_pages(&r.pages, 1, frozen_heap);
+	pages_add(sum, &r.pages);
 	return true;
 }
 
@@ -287,9 +345,10 @@ int main(int argc, char **argv)
 		fds[c] = p[0];
 	}
 	double own_total = 0, extra_total = 0, own = 0, extra = 0;
+	struct pages sum = {0};
 	int failed = 0;
 	for (size_t c = 0; c < opt.children; c++) {
-		failed |= !report_child(c, pids[c], fds[c], frozen_heap, &own, &extra);
+		failed |= !report_child(c, pids[c], fds[c], frozen_heap, &own, &extra, &sum);
 		own_total += own;
 		extra_total += extra;
 	}
@@ -299,6 +358,8 @@ int main(int argc, char **argv)
 	       (rollup_kb(getpid(), "Private_Clean") + rollup_kb(getpid(), "Private_Dirty")) / 1024.0,
 	       own_total / opt.children,
 	       100.0 * extra_total / opt.children / (frozen_heap / 1048576.0));
+	printf("children on average:\n");
+	print_pages(&sum, opt.children, frozen_heap);
 	for (size_t c = 0; c < opt.children; c++) {
 		int status;
 		kill(pids[c], SIGKILL);

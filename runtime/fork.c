@@ -32,8 +32,31 @@
  * first needed: the child is then in the same state as after gyre_init,
  * and no code path has to ask whether they exist. A child that only calls
  * exec pays for starting them (tens of microseconds each).
+ *
+ * Joins in a child under ThreadSanitizer (fork_join). GCC 12's TSan
+ * runtime (libtsan.so.2) keeps, in a child of a multi-threaded fork, the
+ * parent's other threads in its registry as running, each under its
+ * pthread_t; glibc's fork puts their stacks in its stack cache, and the
+ * child's new threads get them, and with them the same pthread_t (the
+ * address of the thread's descriptor, at the top of its stack). TSan's
+ * pthread_join looks the thread up by pthread_t (ThreadConsumeTid), finds
+ * the parent's dead thread and the new one, and dies: "ThreadSanitizer: dup
+ * thread with used id". LLVM's runtime drops the ids of the parent's
+ * threads at fork (ThreadRegistry::OnFork, in clang 14's runtime already:
+ * the same program passes there); GCC 12's has no such step. In that child
+ * TSan has stopped checking the forking thread anyway (ForkChildAfter, for
+ * a multi-threaded fork: it ignores that thread's accesses and
+ * synchronisation and suppresses its reports, "in the hope that we will
+ * exec soon"), so fork_join calls libc's own pthread_join there, past
+ * TSan's interceptor: TSan does not see the join, and the forking thread's
+ * join was not checked anyway. (A join by a thread the child created
+ * itself loses the join's ordering in TSan's eyes; gyre's joins are in
+ * gyre_shutdown and in a failed start, on the thread that calls them.)
  */
 #include <pthread.h>
+#if defined(__SANITIZE_THREAD__)
+#include <dlfcn.h>
+#endif
 
 #include "gc/young/alloc.h"
 #include "gc/driver/collect.h"
@@ -50,6 +73,17 @@
 /* gyre is up: forks go through it. Sync: written by gyre_init and
  * gyre_shutdown, which must not run while another thread forks; relaxed. */
 static _Atomic bool armed;
+
+#if defined(__SANITIZE_THREAD__)
+/* This process is a child of an armed fork (fork.c, "Joins in a child").
+ * Sync: written by the child handler while the child has one thread; the
+ * threads it creates later read it after pthread_create, which orders the
+ * write before them. Relaxed. */
+static _Atomic bool in_child;
+/* libc's pthread_join, found in libc's own scope, or NULL. Sync: written
+ * once by install (pthread_once orders it before every later call). */
+static int (*libc_join)(pthread_t, void **);
+#endif
 
 /* Whether this thread's prepare handler took gyre's locks (it was armed),
  * for the parent or child handler of the same fork, which run on the same
@@ -101,6 +135,9 @@ static void child(void)
 	if (!forking)
 		return;
 	struct mutator *self = mutator_current();
+#if defined(__SANITIZE_THREAD__)
+	atomic_store_relaxed(&in_child, true);
+#endif
 	stw_after_fork_child();
 	lockorder_unlock_from(LOCK_REGISTRY + 1);
 	mutator_after_fork_child(self, drop);
@@ -129,6 +166,11 @@ static int install_rc;
 static void install(void)
 {
 	install_rc = pthread_atfork(prepare, parent, child) ? GYRE_ENOMEM : GYRE_OK;
+#if defined(__SANITIZE_THREAD__)
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	if (libc)
+		libc_join = (int (*)(pthread_t, void **))dlsym(libc, "pthread_join");
+#endif
 }
 
 int fork_arm(void)
@@ -142,4 +184,13 @@ int fork_arm(void)
 void fork_disarm(void)
 {
 	atomic_store_relaxed(&armed, false);
+}
+
+int fork_join(pthread_t t, void **ret)
+{
+#if defined(__SANITIZE_THREAD__)
+	if (atomic_load_relaxed(&in_child) && libc_join)
+		return libc_join(t, ret);
+#endif
+	return pthread_join(t, ret);
 }

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 
 #include "runtime/atomics.h"
+#include "runtime/fork.h"
 #include "runtime/internal.h"
 #include "runtime/meta.h"
 #include "threads/workers.h"
@@ -201,7 +202,7 @@ void workers_stop(void)
 	pthread_cond_broadcast(&pool.work);
 	pthread_mutex_unlock(&pool.lock);
 	for (unsigned i = 0; i < pool.created; i++)
-		pthread_join(pool.threads[i], NULL);
+		fork_join(pool.threads[i], NULL);
 	meta_free(pool.threads);
 	pool.threads = NULL;
 	pool.created = 0;

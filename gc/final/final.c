@@ -12,6 +12,7 @@
 #include "gc/old/mark.h"
 #include "gc/young/nursery.h"
 #include "runtime/config.h"
+#include "runtime/fork.h"
 #include "runtime/meta.h"
 #include "threads/safepoint.h"
 
@@ -466,7 +467,7 @@ int final_start_thread(void)
 	int rc = q.attach_rc;
 	pthread_mutex_unlock(&q.lock);
 	if (rc) {
-		pthread_join(q.thread, NULL);
+		fork_join(q.thread, NULL);
 		return GYRE_ENOMEM;
 	}
 	q.thread_on = true;
@@ -510,7 +511,7 @@ void final_stop_thread(void)
 	q.quit = true;
 	pthread_cond_broadcast(&q.wake);
 	pthread_mutex_unlock(&q.lock);
-	pthread_join(q.thread, NULL);
+	fork_join(q.thread, NULL);
 	q.thread_on = false;
 }
 

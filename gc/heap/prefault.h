@@ -11,7 +11,10 @@
  * meanwhile are not disturbed; in huge pages, asked for a step at a time,
  * while the rest of the heap has small ones), off every pause and every
  * program thread, and never below the highest block handed out.
- * The cost: up to PREFAULT_AHEAD more resident memory than the heap uses.
+ * The cost: up to PREFAULT_AHEAD more resident memory than the heap uses,
+ * while the heap grows: a look at free memory (below) that finds the top
+ * where the previous look left it gives the pages above it back, and the
+ * next block taken above the top has them mapped again.
  * Where the kernel lacks MADV_POPULATE_WRITE (before Linux 5.14) the
  * thread stops mapping and pages are faulted in where they are first
  * written.
@@ -51,7 +54,8 @@ void prefault_stop(void);
 /* fork's child, with no collection running: the thread exists only in
  * the parent; it starts again here, where the parent's left off (what it
  * mapped ahead is mapped: the child's copy of it is not touched again, so
- * pages shared with the parent stay shared). If it cannot start, pages
+ * pages shared with the parent stay shared, until a look gives them
+ * back). If it cannot start, pages
  * are faulted in where first written and no memory is returned. */
 void prefault_after_fork_child(void);
 

@@ -14,6 +14,7 @@
 #include "gc/old/marker.h"
 #include "gc/old/satb.h"
 #include "gc/old/sweep.h"
+#include "runtime/fork.h"
 #include "threads/safepoint.h"
 
 /* Pointer fields scanned between two safepoint polls (large arrays are
@@ -153,7 +154,7 @@ int marker_start(void)
 	int rc = mt.attach_rc;
 	pthread_mutex_unlock(&mt.lock);
 	if (rc) {
-		pthread_join(mt.thread, NULL);
+		fork_join(mt.thread, NULL);
 		return GYRE_ENOMEM;
 	}
 	mt.running = true;
@@ -168,7 +169,7 @@ void marker_stop(void)
 	atomic_store_relaxed(&mt.quit, true);
 	pthread_cond_broadcast(&mt.wake);
 	pthread_mutex_unlock(&mt.lock);
-	pthread_join(mt.thread, NULL);
+	fork_join(mt.thread, NULL);
 	mt.running = false;
 }
 

@@ -299,7 +299,13 @@ int gyre_blocking_end(void);
  *   afresh; a concurrent cycle or lazy sweep in progress goes on in the
  *   child. The child can allocate, collect, attach threads and shut down.
  * Do not fork while another thread runs gyre_init or gyre_shutdown.
- * A child that only calls exec pays for starting gyre's threads. */
+ * A child that only calls exec pays for starting gyre's threads.
+ * Under ThreadSanitizer the child needs TSAN_OPTIONS=die_after_fork=0 (it
+ * starts threads); with GCC 12's TSan runtime, gyre joins its own threads
+ * there past TSan's pthread_join, which dies on a pthread_t reused from a
+ * parent's thread ("dup thread with used id"); the program's own joins in
+ * the child meet the same end unless they do likewise, or the program is
+ * built with clang, whose runtime has the fix (runtime/fork.c). */
 
 /* ------------------------------------------------------------------- types */
 
