@@ -110,10 +110,11 @@ static void map_step(void)
 /* How far past `top` the thread maps: PREFAULT_AHEAD, or near a memory
  * limit no more than the room left under it (limit_headroom: whether or
  * not the collector's cap lets the heap pass the limit, growth does
- * without this; it counts what is mapped ahead already) beyond the committed free blocks (growth takes
- * those first, and both count towards the limit), a nursery and the
- * limit's reserve (what the pacer keeps free: mapping into them would
- * only bring the limit's collections sooner), in whole steps only. */
+ * without this; it counts what is mapped ahead already) beyond the
+ * committed free blocks (growth takes those first, and both count
+ * towards the limit), a nursery and the limit's reserve (what the pacer
+ * keeps free: mapping into them would only bring the limit's collections
+ * sooner), in whole steps only. */
 static size_t want_for(size_t top)
 {
 	size_t room = limit_headroom();
@@ -148,6 +149,11 @@ static void trim_ahead(void)
 	size_t keep = want_for(top);
 	keep = keep > top ? keep : top;
 	if (pf.done > keep && atomic_load_relaxed(&pf.mapped) > keep) {
+		/* Small pages from now on, as for returned blocks (decommit.c,
+		 * give_back): the heap may reach them before this thread maps
+		 * them again, and a thread must not fault a whole huge page
+		 * in, nor khugepaged fill one again. */
+		madvise(pf.base + keep, pf.done - keep, MADV_NOHUGEPAGE);
 		madvise(pf.base + keep, pf.done - keep, MADV_DONTNEED);
 		pf.done = keep;
 		atomic_store_relaxed(&pf.mapped, keep);
