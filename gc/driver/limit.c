@@ -280,8 +280,9 @@ void limit_note_full(size_t margin)
 	/* The limit stops being enforced: counted and told as when the cap
 	 * engages (the event is delivered after the pause; its figure is
 	 * the heap's data, not limit_total, which asks jemalloc). */
-	if (data_at_limit(limit, margin) &&
-	    !atomic_exchange_explicit(&lim.unfit, true, memory_order_relaxed)) {
+	if (!data_at_limit(limit, margin))
+		atomic_store_relaxed(&lim.unfit, false);
+	else if (!atomic_exchange_explicit(&lim.unfit, true, memory_order_relaxed)) {
 		atomic_add_relaxed(&lim.exceeded, 1);
 		queue_event("exceeded", now);
 	}

@@ -77,7 +77,8 @@ void limit_note_held(uint64_t ns);
  * limit stops being enforced (counted and told as "exceeded"): no
  * collection starts for it and limit_room is SIZE_MAX, since another
  * full collection would only take the collector's time, until a
- * cycle's sweep finds the heap back under (limit_note_swept). */
+ * cycle's sweep (limit_note_swept) or a full collection finds the heap's
+ * data back under. */
 void limit_note_full(size_t margin);
 /* Under collector.lock, as a cycle's lazy sweep is counted: a heap's
  * data under the last judgement is the new one, and one back under

@@ -845,11 +845,11 @@ typedef struct gyre_stats {
 	 * being enforced, so that the heap was let grow past it (a full
 	 * collection could not bring the heap back under it, or the
 	 * collector's share of time passed the cap, 45%, at the limit; each
-	 * time anew); the time
-	 * allocating threads waited for the collector's share to fall back
-	 * under the cap (ns, summed over threads); and the allocations at a
-	 * full heap refused without a collection because the live data
-	 * exceeds the limit (gyre_config.memory_limit's policy). */
+	 * time anew); the time allocating threads waited for the
+	 * collector's share to fall back under the cap (ns, summed over
+	 * threads); and the allocations at a full heap refused without a
+	 * collection because the live data exceeds the limit
+	 * (gyre_config.memory_limit's policy). */
 	uint64_t memory_limit;
 	uint64_t memory_total;
 	uint64_t memory_limit_reached;
@@ -877,8 +877,8 @@ int gyre_stats_get(gyre_stats *out);
  * budget; MEMORY_LIMIT "exceeded" on the allocating thread that found
  * the collector over its share, in that allocation, or with the pause of
  * the full collection that could not bring the heap under the limit
- * ("reached" comes with the pause it runs). Events of one thread are delivered in order;
- * callbacks in the order they were added.
+ * ("reached" comes with the pause it runs). Events of one thread are
+ * delivered in order; callbacks in the order they were added.
  *
  * A callback may read its event, call gyre_stats_get, gyre_get_count,
  * gyre_get_threshold, gyre_is_enabled, gyre_last_error, gyre_strerror,
@@ -943,8 +943,8 @@ typedef enum gyre_event_kind {
 	 * it, from its allocation), or a full collection could not bring
 	 * the heap back under it (delivered after its pause). `bytes` is
 	 * what gyre holds (gyre_stats.memory_total), or for a full
-	 * collection's "exceeded" the heap in use it left; `budget` the
-	 * limit. */
+	 * collection's "exceeded" the heap's data it left (blocks in use,
+	 * large objects, side tables); `budget` the limit. */
 	GYRE_EVENT_MEMORY_LIMIT,
 } gyre_event_kind;
 
