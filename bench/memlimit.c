@@ -293,12 +293,14 @@ int main(int argc, char **argv)
 	double marker = (double)(marker_cpu_ns() - marker0);
 	printf("exceeds: %s after %.0f MiB live, %.1f s after passing the limit; heap %.0f MiB; "
 	       "collector share %.0f%% (pauses %.0f ms, collector thread %.0f ms, of %.0f ms); "
-	       "reached %llu, exceeded %llu\n",
+	       "reached %llu, exceeded %llu; held back %.0f ms, refused %llu\n",
 	       status == GYRE_ENOMEM ? "GYRE_ENOMEM" : gyre_strerror(status),
 	       filled * (double)OBJECT_BYTES / MIB, wall / 1e9, s4.heap_size / 1048576.0,
 	       100 * (pauses + marker) / wall, pauses / 1e6, marker / 1e6, wall / 1e6,
 	       (unsigned long long)s4.memory_limit_reached,
-	       (unsigned long long)s4.memory_limit_exceeded);
+	       (unsigned long long)s4.memory_limit_exceeded,
+	       (s4.memory_limit_held_ns - s3.memory_limit_held_ns) / 1e6,
+	       (unsigned long long)s4.memory_limit_refused);
 	atomic_store_explicit(&smp.stop, true, memory_order_relaxed);
 	pthread_join(th, NULL);
 	gyre_root_remove(&table);

@@ -107,6 +107,12 @@ struct mm_pauses {
 	bool controls_known;
 	uint64_t ttsp_max_ns, slow_stops, ttsp_histogram[MM_PAUSE_BUCKETS];
 	uint64_t regions_opened, regions_overrun, region_longest_ns, region_bytes;
+	/* gyre (issue 20): the memory limit (0: none), what gyre holds
+	 * from the system as the limit counts it, the collections the limit
+	 * ran, the times the collector's cap let the heap pass it, the time
+	 * allocations waited for the cap, and the allocations it refused. */
+	uint64_t memory_limit, memory_total, limit_reached, limit_exceeded,
+		limit_held_ns, limit_refused;
 };
 
 /* Out of memory or a failed manager call: a benchmark cannot go on. */
@@ -358,6 +364,12 @@ static inline void mm_pauses_get(struct mm_pauses *out)
 	out->regions_overrun = s.critical_overrun;
 	out->region_longest_ns = s.critical_longest_ns;
 	out->region_bytes = s.critical_bytes;
+	out->memory_limit = s.memory_limit;
+	out->memory_total = s.memory_total;
+	out->limit_reached = s.memory_limit_reached;
+	out->limit_exceeded = s.memory_limit_exceeded;
+	out->limit_held_ns = s.memory_limit_held_ns;
+	out->limit_refused = s.memory_limit_refused;
 }
 
 #define MM_STORE(obj, field, value) GYRE_STORE(obj, field, value)

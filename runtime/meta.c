@@ -19,6 +19,44 @@
 static unsigned arena;
 static int flags;
 static char decay_ctl[64]; /* "arena.<i>.decay" */
+static char purge_ctl[64]; /* "arena.<i>.purge" */
+/* The arena's page counts, as mallctl's MIB (translated once): active,
+ * dirty and muzzy pages; `stats`: jemalloc was built with statistics
+ * and the names translated. */
+static size_t page_mib[3][5], page_miblen[3];
+static bool stats;
+static size_t page_size;
+
+/* Refreshes jemalloc's statistics, a snapshot (for every arena: a few
+ * microseconds, so not on allocation paths). */
+static bool refresh(void)
+{
+	uint64_t epoch = 1;
+	size_t sz = sizeof(epoch);
+	return mallctl("epoch", &epoch, &sz, &epoch, sz) == 0;
+}
+
+/* Translates stats.arenas.<i>.{pactive,pdirty,pmuzzy} once, so that
+ * meta_footprint does no name lookups. A new arena's names exist only
+ * once a refresh has seen it. */
+static void stats_init(void)
+{
+	bool on = false;
+	size_t sz = sizeof(on);
+	stats = false;
+	if (mallctl("config.stats", &on, &sz, NULL, 0) != 0 || !on || !refresh())
+		return;
+	static const char *const names[3] = {"pactive", "pdirty", "pmuzzy"};
+	for (unsigned i = 0; i < 3; i++) {
+		char ctl[64];
+		snprintf(ctl, sizeof(ctl), "stats.arenas.%u.%s", arena, names[i]);
+		page_miblen[i] = 5;
+		if (mallctlnametomib(ctl, page_mib[i], &page_miblen[i]) != 0)
+			return;
+	}
+	sz = sizeof(page_size);
+	stats = mallctl("arenas.page", &page_size, &sz, NULL, 0) == 0;
+}
 
 /* Sets arena.<i>.<name> to ms. */
 static int set_decay(const char *name, ssize_t ms)
@@ -39,12 +77,28 @@ int meta_init(void)
 	(void)set_decay("dirty_decay_ms", META_DECAY_MS);
 	(void)set_decay("muzzy_decay_ms", 0);
 	snprintf(decay_ctl, sizeof(decay_ctl), "arena.%u.decay", arena);
+	snprintf(purge_ctl, sizeof(purge_ctl), "arena.%u.purge", arena);
+	stats_init();
 	return GYRE_OK;
 }
 
-void meta_decay(void)
+void meta_decay(bool all)
 {
-	(void)mallctl(decay_ctl, NULL, NULL, NULL, 0);
+	(void)mallctl(all ? purge_ctl : decay_ctl, NULL, NULL, NULL, 0);
+}
+
+size_t meta_footprint(void)
+{
+	if (!stats || !refresh())
+		return SIZE_MAX;
+	size_t pages = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		size_t n = 0, sz = sizeof(n);
+		if (mallctlbymib(page_mib[i], page_miblen[i], &n, &sz, NULL, 0) != 0)
+			return SIZE_MAX;
+		pages += n;
+	}
+	return pages * page_size;
 }
 
 void meta_shutdown(void)
@@ -113,8 +167,14 @@ void meta_free(void *p)
 	free(p);
 }
 
-void meta_decay(void)
+void meta_decay(bool all)
 {
+	(void)all;
+}
+
+size_t meta_footprint(void)
+{
+	return SIZE_MAX;
 }
 
 #endif

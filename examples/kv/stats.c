@@ -44,7 +44,8 @@ static double percentile_ms(const uint64_t *hist, double p)
 	return (double)pause_quantile_us(hist, p / 100.0) / 1000.0;
 }
 
-/* gyre's time to safepoint and no-GC regions (issue 20), or null. */
+/* gyre's time to safepoint, no-GC regions and memory limit (issue 20), or
+ * null. */
 static void write_controls(struct buf *out, const struct mm_pauses *p)
 {
 	if (!p->controls_known) {
@@ -54,13 +55,22 @@ static void write_controls(struct buf *out, const struct mm_pauses *p)
 	buf_printf(out, "{\"ttsp_max_ms\":%.3f,\"ttsp_p99_ms\":%.3f,"
 	           "\"slow_stops\":%llu,\"regions_opened\":%llu,"
 	           "\"regions_overrun\":%llu,\"region_longest_ms\":%.3f,"
-	           "\"region_bytes\":%llu}",
+	           "\"region_bytes\":%llu,",
 	           p->ttsp_max_ns / 1e6, percentile_ms(p->ttsp_histogram, 99),
 	           (unsigned long long)p->slow_stops,
 	           (unsigned long long)p->regions_opened,
 	           (unsigned long long)p->regions_overrun,
 	           p->region_longest_ns / 1e6,
 	           (unsigned long long)p->region_bytes);
+	buf_printf(out, "\"memory_limit\":%llu,\"memory_total\":%llu,"
+	           "\"limit_reached\":%llu,\"limit_exceeded\":%llu,"
+	           "\"limit_held_ms\":%.3f,\"limit_refused\":%llu}",
+	           (unsigned long long)p->memory_limit,
+	           (unsigned long long)p->memory_total,
+	           (unsigned long long)p->limit_reached,
+	           (unsigned long long)p->limit_exceeded,
+	           p->limit_held_ns / 1e6,
+	           (unsigned long long)p->limit_refused);
 }
 
 static void write_gc(struct buf *out)

@@ -179,6 +179,7 @@ static uint64_t after_sweep(void)
 		return 0;
 	set_phase(OLD_IDLE);
 	stats_note_swept(&sr);
+	limit_note_swept(atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE);
 	pacer_set_trigger(sr.live_bytes, collector.cycle_black, collector.cycle_increments > 0,
 		    sr.freed_bytes);
 	if (gyre_cfg.trace)
@@ -521,6 +522,7 @@ static uint64_t pause_full(struct pause *p)
 	add_sweep(&p->r, &sr);
 	heap_prune_gen1();
 	minor_recount();
+	limit_note_full(atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE);
 	pacer_set_trigger(sr.live_bytes, 0, false, 0);
 	atomic_store_relaxed(&collector.allocated, 0);
 	stats_note_live(&sr);
@@ -584,6 +586,25 @@ static void unlock_collector(void)
 	events_deliver();
 }
 
+/* The memory limit's cap on the collector's share of time, past the limit
+ * (limit_hold): a collection that this thread's allocation needs waits,
+ * in a blocking region (other threads' collections go on), until the
+ * share is back under the cap. Only there: a collection the program asks
+ * for (gyre_collect, freeze) and the collector thread's own steps never
+ * wait. The program slows down instead of the collector passing its
+ * share; the share moves by a 100 ms slot at most, so a short nap finds
+ * the change soon enough. */
+static void hold_for_share(struct mutator *m)
+{
+	if (!limit_hold())
+		return;
+	uint64_t t0 = gyre_now_ns();
+	do
+		safepoint_nap(m, HOLD_NAP_NS);
+	while (limit_hold());
+	limit_note_held(gyre_now_ns() - t0);
+}
+
 void collect_if_due(struct mutator *m)
 {
 	enum reason why;
@@ -592,6 +613,7 @@ void collect_if_due(struct mutator *m)
 		events_deliver();
 		return;
 	}
+	hold_for_share(m);
 	uint64_t seen = lock_collector(m);
 	/* Another thread may have collected while we waited. */
 	int gen;
@@ -602,8 +624,9 @@ void collect_if_due(struct mutator *m)
 
 enum for_space collect_for_space(struct mutator *m)
 {
-	if (!collect_enabled())
+	if (!collect_enabled() || limit_refuse())
 		return FOR_SPACE_NONE;
+	hold_for_share(m);
 	uint64_t seen = lock_collector(m);
 	/* Disabled while we waited: no need to stop the world only for
 	 * collect_run to call the collection off [INV-DISABLE]. */

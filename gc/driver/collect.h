@@ -25,13 +25,16 @@ int collect_init(void);
 void collect_note_alloc(size_t bytes);
 
 /* Runs the collection a trigger asks for, if automatic collection is
- * enabled. `m` is the calling, RUNNING mutator. */
+ * enabled, once the memory limit's cap lets it (limit_hold). `m` is the
+ * calling, RUNNING mutator. */
 void collect_if_due(struct mutator *m);
-/* What collect_for_space did: nothing (automatic collection is disabled),
- * waited behind another thread's collection, or collected itself. */
+/* What collect_for_space did: nothing (automatic collection is disabled,
+ * or the memory limit refuses the allocation: limit_refuse), waited
+ * behind another thread's collection, or collected itself. */
 enum for_space { FOR_SPACE_NONE, FOR_SPACE_OTHER, FOR_SPACE_OWN };
 /* The heap is full: collects everything if automatic collection is
- * enabled, unless another thread's collection ran while this one waited
+ * enabled and the memory limit does not refuse it (once its cap lets
+ * it), unless another thread's collection ran while this one waited
  * for the collector (a retry may then succeed without one). */
 enum for_space collect_for_space(struct mutator *m);
 /* The collector thread (`m`): no grey object of cycle `cycle`

@@ -110,6 +110,9 @@ extern struct collector_state collector;
 /* The least growth allowance a memory limit leaves generation 2
  * (pacer_set_trigger). */
 #define LIMIT_MIN_ALLOW MIB
+/* A collection held back by the memory limit's cap (hold_for_share)
+ * looks again after this long. */
+#define HOLD_NAP_NS 1000000
 
 /* When one collection was called, began, stopped the world and ended,
  * and the time its phases took. It begins (`start`, the pause) when the

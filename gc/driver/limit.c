@@ -12,17 +12,31 @@
  * little under (CAP_ON_PCT, with hysteresis), and the
  * pauses count whole (every thread is stopped) and the collector thread's
  * work as it runs, against wall time.
+ *
+ * Go's limiter can keep its collector to half by doing less of it (its
+ * mutator assists) and letting the heap grow. The collections gyre's
+ * allocations need cannot be left undone (a full nursery must be
+ * emptied, a full heap collected), so while the cap holds they wait
+ * (limit_hold): the program slows down. And where the heap cannot grow
+ * any more (heap_max), a collection that can only recover what died
+ * since the last full one found the live data over the limit is not
+ * worth the collector's time: the allocation fails (limit_refuse), as
+ * Java's GC overhead limit fails one when collections take nearly all
+ * the time and recover little.
  */
 #include <stdio.h>
 
 #include "gc/driver/limit.h"
 #include "gc/heap/card.h"
 #include "gc/heap/heap.h"
+#include "gc/heap/large.h"
+#include "gc/heap/prefault.h"
 #include "gc/old/sweep.h"
 #include "runtime/atomics.h"
 #include "runtime/config.h"
 #include "runtime/events.h"
 #include "runtime/internal.h"
+#include "runtime/meta.h"
 
 #define SLOTS 10
 #define SLOT_NS ((uint64_t)100000000)
@@ -52,7 +66,25 @@ static struct {
 	 * allocating thread that found it (which counts it), cleared by one
 	 * that finds the share under CAP_OFF_PCT again. */
 	_Atomic bool capped;
-	_Atomic uint64_t reached, exceeded;
+	/* data() right after the last full collection, or less if the
+	 * lazy sweep of a cycle since ended with less in use: the live data
+	 * as precisely as gyre knows it, at most (exceeds). Sync:
+	 * written under collector.lock (limit_note_full with the world
+	 * stopped, limit_note_swept), read relaxed: a judgement that comes a
+	 * slow path late only moves a collection by as much. */
+	_Atomic size_t live;
+	/* The limit cannot be kept: the last full collection left the
+	 * heap's data within a nursery's margin and the reserve of the
+	 * limit (data_at_limit), where limit_due asks for the next one at
+	 * once, and no cycle's sweep since found it back under. Sync: as
+	 * `live`. */
+	_Atomic bool unfit;
+	/* What the large objects' arena held beyond their bytes (gyre's
+	 * other metadata, freed pages not purged yet) at the memory
+	 * thread's last look (limit_refresh_arena): in_use counts it without
+	 * asking jemalloc on every slow path. */
+	_Atomic size_t arena_extra;
+	_Atomic uint64_t reached, exceeded, held_ns, refused;
 } lim;
 
 void limit_init(void)
@@ -60,8 +92,20 @@ void limit_init(void)
 	for (unsigned i = 0; i < SLOTS; i++)
 		atomic_store_relaxed(&lim.slot[i], 0);
 	atomic_store_relaxed(&lim.capped, false);
+	atomic_store_relaxed(&lim.live, 0);
+	atomic_store_relaxed(&lim.unfit, false);
+	atomic_store_relaxed(&lim.arena_extra, 0);
 	atomic_store_relaxed(&lim.reached, 0);
 	atomic_store_relaxed(&lim.exceeded, 0);
+	atomic_store_relaxed(&lim.held_ns, 0);
+	atomic_store_relaxed(&lim.refused, 0);
+}
+
+/* The live data exceeds the limit, as the last full collection found it
+ * (and no cycle's sweep since found less in use). */
+static bool exceeds(size_t limit)
+{
+	return atomic_load_relaxed(&lim.live) > limit;
 }
 
 void limit_note_gc(uint64_t ns)
@@ -108,10 +152,9 @@ static bool over_cap(void)
 }
 
 /* Blocks in use, large objects and the side tables of every block taken
- * once (returned ones' entries stay). Relaxed, each count on its own: a
- * block moving between lists meanwhile is counted on one side or the
- * other. */
-static size_t in_use(void)
+ * once (returned ones' entries stay): after a full collection, the live
+ * data as the limit counts it. */
+static size_t data(void)
 {
 	size_t used = atomic_load_relaxed(&heap.used);
 	size_t touched = used / BLOCK_SIZE + atomic_load_relaxed(&heap.nfree) +
@@ -120,26 +163,67 @@ static size_t in_use(void)
 	return used + touched * META_PER_BLOCK;
 }
 
+/* data(); what the memory thread mapped past the top: resident, and
+ * taken by growth only after the free and returned blocks, so it may
+ * stay mapped unused, and it counts as used (the room left under the
+ * limit bounds it: prefault.c, want_for); and the large objects' arena
+ * beyond their bytes, as of the last look. Relaxed, each count on its
+ * own: a block moving between lists meanwhile is counted on one side or
+ * the other. */
+static size_t in_use(void)
+{
+	return data() + prefault_ahead() + atomic_load_relaxed(&lim.arena_extra);
+}
+
+/* What jemalloc's arena holds beyond the large objects' bytes, or 0
+ * where it does not say (meta_footprint). */
+static size_t arena_extra(void)
+{
+	size_t arena = meta_footprint(), large_bytes = atomic_load_relaxed(&large.bytes);
+	return arena != SIZE_MAX && arena > large_bytes ? arena - large_bytes : 0;
+}
+
+void limit_refresh_arena(void)
+{
+	atomic_store_relaxed(&lim.arena_extra, arena_extra());
+}
+
+/* Everything gyre holds: the heap in use (in_use, with the arena as it
+ * stands now), and its committed free blocks. */
 size_t limit_total(void)
 {
-	return in_use() + (atomic_load_relaxed(&heap.nfree) +
-			   atomic_load_relaxed(&heap.nreturning)) * BLOCK_SIZE;
+	return data() + prefault_ahead() + arena_extra() +
+	       (atomic_load_relaxed(&heap.nfree) + atomic_load_relaxed(&heap.nreturning)) *
+		       BLOCK_SIZE;
+}
+
+size_t limit_headroom(void)
+{
+	size_t limit = gyre_cfg.memory_limit, u = in_use();
+	if (!limit)
+		return SIZE_MAX;
+	return u < limit ? limit - u : 0;
 }
 
 size_t limit_room(void)
 {
 	size_t limit = gyre_cfg.memory_limit;
-	if (!limit || over_cap())
-		return SIZE_MAX;
-	size_t u = in_use();
-	return u < limit ? limit - u : 0;
+	return !limit || atomic_load_relaxed(&lim.unfit) || over_cap() ? SIZE_MAX
+									  : limit_headroom();
 }
 
-static void queue_event(const char *what)
+static void queue_event(const char *what, size_t bytes)
 {
 	events_queue(&(gyre_event){.kind = GYRE_EVENT_MEMORY_LIMIT, .generation = -1,
-				   .reason = what, .bytes = limit_total(),
+				   .reason = what, .bytes = bytes,
 				   .budget = gyre_cfg.memory_limit});
+}
+
+/* in_use() is where limit_due asks for a full collection (`margin`: a
+ * nursery's share, as pacer_due passes it). */
+static bool at_limit(size_t limit, size_t margin)
+{
+	return in_use() + margin + LIMIT_RESERVE(limit) >= limit;
 }
 
 bool limit_due(size_t margin)
@@ -147,16 +231,16 @@ bool limit_due(size_t margin)
 	size_t limit = gyre_cfg.memory_limit;
 	if (!limit)
 		return false;
-	bool at = in_use() + margin + LIMIT_RESERVE(limit) >= limit;
+	bool at = at_limit(limit, margin);
 	if (!over_cap()) {
 		atomic_store_relaxed(&lim.capped, false);
-		return at && !sweep_old_pending();
+		return at && !sweep_old_pending() && !atomic_load_relaxed(&lim.unfit);
 	}
 	/* Once per pass over the share at the limit: the exchange lets one
 	 * thread count it. */
 	if (at && !atomic_exchange_explicit(&lim.capped, true, memory_order_relaxed)) {
 		atomic_add_relaxed(&lim.exceeded, 1);
-		queue_event("exceeded");
+		queue_event("exceeded", limit_total());
 		if (gyre_cfg.trace)
 			fprintf(stderr, "gyre: t=%.6f memory limit exceeded: the collector "
 				"took over %d%% of the last second; total %.1fMiB, limit %.1fMiB\n",
@@ -166,10 +250,73 @@ bool limit_due(size_t margin)
 	return false;
 }
 
+bool limit_hold(void)
+{
+	return gyre_cfg.memory_limit && atomic_load_relaxed(&lim.capped) &&
+	       share_over(CAP_ON_PCT);
+}
+
+void limit_note_held(uint64_t ns)
+{
+	atomic_add_relaxed(&lim.held_ns, ns);
+}
+
+/* The heap's data alone is where limit_due asks for a full collection:
+ * no collection can bring the heap under it. Not in_use: what is mapped
+ * ahead, and the arena's freed pages, the memory thread's next look
+ * gives back near the limit (bench/memlimit: judged with them, the limit
+ * stopped being enforced at 90% of it). */
+static bool data_at_limit(size_t limit, size_t margin)
+{
+	return data() + margin + LIMIT_RESERVE(limit) >= limit;
+}
+
+void limit_note_full(size_t margin)
+{
+	size_t limit = gyre_cfg.memory_limit, now = data();
+	if (!limit)
+		return;
+	atomic_store_relaxed(&lim.live, now);
+	/* The limit stops being enforced: counted and told as when the cap
+	 * engages (the event is delivered after the pause; its figure is
+	 * the heap's data, not limit_total, which asks jemalloc). */
+	if (!data_at_limit(limit, margin))
+		atomic_store_relaxed(&lim.unfit, false);
+	else if (!atomic_exchange_explicit(&lim.unfit, true, memory_order_relaxed)) {
+		atomic_add_relaxed(&lim.exceeded, 1);
+		queue_event("exceeded", now);
+	}
+}
+
+void limit_note_swept(size_t margin)
+{
+	size_t limit = gyre_cfg.memory_limit, now = data();
+	if (!limit)
+		return;
+	if (now < atomic_load_relaxed(&lim.live))
+		atomic_store_relaxed(&lim.live, now);
+	if (!data_at_limit(limit, margin))
+		atomic_store_relaxed(&lim.unfit, false);
+}
+
+bool limit_refuse(void)
+{
+	size_t limit = gyre_cfg.memory_limit, live = atomic_load_relaxed(&lim.live);
+	if (!limit || !atomic_load_relaxed(&lim.capped) || !exceeds(limit))
+		return false;
+	atomic_add_relaxed(&lim.refused, 1);
+	if (gyre_cfg.trace)
+		fprintf(stderr, "gyre: t=%.6f memory limit: full heap refused without a collection: "
+			"the collector is over its share and the last full collection left "
+			"%.1fMiB in use, limit %.1fMiB\n", gyre_now_ns() / 1e9, live / 1048576.0,
+			limit / 1048576.0);
+	return true;
+}
+
 void limit_note_reached(void)
 {
 	atomic_add_relaxed(&lim.reached, 1);
-	queue_event("reached");
+	queue_event("reached", limit_total());
 }
 
 void limit_read(gyre_stats *out)
@@ -178,4 +325,6 @@ void limit_read(gyre_stats *out)
 	out->memory_total = limit_total();
 	out->memory_limit_reached = atomic_load_relaxed(&lim.reached);
 	out->memory_limit_exceeded = atomic_load_relaxed(&lim.exceeded);
+	out->memory_limit_held_ns = atomic_load_relaxed(&lim.held_ns);
+	out->memory_limit_refused = atomic_load_relaxed(&lim.refused);
 }

@@ -112,9 +112,12 @@ void decommit_init(void)
 
 bool decommit_begin(size_t mapped)
 {
-	meta_decay();
 	size_t low = heap_free_low_reset();
 	dc.keep = keep_blocks(&dc.limited);
+	/* Near the limit every freed page of the large objects' arena goes
+	 * back now: they count towards it (limit_total). */
+	meta_decay(dc.limited);
+	limit_refresh_arena();
 	if (dc.limited)
 		low = atomic_load_relaxed(&heap.nfree);
 	dc.quota = low > dc.keep ? low - dc.keep : 0;

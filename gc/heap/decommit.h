@@ -11,7 +11,8 @@
  *   MADV_DONTNEED (the reservation is private and anonymous: the pages read
  *   as zero afterwards), taken off the free list first [INV-FREE-LISTS];
  * - lets jemalloc purge the large-object arena's pages freed a period ago
- *   or more (meta_decay);
+ *   or more, near a memory limit all of them (meta_decay), and tells the
+ *   limit what the arena holds then (limit_refresh_arena);
  * - measures the heap's resident memory (decommit_resident).
  * One period, META_DECAY_MS, for both: memory goes back once it has not
  * been needed for that long.

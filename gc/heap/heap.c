@@ -222,15 +222,21 @@ static void free_unlink(struct block *b)
 
 /* Committed free blocks first (the most recently freed: their pages are
  * mapped, maybe cached), then returned ones (a fault per page, but below
- * the top), and only then the top grows. A returned block and one from
- * above the top read as zero. */
+ * the top), and only then the top grows. With a memory limit, blocks
+ * the memory thread has mapped past the top come before returned ones:
+ * the limit counts them already (they are resident), where a returned
+ * block adds to what gyre holds; taken last, they stayed mapped and
+ * unused while the heap reused returned blocks under the limit. A
+ * returned block and one from above the top read as zero. */
 static struct block *pop_free(bool *zeroed)
 {
 	struct block *b = heap.free;
 	*zeroed = b == NULL;
+	bool ahead = gyre_cfg.memory_limit && prefault_ahead() >= BLOCK_SIZE &&
+		     heap.top < heap.nblocks;
 	if (b) {
 		free_unlink(b);
-	} else if ((b = heap.returned)) {
+	} else if (!ahead && (b = heap.returned)) {
 		heap.returned = b->next;
 		count_sub(&heap.nreturned, 1);
 	} else if (heap.top < heap.nblocks) {

@@ -64,6 +64,7 @@ void *large_alloc(size_t bytes, uint64_t header, bool has_pointers)
 		atomic_store_relaxed(&l->mark, 1);
 	if (!set_append(l))
 		goto fail_append;
+	atomic_add_relaxed(&large.bytes, bytes);
 	return obj;
 fail_append:
 	meta_free(l);
@@ -91,6 +92,7 @@ void large_shutdown(void)
 	meta_free(large.objs);
 	large.objs = NULL;
 	large.count = large.cap = 0;
+	atomic_store_relaxed(&large.bytes, 0);
 }
 
 static int by_address(const void *a, const void *b)

@@ -49,6 +49,11 @@ struct large_space {
 	pthread_mutex_t lock;   /* guards the fields below outside pauses */
 	struct large **objs;
 	size_t count, cap;
+	/* The large objects' bytes (as counted in heap.used, their header
+	 * included), for the memory limit's total where the allocator's own
+	 * figure is not known (limit_total). Relaxed: a figure read on its
+	 * own. */
+	_Atomic size_t bytes;
 };
 
 extern struct large_space large;

@@ -6,12 +6,16 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/mman.h>
 
+#include "gc/driver/collect.h"
+#include "gc/driver/limit.h"
 #include "gc/heap/decommit.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/prefault.h"
 #include "runtime/atomics.h"
+#include "runtime/config.h"
 #include "runtime/fork.h"
 #include "runtime/internal.h"
 
@@ -56,6 +60,10 @@ static struct {
 	 * prefault_note, as a hint. */
 	size_t done;
 	_Atomic size_t wanted;
+	/* `done` where the thread mapped (0 while it does not: alive
+	 * false), for prefault_ahead. Sync: written under lock; read
+	 * relaxed, as a figure of its own. */
+	_Atomic size_t mapped;
 	/* The last top prefault_note was told of; it only grows. Relaxed: a
 	 * stale sight only maps blocks that are already in use. */
 	_Atomic size_t top;
@@ -100,6 +108,69 @@ static void map_step(void)
 	if (rc && errno == EINVAL)
 		atomic_store_relaxed(&pf.alive, false);
 	pf.done = to;
+	atomic_store_relaxed(&pf.mapped, atomic_load_relaxed(&pf.alive) ? to : 0);
+}
+
+/* How far past `top` the thread maps: PREFAULT_AHEAD, or near a memory
+ * limit no more than the room left under it (limit_headroom: whether or
+ * not the collector's cap lets the heap pass the limit, growth does
+ * without this; it counts what is mapped ahead already) beyond the
+ * committed free blocks (growth takes those first, and both count
+ * towards the limit), a nursery and the limit's reserve (what the pacer
+ * keeps free: mapping into them would only bring the limit's collections
+ * sooner), in whole steps only. */
+static size_t want_for(size_t top)
+{
+	size_t room = limit_headroom();
+	if (room == SIZE_MAX)
+		return (top + PREFAULT_AHEAD + STEP - 1) & ~(STEP - 1);
+	size_t t[3];
+	collect_get_thresholds(t);
+	size_t kept = (atomic_load_relaxed(&heap.nfree) + atomic_load_relaxed(&heap.nreturning)) *
+			      BLOCK_SIZE +
+		      t[0] + LIMIT_RESERVE(gyre_cfg.memory_limit);
+	room += prefault_ahead();
+	size_t ahead = room > kept ? room - kept : 0;
+	ahead = ahead < PREFAULT_AHEAD ? ahead : PREFAULT_AHEAD;
+	return (top + ahead) & ~(STEP - 1);
+}
+
+/* A look near a memory limit, with pf.lock dropped: gives back what was
+ * mapped past the top beyond what want_for allows now. The room shrinks
+ * as the heap grows under the limit, and a heap that reuses its free
+ * blocks never grows into what was mapped ahead when the room was
+ * larger: it would stay resident, counted, and bring the limit's
+ * collections (tests/unit/memlimit.c: 2 MiB so left at 90% of a 96 MiB
+ * limit made them follow each other). heap.lock is held across the
+ * madvise, so that no block above the top is handed out under it (the
+ * order: heap.lock, then pf.lock); it is short (a few MiB at most, near
+ * the limit only). */
+static void trim_to_room(void)
+{
+	pthread_mutex_lock(&heap.lock);
+	size_t top = heap.top << BLOCK_SHIFT;
+	pthread_mutex_lock(&pf.lock);
+	size_t keep = want_for(top);
+	keep = keep > top ? keep : top;
+	if (pf.done > keep && atomic_load_relaxed(&pf.mapped) > keep) {
+		/* Small pages from now on, as for returned blocks (decommit.c,
+		 * give_back): the heap may reach them before this thread maps
+		 * them again, and a thread must not fault a whole huge page
+		 * in, nor khugepaged fill one again. */
+		madvise(pf.base + keep, pf.done - keep, MADV_NOHUGEPAGE);
+		madvise(pf.base + keep, pf.done - keep, MADV_DONTNEED);
+		pf.done = keep;
+		atomic_store_relaxed(&pf.mapped, keep);
+		atomic_store_relaxed(&pf.wanted, keep);
+	}
+	pthread_mutex_unlock(&pf.lock);
+	pthread_mutex_unlock(&heap.lock);
+}
+
+size_t prefault_ahead(void)
+{
+	size_t mapped = atomic_load_relaxed(&pf.mapped), top = atomic_load_relaxed(&pf.top);
+	return mapped > top ? mapped - top : 0;
 }
 
 /* Gives back what was mapped ahead of the top if the top has not moved
@@ -124,6 +195,7 @@ static void trim_ahead(void)
 	if (still && pf.done > top) {
 		madvise(pf.base + top, pf.done - top, MADV_DONTNEED);
 		pf.done = top;
+		atomic_store_relaxed(&pf.mapped, atomic_load_relaxed(&pf.mapped) ? top : 0);
 		atomic_store_relaxed(&pf.wanted, top);
 	}
 	pthread_mutex_unlock(&pf.lock);
@@ -145,6 +217,8 @@ static void look(uint64_t now)
 	size_t mapped = pf.done > top ? pf.done : top;
 	pthread_mutex_unlock(&pf.lock);
 	bool returning = decommit_begin(mapped);
+	if (gyre_cfg.memory_limit)
+		trim_to_room();
 	pthread_mutex_lock(&pf.lock);
 	pf.returning = returning;
 	pf.look_at = returning || stirred ? now + decommit_delay_ns() : 0;
@@ -223,6 +297,7 @@ bool prefault_start(char *base, size_t bytes)
 	pf.base = base;
 	pf.bytes = bytes;
 	pf.done = 0;
+	atomic_store_relaxed(&pf.mapped, 0);
 	pf.stopping = false;
 	pf.held = false;
 	pf.returning = false;
@@ -251,7 +326,7 @@ void prefault_note(size_t top)
 	/* Whole steps: the thread is signalled once a step, not once a
 	 * block. */
 	atomic_store_relaxed(&pf.top, top);
-	size_t want = (top + PREFAULT_AHEAD + STEP - 1) & ~(STEP - 1);
+	size_t want = want_for(top);
 	want = want < pf.bytes ? want : pf.bytes;
 	/* Most calls: the thread already has this much to do. */
 	if (!atomic_load_relaxed(&pf.alive) || want <= atomic_load_relaxed(&pf.wanted))

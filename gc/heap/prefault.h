@@ -12,9 +12,12 @@
  * while the rest of the heap has small ones), off every pause and every
  * program thread, and never below the highest block handed out.
  * The cost: up to PREFAULT_AHEAD more resident memory than the heap uses,
- * while the heap grows: a look at free memory (below) that finds the top
- * where the previous look left it gives the pages above it back, and the
- * next block taken above the top has them mapped again.
+ * which a memory limit counts (prefault_ahead): near one the thread maps
+ * no more than the room left, and its looks give back what was mapped
+ * beyond that; and while the heap does not grow: a look at free memory
+ * (below) that finds the top where the previous look left it gives the
+ * pages above it back, and the next block taken above the top has them
+ * mapped again.
  * Where the kernel lacks MADV_POPULATE_WRITE (before Linux 5.14) the
  * thread stops mapping and pages are faulted in where they are first
  * written.
@@ -38,9 +41,10 @@
 /* Starts the thread for the reservation [base, base + bytes); false if it
  * could not be started (pages are then faulted in where first written). */
 bool prefault_start(char *base, size_t bytes);
-/* The blocks below `top` bytes of the reservation have been handed out.
- * Cheap when nothing is to be done; may be called under heap.lock (the
- * thread never takes it). */
+/* The blocks below `top` bytes of the reservation have been handed out:
+ * the thread maps PREFAULT_AHEAD past it, less near a memory limit (no
+ * more than the room left under it). Cheap when nothing is to be done;
+ * may be called under heap.lock (the thread never takes it). */
 void prefault_note(size_t top);
 /* Called with the world stopped: true as a collection begins, false as it
  * ends. While held, the thread starts no step and is not woken: a woken
@@ -50,6 +54,10 @@ void prefault_note(size_t top);
  * a collection begins goes on (see work_drain). As a collection ends, a
  * look at free memory is due a period later, if none is already. */
 void prefault_hold(bool held);
+/* The bytes the thread has mapped past the highest block handed out:
+ * resident, held from the system, not yet in use (the memory limit
+ * counts them: limit_total). Any thread; relaxed reads, a figure. */
+size_t prefault_ahead(void);
 void prefault_stop(void);
 /* fork's child, with no collection running: the thread exists only in
  * the parent; it starts again here, where the parent's left off (what it

@@ -224,6 +224,7 @@ static void merge(struct sweeper *s, struct sweep_result *total)
 			heap.classes[g][c].head = s->class_head[g][c];
 		}
 	heap_unreserve(s->blocks_freed * BLOCK_SIZE + s->large_freed_bytes);
+	atomic_sub_relaxed(&large.bytes, s->large_freed_bytes);
 	total->freed_bytes += s->r.freed_bytes;
 	total->freed_objects += s->r.freed_objects;
 	total->live_bytes += s->r.live_bytes;

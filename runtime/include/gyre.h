@@ -179,13 +179,19 @@ typedef struct gyre_config {
 	 * 100 .. 1000000. */
 	unsigned compact_budget_us;
 	/* GYRE_MEMORY_LIMIT: a soft limit, in bytes, on the memory gyre
-	 * holds from the system: the heap's blocks in use, its free blocks
-	 * not given back to the kernel, large objects, and its side tables
-	 * for every block it has touched (about 1.7% of those blocks:
-	 * gyre_stats.memory_total). Not counted: up to 16 MiB mapped ahead
-	 * of the heap's top, large objects' memory freed but not yet purged
-	 * by jemalloc (a second), gyre's other metadata (threads, handles,
-	 * the finalizer registry). Default: the cgroup's limit, if one is
+	 * holds from the system (gyre_stats.memory_total): the heap's blocks
+	 * in use, its free blocks not given back to the kernel, what its
+	 * memory thread has mapped ahead of the heap's top (up to 16 MiB;
+	 * near the limit no more than the room left, and what exceeds it is
+	 * given back), its side tables for every block it has touched (about
+	 * 1.7% of those blocks), and the large objects: with jemalloc
+	 * (large_alloc=jemalloc), the pages of its arena, in use and freed
+	 * but not yet purged (near the limit they are purged at each look
+	 * of the memory thread), which also hold gyre's other metadata
+	 * (threads, handles, work stacks, the finalizer registry); with the
+	 * system allocator (large_alloc=system, the sanitizer builds), the
+	 * large objects' bytes only: what malloc keeps is not known.
+	 * Default: the cgroup's limit, if one is
 	 * set: /sys/fs/cgroup/memory.max (v2) unless it is "max", else
 	 * /sys/fs/cgroup/memory/memory.limit_in_bytes (v1); a value above
 	 * physical memory (v1's "unlimited") or below heap_min is ignored;
@@ -211,21 +217,46 @@ typedef struct gyre_config {
 	 * room for a nursery, the reserve and a cycle's allocation (live
 	 * data at 90% of the limit, measured: bench/RESULTS.md).
 	 * When the live data does not fit, collections would follow each
-	 * other for nothing: so the collector's share of time is capped
-	 * under half. Over a sliding window of the last second of wall time
-	 * (ten slots of 100 ms), gyre sums the pauses and the collector
-	 * thread's work (marking and sweeping); once that sum exceeds 45% of
-	 * the window (room for a collection already under way), and until it
-	 * falls under 35%, the limit is not enforced: no collection starts for it,
-	 * the pacer's next allowance is its usual one, the memory thread
-	 * keeps its usual free blocks, and the heap grows past the limit (GYRE_EVENT_MEMORY_LIMIT "exceeded",
-	 * gyre_stats.memory_limit_exceeded). Once the share falls under
-	 * 35%, the limit applies again. The heap can grow up to
-	 * heap_max, where an allocation that a full collection cannot
-	 * satisfy fails with GYRE_ENOMEM as always: a program whose live
-	 * data exceeds the limit slows down (under half of the time goes
-	 * to the collector) and then fails, rather than collecting in a
-	 * loop. */
+	 * other for nothing. The limit stops being enforced (no collection
+	 * starts for it, the pacer's next allowance is its usual one, the
+	 * memory thread keeps its usual free blocks, nothing is mapped
+	 * ahead of the heap, and the heap grows past the limit, as Go's soft
+	 * limit lets it; GYRE_EVENT_MEMORY_LIMIT "exceeded",
+	 * gyre_stats.memory_limit_exceeded) in two cases:
+	 * - a full collection left the heap's data (blocks in use, large
+	 *   objects, side tables) within the reserve and a quarter of a
+	 *   nursery of the limit, where the next would run at once, to no
+	 *   avail: until a cycle's sweep or a full collection finds it back
+	 *   under;
+	 * - the collector's share of time passed its cap at the limit: over
+	 *   a sliding window of the last second of wall time (ten slots of
+	 *   100 ms), gyre sums the pauses and the collector thread's work
+	 *   (marking and sweeping); the cap engages once that sum exceeds
+	 *   45% of the window at the limit (room for a collection already
+	 *   under way, under half), until it falls under 35%.
+	 * While the cap is engaged, also:
+	 * - every collection that an allocation needs (a nursery's, a
+	 *   cycle's start or increment, a full heap's) waits while the share
+	 *   is over 45%, the allocating thread in a blocking region: the
+	 *   program slows down rather than the collector passing its share
+	 *   (gyre_stats.memory_limit_held_ns). gyre_collect, gyre_freeze and
+	 *   the collector thread's own steps never wait;
+	 * - at a full heap, if the last full collection found the live data
+	 *   over the limit, the allocation fails with GYRE_ENOMEM at once,
+	 *   without collecting (gyre_stats.memory_limit_refused): another
+	 *   collection would recover only what died since, past the
+	 *   collector's share (Java's "GC overhead limit"). A program that
+	 *   drops data after GYRE_ENOMEM can call gyre_collect(2), which
+	 *   judges again; so does any full collection once the cap lets go.
+	 * An allocation is never refused while the live data fits under the
+	 * limit: it waits for the collection it needs, and fails only if
+	 * that collection cannot make room within heap_max, as always. So a
+	 * program whose live data outgrows the limit grows to heap_max, its
+	 * collector held to under half of the time, and fails there with
+	 * GYRE_ENOMEM; one whose live data stays past the limit, under
+	 * heap_max, runs on, slowed down if its collections would take more;
+	 * one at heap_max fails at its next full heap rather than collecting
+	 * in a loop (bench/memlimit: bench/RESULTS.md). */
 	size_t memory_limit;
 	/* Called when an allocation is about to fail; may be NULL. */
 	gyre_oom_fn on_oom;

@@ -157,13 +157,21 @@ typedef struct gyre_stats {
 	/* The memory limit (gyre_config.memory_limit; 0: none); what gyre
 	 * holds from the system as the limit counts it (computed whether or
 	 * not a limit is set); the full collections run because the heap
-	 * reached the limit (reason "limit"); and the times the collector's share
-	 * of time passed the cap (45%) while at the limit, so that the heap was let
-	 * grow past it (each time the cap was reached anew). */
+	 * reached the limit (reason "limit"); the times the limit stopped
+	 * being enforced, so that the heap was let grow past it (a full
+	 * collection could not bring the heap back under it, or the
+	 * collector's share of time passed the cap, 45%, at the limit; each
+	 * time anew); the time allocating threads waited for the
+	 * collector's share to fall back under the cap (ns, summed over
+	 * threads); and the allocations at a full heap refused without a
+	 * collection because the live data exceeds the limit
+	 * (gyre_config.memory_limit's policy). */
 	uint64_t memory_limit;
 	uint64_t memory_total;
 	uint64_t memory_limit_reached;
 	uint64_t memory_limit_exceeded;
+	uint64_t memory_limit_held_ns;
+	uint64_t memory_limit_refused;
 } gyre_stats;
 
 /* Fills *out. Any thread. Errors: GYRE_ESTATE, GYRE_EINVAL (out NULL). */
@@ -183,9 +191,10 @@ int gyre_stats_get(gyre_stats *out);
  * on the allocating thread, just before the allocation returns NULL (after
  * on_oom); CRITICAL_OVERRUN on the thread whose allocation ran past the
  * budget; MEMORY_LIMIT "exceeded" on the allocating thread that found
- * the collector over its share, in that allocation ("reached" comes with
- * the pause it runs). Events of one thread are delivered in order;
- * callbacks in the order they were added.
+ * the collector over its share, in that allocation, or with the pause of
+ * the full collection that could not bring the heap under the limit
+ * ("reached" comes with the pause it runs). Events of one thread are
+ * delivered in order; callbacks in the order they were added.
  *
  * A callback may read its event, call gyre_stats_get, gyre_get_count,
  * gyre_get_threshold, gyre_is_enabled, gyre_last_error, gyre_strerror,
@@ -244,11 +253,14 @@ typedef enum gyre_event_kind {
 	/* The memory limit (gyre_config.memory_limit): `reason` "reached",
 	 * a full collection runs because the heap reached the limit
 	 * (delivered after its pause, with its collection events); or
-	 * "exceeded", the collector's share of time passed the cap (45%)
-	 * while at the limit, and the heap is let grow past it (delivered on
-	 * the allocating thread that found it, from its allocation).
-	 * `bytes` is what gyre holds (gyre_stats.memory_total), `budget`
-	 * the limit. */
+	 * "exceeded", the limit stops being enforced and the heap is let
+	 * grow past it: the collector's share of time passed the cap (45%)
+	 * while at the limit (delivered on the allocating thread that found
+	 * it, from its allocation), or a full collection could not bring
+	 * the heap back under it (delivered after its pause). `bytes` is
+	 * what gyre holds (gyre_stats.memory_total), or for a full
+	 * collection's "exceeded" the heap's data it left (blocks in use,
+	 * large objects, side tables); `budget` the limit. */
 	GYRE_EVENT_MEMORY_LIMIT,
 } gyre_event_kind;
 

@@ -38,6 +38,7 @@ EXIT_TIMEOUT = 30.0               # exit after SIGTERM
 WATCHDOG_S = 150                  # the whole test, whatever happens
 CAPACITY = 1000
 MAX_BODY = 1048576
+MEMORY_LIMIT = 512 << 20          # GYRE_MEMORY_LIMIT given to the server
 
 CLOSING_STATUSES = (400, 408, 411, 413, 414, 431, 501, 505)
 
@@ -943,6 +944,16 @@ def case_final(port, manager):
          ">= %d" % len(DOCS), field("critical", "requests")),
         ("stats gc", (field("gc") is None) == (manager in ("glibc", "jemalloc")),
          "null iff a malloc manager", "%.60r" % (field("gc"),)),
+        # gyre's memory limit, as the environment set it, and what gyre
+        # holds under it.
+        ("stats memory limit", manager != "gyre" or
+         (field("gc", "controls", "memory_limit") == MEMORY_LIMIT and
+          num(field("gc", "controls", "memory_total")) and
+          0 < field("gc", "controls", "memory_total") < MEMORY_LIMIT and
+          all(num(field("gc", "controls", k)) for k in
+              ("limit_reached", "limit_exceeded", "limit_held_ms", "limit_refused"))),
+         "memory_limit %d, 0 < memory_total < it, the counters for gyre" % MEMORY_LIMIT,
+         "%.200r" % (field("gc", "controls"),)),
         # gyre's index of recent PUTs, through weak references: the
         # documents still cached (the last PUT's at least) are in memory.
         ("stats recent_puts", (field("recent_puts") is None) == (manager != "gyre") and
@@ -953,7 +964,8 @@ def case_final(port, manager):
          "%.80r" % (field("recent_puts"),)),
     ]
     for name, cond, want, got in checks:
-        ok &= R.check(name, cond, want, got) if name in ("stats gc", "stats recent_puts") else \
+        ok &= R.check(name, cond, want, got) if name in ("stats gc", "stats recent_puts",
+                                                         "stats memory limit") else \
             R.check(name, cond, want, "%s, expected %s" % (got, want) if cond else got, show=True)
     return ok
 
@@ -963,10 +975,13 @@ def case_final(port, manager):
 class Server:
     def __init__(self, path):
         self.stderr = tempfile.TemporaryFile()
+        # gyre's memory limit, for /stats to show (the other managers
+        # ignore it).
+        env = dict(os.environ, GYRE_MEMORY_LIMIT=str(MEMORY_LIMIT))
         self.proc = subprocess.Popen(
             [path, "--port", "0", "--threads", "2", "--capacity", str(CAPACITY),
              "--prefill", "0", "--timeout-ms", str(TIMEOUT_MS)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
 
     def read_listening(self):
         """(manager, port) from the first stdout line, or raises Got."""
