@@ -68,6 +68,19 @@ static inline uint64_t card_word(const uint8_t *p)
 	return __atomic_load_n((const uint64_t *)(const void *)p, __ATOMIC_RELAXED);
 }
 
+/* True if the n card (or summary) bytes from `cards` are all 0, read 8
+ * at a time; any alignment and length. */
+static inline bool cards_clean(const uint8_t *cards, size_t n)
+{
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t word = 0;
+		memcpy(&word, cards + i, n - i < 8 ? n - i : 8);
+		if (word)
+			return false;
+	}
+	return true;
+}
+
 /* The index in its word of the first card of mask (byte bits) m. */
 static inline unsigned card_first(uint64_t m)
 {

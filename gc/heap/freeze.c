@@ -177,25 +177,13 @@ static void block_card_slots(struct card_visit *v, struct block *b)
 	}
 }
 
-/* True if the n card bytes from `cards` are all 0, read 8 at a time. */
-static bool clean(const uint8_t *cards, size_t n)
-{
-	for (size_t i = 0; i < n; i += 8) {
-		uint64_t word = 0;
-		memcpy(&word, cards + i, n - i < 8 ? n - i : 8);
-		if (word)
-			return false;
-	}
-	return true;
-}
-
 /* Every card, not only the chunks with a summary: CARD_OLD has none. */
 static void large_card_slots(struct card_visit *v, struct large *l)
 {
 	void *obj = large_object(l);
 	size_t n = large_ncards(l);
 	for (size_t k = 0; k < n; k += 64) {
-		if (clean(l->cards + k, n - k < 64 ? n - k : 64))
+		if (cards_clean(l->cards + k, n - k < 64 ? n - k : 64))
 			continue;
 		for (size_t j = k; j < k + 64 && j < n; j++) {
 			if (!l->cards[j])
@@ -219,7 +207,7 @@ void freeze_for_each_card_slot(void (*fn)(void **slot, void *holder, void *ctx),
 	 * its metadata is not touched. */
 	for (size_t i = 0; i < heap.top; i++)
 		if ((heap.space[i] & SPACE_GEN_MASK) == GEN_FROZEN &&
-		    !clean(heap.cards + i * CARDS_PER_BLOCK, CARDS_PER_BLOCK))
+		    !cards_clean(heap.cards + i * CARDS_PER_BLOCK, CARDS_PER_BLOCK))
 			block_card_slots(&v, &heap.blocks[i]);
 	for (size_t i = 0; i < large.count; i++)
 		if (large.objs[i]->cards && large_frozen(large.objs[i]))

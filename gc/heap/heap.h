@@ -284,6 +284,14 @@ static inline uint32_t block_slot(const struct block *b, uintptr_t p)
 	return (uint32_t)((off * b->recip) >> 32);
 }
 
+/* The slot of m's lowest set bit, m being word i of a block bitmap: loops
+ * over a bitmap's set bits take a word at a time (most of a nursery
+ * block's 4,096 slots hold no object start). */
+static inline uint32_t bitmap_slot(unsigned i, uint64_t m)
+{
+	return i * 64 + (uint32_t)__builtin_ctzll(m);
+}
+
 static inline bool bit_test(const uint64_t *bits, uint32_t i)
 {
 	return bits[i / 64] >> (i % 64) & 1;

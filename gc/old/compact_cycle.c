@@ -285,7 +285,7 @@ static void update_block(struct block *b)
 {
 	for (unsigned i = 0; i < BITMAP_WORDS; i++)
 		for (uint64_t m = b->starts[i]; m; m &= m - 1) {
-			uint32_t s = i * 64 + (uint32_t)__builtin_ctzll(m);
+			uint32_t s = bitmap_slot(i, m);
 			compact_update_object(object_from_slot(block_base(b) +
 							       (size_t)s * b->obj_size),
 					      false);

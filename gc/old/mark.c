@@ -311,7 +311,7 @@ static void rescan_heap(struct work_stack *w)
 			continue;
 		for (unsigned i = 0; i < BITMAP_WORDS; i++)
 			for (uint64_t m = atomic_load_relaxed(&b->marks[i]); m; m &= m - 1) {
-				uint32_t s = i * 64 + (uint32_t)__builtin_ctzll(m);
+				uint32_t s = bitmap_slot(i, m);
 				scan_object(w, object_from_slot(block_base(b) +
 						(size_t)s * b->obj_size));
 				drain_alone(w);
@@ -346,7 +346,7 @@ static void scan_young_block(struct work_stack *w, struct block *b)
 	char *base = block_base(b);
 	for (unsigned i = 0; i < BITMAP_WORDS; i++)
 		for (uint64_t m = b->starts[i]; m; m &= m - 1) {
-			uint32_t s = i * 64 + (uint32_t)__builtin_ctzll(m);
+			uint32_t s = bitmap_slot(i, m);
 			scan_object(w, object_from_slot(base + (size_t)s * b->obj_size));
 		}
 }

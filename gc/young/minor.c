@@ -133,7 +133,6 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 	size_t from_objects = atomic_load_relaxed(&nursery.objects) + minor_state.retained_objects;
 	size_t from_bytes = atomic_load_relaxed(&nursery.bytes) + minor_state.retained_bytes;
 	minor_state.tenure_age = tenure_all ? 0 : gyre_cfg.tenure_age;
-	minor_state.tenure_from_old = gyre_cfg.tenure_from_old > 0;
 	minor_state.pinned = NULL;
 	for (struct block *b = nursery.blocks; b; b = b->next)
 		block_set_from(b, true);

@@ -19,17 +19,6 @@
 
 /* --------------------------------------------------------------- cards */
 
-static bool cards_clean(const uint8_t *cards, size_t n)
-{
-	for (size_t i = 0; i < n; i += 8) {
-		uint64_t word = 0;
-		memcpy(&word, cards + i, n - i < 8 ? n - i : 8);
-		if (word)
-			return false;
-	}
-	return true;
-}
-
 /* Turns dirty cards into pending ones, a word at a time (card.h); returns
  * how many there were. A frozen object's CARD_OLD bit goes too: the scan
  * sets it again where it still holds. Plain accesses: in the prepare phase

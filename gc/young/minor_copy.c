@@ -19,6 +19,7 @@
 #include "gc/heap/run.h"
 #include "gc/heap/type.h"
 #include "gc/driver/work.h"
+#include "runtime/config.h"
 
 static inline uint32_t slot_of(const struct block *b, const void *obj)
 {
@@ -174,9 +175,9 @@ static inline void *claimed_at(void *obj, uint64_t h, unsigned *gen)
  * *gen is the generation it is in then. `space` is its from-space
  * block's space byte; hgen is the generation of the holder it was reached
  * from first (0 for a root): from generation 2 it is tenured at once
- * (tenure_from_old), and so is everything its copy reaches first. Only a block with pinned objects has its metadata
- * read: the common path reads the header, the type's size and the
- * copier's own run. */
+ * (tenure_from_old), and so is everything its copy reaches first. Only a
+ * block with pinned objects has its metadata read: the common path reads
+ * the header, the type's size and the copier's own run. */
 static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned hgen,
 		      unsigned *gen)
 {
@@ -197,7 +198,7 @@ static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned hgen,
 	unsigned k = sizeclass_for(bytes);
 	size_t slot_size = sizeclass_size[k];
 	unsigned to = age >= minor_state.tenure_age || c->gen1_room < slot_size ||
-		      (hgen >= 2 && minor_state.tenure_from_old) ? 2 : 1;
+		      (hgen >= 2 && gyre_cfg.tenure_from_old > 0) ? 2 : 1;
 	char *slot = to_alloc(c, to, k);
 	if (!slot && to == 1) {
 		to = 2;
@@ -446,7 +447,7 @@ static void scan_pinned(struct copier *c, struct block *b, bool copying)
 	for (unsigned w = 0; w < BITMAP_WORDS; w++)
 		for (uint64_t m = atomic_load_explicit(&b->marks[w], memory_order_acquire);
 		     m; m &= m - 1) {
-			uint32_t s = w * 64 + (uint32_t)__builtin_ctzll(m);
+			uint32_t s = bitmap_slot(w, m);
 			void *obj = object_from_slot(base + (size_t)s * b->obj_size);
 			if (copying && (header_read(obj) & HDR_STAYS))
 				continue;

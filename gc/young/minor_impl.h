@@ -73,8 +73,6 @@ struct minor_state {
 	struct work_pool wp;
 	struct copier *copiers;      /* one per worker, copiers[i].w = &wp.stacks[i] */
 	unsigned tenure_age;         /* 0: everything goes to gen 2 */
-	/* What an old holder reaches goes to gen 2 (tenure_from_old). */
-	bool tenure_from_old;
 	/* Blocks with pinned objects, by pin_next. Sync: written by the pin
 	 * pass alone, then under pin_lock (objects that stay in place). */
 	struct block *pinned;

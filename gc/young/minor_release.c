@@ -43,7 +43,7 @@ size_t minor_unstay(struct block *b)
 	 * slots and a few objects that a stack pinned. */
 	for (unsigned w = 0; w < BITMAP_WORDS; w++)
 		for (uint64_t m = b->starts[w]; m; m &= m - 1) {
-			uint32_t s = w * 64 + (uint32_t)__builtin_ctzll(m);
+			uint32_t s = bitmap_slot(w, m);
 			uint64_t *h = (uint64_t *)(base + (size_t)s * b->obj_size);
 			*h &= ~HDR_STAYS;
 			bytes += b->state == BLOCK_NURSERY ? nursery_size_of(*h)

@@ -203,25 +203,6 @@ static void test_overrun_fails(void **state)
 
 /* ------------------------------------------------------------ bad input */
 
-static int misuse_status;
-static int (*misuse_fn)(void);
-
-static void run_misuse(void)
-{
-	int rc = misuse_fn();
-	_exit(rc == misuse_status && gyre_last_error() == misuse_status ? 0 : 1);
-}
-
-static void expect_misuse(int (*fn)(void), int status, const char *needle)
-{
-	misuse_fn = fn;
-	misuse_status = status;
-	if (GYRE_DEBUG)
-		harness_expect_abort(run_misuse, needle);
-	else
-		harness_expect_exit0(run_misuse);
-}
-
 static int attached_init(void)
 {
 	gyre_init(&(gyre_config){.heap_max = 64 * MIB});
@@ -264,13 +245,13 @@ static int begin_unattached(void)
 static void test_bad_input(void **state)
 {
 	(void)state;
-	expect_misuse(budget_zero, GYRE_EINVAL, "gyre_critical_begin: budget 0");
-	expect_misuse(budget_too_big, GYRE_EINVAL, "is 0 or above heap_max");
-	expect_misuse(end_without_begin, GYRE_EUNBALANCED,
+	harness_expect_misuse(budget_zero, GYRE_EINVAL, "gyre_critical_begin: budget 0");
+	harness_expect_misuse(budget_too_big, GYRE_EINVAL, "is 0 or above heap_max");
+	harness_expect_misuse(end_without_begin, GYRE_EUNBALANCED,
 		      "gyre_critical_end: no gyre_critical_begin");
-	expect_misuse(detach_in_region, GYRE_EUNBALANCED,
+	harness_expect_misuse(detach_in_region, GYRE_EUNBALANCED,
 		      "gyre_thread_detach: 1 no-GC region(s) still open");
-	expect_misuse(begin_unattached, GYRE_ENOTATTACHED,
+	harness_expect_misuse(begin_unattached, GYRE_ENOTATTACHED,
 		      "gyre_critical_begin: the calling thread is not attached");
 }
 

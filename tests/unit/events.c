@@ -285,26 +285,6 @@ static void test_registration_under_delivery(void **state)
 
 /* ------------------------------------------------------------ bad input */
 
-static int misuse_status;
-static int (*misuse_fn)(void);
-
-static void run_misuse(void)
-{
-	int rc = misuse_fn();
-	_exit(rc == misuse_status && gyre_last_error() == misuse_status ? 0 : 1);
-}
-
-/* Checked builds abort naming the misuse; the others return its status. */
-static void expect_misuse(int (*fn)(void), int status, const char *needle)
-{
-	misuse_fn = fn;
-	misuse_status = status;
-	if (GYRE_DEBUG)
-		harness_expect_abort(run_misuse, needle);
-	else
-		harness_expect_exit0(run_misuse);
-}
-
 static int add_null(void)
 {
 	gyre_init(NULL);
@@ -364,12 +344,12 @@ static int critical_in_callback(void)
 static void test_bad_input(void **state)
 {
 	(void)state;
-	expect_misuse(add_null, GYRE_EINVAL, "gyre_callback_add: fn is NULL");
-	expect_misuse(add_twice, GYRE_EINVAL, "is already registered");
-	expect_misuse(remove_absent, GYRE_ENOTFOUND, "is not registered");
-	expect_misuse(collect_in_callback, GYRE_ESTATE,
+	harness_expect_misuse(add_null, GYRE_EINVAL, "gyre_callback_add: fn is NULL");
+	harness_expect_misuse(add_twice, GYRE_EINVAL, "is already registered");
+	harness_expect_misuse(remove_absent, GYRE_ENOTFOUND, "is not registered");
+	harness_expect_misuse(collect_in_callback, GYRE_ESTATE,
 		      "gyre_collect: called from inside an event callback");
-	expect_misuse(critical_in_callback, GYRE_ESTATE,
+	harness_expect_misuse(critical_in_callback, GYRE_ESTATE,
 		      "gyre_critical_begin: called from inside an event callback");
 }
 

@@ -77,6 +77,25 @@ void harness_expect_exit0(void (*fn)(void))
 		fail_msg("expected exit 0; status %#x, stderr:\n%s", status, err);
 }
 
+static int (*misuse_fn)(void);
+static int misuse_status;
+
+static void run_misuse(void)
+{
+	int rc = misuse_fn();
+	_exit(rc == misuse_status && gyre_last_error() == misuse_status ? 0 : 1);
+}
+
+void harness_expect_misuse(int (*fn)(void), int status, const char *needle)
+{
+	misuse_fn = fn;
+	misuse_status = status;
+	if (GYRE_DEBUG)
+		harness_expect_abort(run_misuse, needle);
+	else
+		harness_expect_exit0(run_misuse);
+}
+
 __attribute__((noinline)) void *harness_launder(void *p)
 {
 	__asm__ volatile("" : "+r"(p));

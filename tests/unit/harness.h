@@ -23,6 +23,10 @@ int harness_down(void **state);
 void harness_expect_abort(void (*fn)(void), const char *needle);
 /* Runs fn in a forked child; asserts it exited with status 0. */
 void harness_expect_exit0(void (*fn)(void));
+/* Runs fn, a call that misuses the API, in a forked child: checked builds
+ * must abort naming the misuse (`needle` in stderr); the others must
+ * return `status`, which gyre_last_error() then says too. */
+void harness_expect_misuse(int (*fn)(void), int status, const char *needle);
 
 /* The monotonic clock in milliseconds, for tests' deadlines. */
 uint64_t harness_now_ms(void);

@@ -155,23 +155,6 @@ static void test_cgroup_default(void **state)
 	config_cgroup_paths("/nonexistent/memory.max", "/nonexistent/limit_in_bytes");
 }
 
-static int (*misuse_fn)(void);
-
-static void run_misuse(void)
-{
-	int rc = misuse_fn();
-	_exit(rc == GYRE_EINVAL && gyre_last_error() == GYRE_EINVAL ? 0 : 1);
-}
-
-static void expect_misuse(int (*fn)(void), const char *needle)
-{
-	misuse_fn = fn;
-	if (GYRE_DEBUG)
-		harness_expect_abort(run_misuse, needle);
-	else
-		harness_expect_exit0(run_misuse);
-}
-
 static int below_heap_min(void)
 {
 	return gyre_init(&(gyre_config){.heap_min = 32 * MIB, .memory_limit = 16 * MIB});
@@ -192,9 +175,12 @@ static int env_below_heap_min(void)
 static void test_bad_input(void **state)
 {
 	(void)state;
-	expect_misuse(below_heap_min, "memory_limit = 16777216 is below heap_min");
-	expect_misuse(env_malformed, "GYRE_MEMORY_LIMIT=\"96X\" is not a size");
-	expect_misuse(env_below_heap_min, "memory_limit = 1048576 is below heap_min");
+	harness_expect_misuse(below_heap_min, GYRE_EINVAL,
+			      "memory_limit = 16777216 is below heap_min");
+	harness_expect_misuse(env_malformed, GYRE_EINVAL,
+			      "GYRE_MEMORY_LIMIT=\"96X\" is not a size");
+	harness_expect_misuse(env_below_heap_min, GYRE_EINVAL,
+			      "memory_limit = 1048576 is below heap_min");
 }
 
 /* ------------------------------------------------------------ behaviour */
