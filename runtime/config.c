@@ -153,19 +153,26 @@ static int env_on_by_default(const char *name, const char *field, int *v)
 	return rc;
 }
 
-/* GYRE_COMPACT: 0 off, 1 on, 2 everything; the field's -1 is off. */
-static int env_compact(gyre_config *c)
+/* A setting of three modes (compact, promote_in_place): its variable
+ * takes 0 (off), 1 (on) or 2 (everything), its field -1 (off), 1 or 2,
+ * or 0 for `dflt`. */
+static int env_mode(const char *name, const char *field, int *v, int dflt)
 {
-	const char *v = getenv("GYRE_COMPACT");
-	if (!v)
+	if (*v < -1 || *v > 2)
+		return gyre_misuse(GYRE_EINVAL, "gyre_init",
+				   "config %s = %d: expected -1, 0, 1 or 2", field, *v);
+	if (*v == 0)
+		*v = dflt;
+	const char *s = getenv(name);
+	if (!s)
 		return GYRE_OK;
-	if (!strcmp(v, "0"))
-		c->compact = -1;
-	else if (!strcmp(v, "1") || !strcmp(v, "2"))
-		c->compact = v[0] - '0';
+	if (!strcmp(s, "0"))
+		*v = -1;
+	else if (!strcmp(s, "1") || !strcmp(s, "2"))
+		*v = s[0] - '0';
 	else
 		return gyre_misuse(GYRE_EINVAL, "gyre_init",
-				   "GYRE_COMPACT=\"%s\" must be 0, 1 or 2", v);
+				   "%s=\"%s\" must be 0, 1 or 2", name, s);
 	return GYRE_OK;
 }
 
@@ -187,7 +194,9 @@ static int apply_env(gyre_config *c)
 					&c->finalizer_thread);
 	if (!rc) rc = env_on_by_default("GYRE_TENURE_FROM_OLD", "tenure_from_old",
 					&c->tenure_from_old);
-	if (!rc) rc = env_compact(c);
+	if (!rc) rc = env_mode("GYRE_COMPACT", "compact", &c->compact, 1);
+	if (!rc) rc = env_mode("GYRE_PROMOTE_IN_PLACE", "promote_in_place",
+			       &c->promote_in_place, -1);
 	if (!rc) rc = env_uint("GYRE_TTSP_THRESHOLD", &c->ttsp_threshold_us);
 	if (!rc) rc = env_flag("GYRE_CRITICAL_FAIL", &c->critical_fail);
 	if (!rc) rc = env_uint("GYRE_COMPACT_BUDGET", &c->compact_budget_us);
@@ -234,14 +243,9 @@ static int validate(gyre_config *c, bool no_limit)
 		return out_of_range("pause_target_us", c->pause_target_us);
 	if (c->tenure_age > 7)
 		return out_of_range("tenure_age", c->tenure_age);
-	if (c->compact == 0)
-		c->compact = 1;
 	if (c->compact_budget_us &&
 	    (c->compact_budget_us < 100 || c->compact_budget_us > 1000000))
 		return out_of_range("compact_budget_us", c->compact_budget_us);
-	if (c->compact < -1 || c->compact > 2)
-		return gyre_misuse(GYRE_EINVAL, "gyre_init",
-				   "config compact = %d: expected -1, 0, 1 or 2", c->compact);
 	if (c->ttsp_threshold_us > 60000000)
 		return out_of_range("ttsp_threshold_us", c->ttsp_threshold_us);
 	if (c->memory_limit == 0 && !no_limit)

@@ -83,6 +83,8 @@ void stats_note_collection(unsigned gen, uint64_t pause_ns, uint64_t stop_ns,
 	g->bytes_collected += bytes;
 	g->objects_promoted += m->promoted_objects;
 	g->bytes_promoted += m->promoted_bytes;
+	g->bytes_in_place += m->in_place_bytes;
+	g->blocks_in_place += m->in_place_blocks;
 	g->objects_pinned += m->pinned_objects;
 	if (gen < 2) {
 		g->stop_total_ns += stop_ns;

@@ -79,7 +79,8 @@ static void trace_line(unsigned gen, enum reason why, bool started, bool ended,
 	fprintf(stderr,
 		"gyre: t=%.6f gc %llu gen=%u reason=%s%s pause=%.3fms (wait %.3f stop %.3f minor %.3f "
 		"[prepare %.3f copy %.3f release %.3f] mark %.3f sweep %.3f) "
-		"cards=%zu freed=%zuobj promoted=%zuobj/%.1fMiB pinned=%zu live=%.1fMiB "
+		"cards=%zu freed=%zuobj promoted=%zuobj/%.1fMiB in_place=%zublk/%.1fMiB "
+		"pinned=%zu live=%.1fMiB "
 		"heap=%.1fMiB nursery=%.1fMiB survived=%.0f%% gen1_died=%.0f%% workers=%u\n",
 		t->start / 1e9, (unsigned long long)atomic_load_relaxed(&collector.epoch), gen,
 		reasons[why], cycle,
@@ -88,7 +89,8 @@ static void trace_line(unsigned gen, enum reason why, bool started, bool ended,
 		mr->prepare_ns / 1e6, mr->copy_ns / 1e6, mr->release_ns / 1e6,
 		t->mark_ns / 1e6, t->sweep_ns / 1e6, mr->dirty_cards,
 		mr->collected_objects + r->freed_objects, mr->promoted_objects,
-		mr->promoted_bytes / 1048576.0, mr->pinned_objects,
+		mr->promoted_bytes / 1048576.0, mr->in_place_blocks,
+		mr->in_place_bytes / 1048576.0, mr->pinned_objects,
 		r->live_bytes / 1048576.0,
 		atomic_load_relaxed(&heap.used) / 1048576.0,
 		atomic_load_relaxed(&collector.threshold[0]) / 1048576.0,

@@ -69,7 +69,7 @@ static void check_pointer(const struct holder *h, void **slot)
 		     "allocated object (block state %d)", phase, h->gen, h->obj,
 		     header_type(*object_header(h->obj)), v,
 		     heap_contains((uintptr_t)v) ? block_of((uintptr_t)v)->state : -1);
-	if (heap_contains((uintptr_t)v) && block_of((uintptr_t)v)->state == BLOCK_SMALL) {
+	if (heap_contains((uintptr_t)v) && block_old_format(block_of((uintptr_t)v))) {
 		struct block *b = block_of((uintptr_t)v);
 		if (!block_slot_live(b, block_slot(b, (uintptr_t)v)))
 			FAIL("gen-%u object %p points at %p, a dead object in a block "
@@ -121,7 +121,7 @@ static void check_marks_clear(const struct block *b)
 {
 	if (block_frozen(b))
 		return; /* freeze_verify: marks equal starts [INV-FROZEN] */
-	bool cycle = b->gen == 2 && b->state == BLOCK_SMALL &&
+	bool cycle = b->gen == 2 && block_old_format(b) &&
 		     (mark_old_active() || block_unswept(b));
 	for (unsigned i = 0; i < BITMAP_WORDS; i++) {
 		uint64_t m = atomic_load_relaxed(&b->marks[i]);
@@ -155,6 +155,52 @@ static void check_small_block(struct block *b)
 			FAIL("object %p of %zu bytes is in a block of class size %u",
 			     phase, obj, bytes, b->obj_size);
 	}
+}
+
+static void check_packed_headers(struct block *b)
+{
+	char *base = block_base(b);
+	for (unsigned w = 0; w < BITMAP_WORDS; w++)
+		for (uint64_t m = b->starts[w]; m; m &= m - 1)
+			check_header(object_from_slot(base + (size_t)bitmap_slot(w, m) * GRANULE));
+}
+
+/* [INV-PACKED]: its objects, back to back with holes between, never
+ * overlap, and their footprints (dead ones' too while it is unswept: the
+ * start bits still name them) add up to live_bytes. */
+static void check_packed_block(struct block *b)
+{
+	check_marks_clear(b);
+	if ((b->gen != 2 && b->gen != GEN_FROZEN) || b->obj_size != GRANULE ||
+	    b->owned || b->pinned || b->stayed || b->in_place ||
+	    (heap.space[block_index(b)] & ~SPACE_EVAC) != b->gen)
+		FAIL("packed block %zu has bad metadata: gen %u, object size %u, "
+		     "space %#x", phase, block_index(b), b->gen, b->obj_size,
+		     heap.space[block_index(b)]);
+	char *base = block_base(b);
+	size_t bytes = 0, end = 0;
+	uint32_t n = 0;
+	for (unsigned w = 0; w < BITMAP_WORDS; w++)
+		for (uint64_t m = b->starts[w]; m; m &= m - 1) {
+			uint32_t s = bitmap_slot(w, m);
+			void *obj = object_from_slot(base + (size_t)s * GRANULE);
+			if ((size_t)s * GRANULE < end)
+				FAIL("packed block %zu: object %p overlaps the one before",
+				     phase, block_index(b), obj);
+			size_t size = nursery_size_of(*object_header(obj));
+			end = (size_t)s * GRANULE + size;
+			if (end > BLOCK_SIZE)
+				FAIL("packed block %zu: object %p runs past the block", phase,
+				     block_index(b), obj);
+			bytes += size;
+			n++;
+			if (block_slot_live(b, s))
+				check_object(obj, b->gen);
+		}
+	if (bytes != b->live_bytes || (!block_unswept(b) && n != b->live))
+		FAIL("packed block %zu holds %u objects of %zu bytes, its metadata "
+		     "says %u of %u", phase, block_index(b), n, bytes, b->live,
+		     b->live_bytes);
 }
 
 static void check_nursery_block(struct block *b)
@@ -202,17 +248,24 @@ static void check_nursery_headers(struct block *b)
 static size_t check_blocks(size_t *gen1)
 {
 	size_t used = 0;
-	/* Parsed first: checking a field looks its target up. */
+	/* Parsed first, and the packed blocks' headers checked: checking a
+	 * field looks its target up, which reads its header's size. */
 	for (struct block *b = nursery.blocks; b; b = b->next) {
 		check_nursery_headers(b);
 		nursery_parse(b);
 	}
+	for (size_t i = 0; i < heap.top; i++)
+		if (heap.blocks[i].state == BLOCK_PACKED)
+			check_packed_headers(&heap.blocks[i]);
 	for (size_t i = 0; i < heap.top; i++) {
 		struct block *b = &heap.blocks[i];
 		if (b->state == BLOCK_SMALL) {
 			used++;
 			*gen1 += b->gen == 1;
 			check_small_block(b);
+		} else if (b->state == BLOCK_PACKED) {
+			used++;
+			check_packed_block(b);
 		} else if (b->state == BLOCK_NURSERY) {
 			used++;
 			check_nursery_block(b);

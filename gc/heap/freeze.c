@@ -57,7 +57,7 @@ void freeze_heap(struct sweep_result *r)
 	size_t objects = 0, bytes = 0;
 	for (size_t i = 0; i < heap.top; i++) {
 		struct block *b = &heap.blocks[i];
-		if (b->state != BLOCK_SMALL || b->gen != 2)
+		if (!block_old_format(b) || b->gen != 2)
 			continue;
 		GYRE_ASSERT(!b->owned && !block_unswept(b));
 		/* Marked for good: marking reads these bits and never has
@@ -66,10 +66,11 @@ void freeze_heap(struct sweep_result *r)
 			atomic_store_relaxed(&b->marks[w], b->starts[w]);
 		block_set_gen(b, GEN_FROZEN);
 		uint32_t n = count_starts(b);
+		size_t b_bytes = block_starts_bytes(b, n);
 		objects += n;
-		bytes += (size_t)n * b->obj_size;
+		bytes += b_bytes;
 		r->old_blocks--;
-		r->old_free_bytes -= (size_t)(b->nslots - n) * b->obj_size;
+		r->old_free_bytes -= BLOCK_SIZE - b_bytes;
 	}
 	unlist_frozen();
 	for (size_t i = 0; i < large.count; i++) {
@@ -171,6 +172,13 @@ static void block_card_slots(struct card_visit *v, struct block *b)
 		uint32_t first = block_slot(b, v->lo), last = block_slot(b, v->hi - 1);
 		if (last >= b->nslots)
 			last = b->nslots - 1;
+		/* A PACKED block's object that starts before the card may
+		 * reach into it (visit_fields keeps to the card's bytes). */
+		if (b->state == BLOCK_PACKED && first) {
+			long s = block_start_at_or_below(b, first - 1);
+			if (s >= 0)
+				visit_fields(v, object_from_slot(base + (size_t)s * GRANULE));
+		}
 		for (uint32_t s = first; s <= last; s++)
 			if (bit_test(b->starts, s))
 				visit_fields(v, object_from_slot(base + (size_t)s * b->obj_size));
@@ -233,7 +241,7 @@ void freeze_verify(void (*fail)(const char *what, size_t index))
 				     "bits: block", i);
 		uint32_t n = count_starts(b);
 		objects += n;
-		bytes += (size_t)n * b->obj_size;
+		bytes += block_starts_bytes(b, n);
 	}
 	for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 		for (struct block *b = heap.classes[1][c].head; b; b = b->next)

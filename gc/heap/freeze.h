@@ -64,7 +64,7 @@
  * the allocator's purposes). */
 static inline bool block_frozen(const struct block *b)
 {
-	return b->state == BLOCK_SMALL && b->gen == GEN_FROZEN;
+	return block_old_format(b) && b->gen == GEN_FROZEN;
 }
 
 static inline bool large_frozen(const struct large *l)

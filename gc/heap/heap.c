@@ -263,8 +263,8 @@ static struct block *take_free_block(void)
 	GYRE_ASSERT(b->state == BLOCK_FREE);
 	b->zeroed = zeroed;
 	b->next = b->gnext = NULL;
-	b->live = 0;
-	b->pinned = b->stayed = b->parsed = false;
+	b->live = b->live_bytes = 0;
+	b->pinned = b->stayed = b->in_place = b->parsed = false;
 	memset(b->starts, 0, sizeof(b->starts));
 	return b;
 }
@@ -349,7 +349,7 @@ void heap_free_block(struct block *b)
 	/* Space 0: a stale pointer into a free block must not look old to
 	 * the collector thread (mark.c's old_target). */
 	block_set_gen(b, 0);
-	b->owned = b->pinned = b->stayed = b->parsed = false;
+	b->owned = b->pinned = b->stayed = b->in_place = b->parsed = false;
 	memset(b->starts, 0, sizeof(b->starts));
 	card_clear_block(b);
 	pthread_mutex_lock(&heap.lock);
@@ -478,15 +478,17 @@ void heap_prune_gen1(void)
 	}
 }
 
-/* The last start bit at or below slot `s`, or -1. */
-static long start_at_or_below(const struct block *b, uint32_t s)
+/* Relaxed loads: the lazy sweep may be rewriting a PACKED block's words
+ * (a live object keeps its bit). */
+long block_start_at_or_below(const struct block *b, uint32_t s)
 {
 	long w = s / 64;
-	uint64_t bits = b->starts[w] & (~UINT64_C(0) >> (63 - s % 64));
+	uint64_t bits = __atomic_load_n(&b->starts[w], __ATOMIC_RELAXED) &
+			(~UINT64_C(0) >> (63 - s % 64));
 	while (!bits) {
 		if (--w < 0)
 			return -1;
-		bits = b->starts[w];
+		bits = __atomic_load_n(&b->starts[w], __ATOMIC_RELAXED);
 	}
 	return w * 64 + 63 - __builtin_clzll(bits);
 }
@@ -506,11 +508,11 @@ void *heap_find_small(uintptr_t p)
 			return NULL;
 		return object_from_slot(block_base(b) + (size_t)slot * b->obj_size);
 	}
-	if (b->state != BLOCK_NURSERY || !b->parsed)
+	if (b->state != BLOCK_PACKED && (b->state != BLOCK_NURSERY || !b->parsed))
 		return NULL;
 	/* Objects span several granules: the nearest start at or below p,
 	 * if p lies inside that object. */
-	long s = start_at_or_below(b, (uint32_t)((p & (BLOCK_SIZE - 1)) / GRANULE));
+	long s = block_start_at_or_below(b, (uint32_t)((p & (BLOCK_SIZE - 1)) / GRANULE));
 	if (s < 0)
 		return NULL;
 	char *slot = block_base(b) + (size_t)s * GRANULE;

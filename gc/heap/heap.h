@@ -2,7 +2,9 @@
  * heap.h: the block heap (DESIGN.md, "Heap layout"). One contiguous virtual
  * reservation of heap_max bytes, carved into BLOCK_SIZE-aligned blocks. A
  * block is free, a nursery block (generation 0: objects of any size,
- * bump-allocated back to back), or a size-class block of generation 1 or 2.
+ * bump-allocated back to back), a size-class block of generation 1 or 2,
+ * or a packed block: a nursery block that a minor collection promoted to
+ * generation 2 in place, its survivors where they were allocated.
  * Per-block metadata, including the object-start and mark bitmaps, lives in
  * a side table indexed by block number, so finding an object's block is
  * address arithmetic and marking or sweeping touches dense bitmaps. A
@@ -21,6 +23,11 @@
  * collection's mark phase and the end of its sweep.
  * [INV-HEAP-USED] heap.used == blocks in use * BLOCK_SIZE + large-object
  * bytes, and never exceeds gyre_cfg.heap_max.
+ * [INV-PACKED] A PACKED block's start bits name its objects, GRANULE
+ * slots apart (with the dead ones too while it is unswept
+ * [INV-UNSWEPT]), and `live_bytes` is the sum of their footprints. It is
+ * on no list and takes no allocation, and compaction leaves it alone: its
+ * holes come back only when it empties (the sweep frees it).
  * [INV-UNSWEPT] A generation-2 block whose `swept` is not heap.sweep_epoch
  * has not been swept since the last remark: its mark bits, not its start
  * bits, say which of its objects are alive (the others are dead, and may
@@ -60,6 +67,7 @@ enum block_state {
 	BLOCK_FREE,    /* holds no objects (never used, or emptied) */
 	BLOCK_SMALL,   /* holds objects of one size class, gen 1 or 2 */
 	BLOCK_NURSERY, /* gen 0: objects back to back from the block's base */
+	BLOCK_PACKED,  /* gen 2: a nursery block promoted in place [INV-PACKED] */
 };
 
 struct block {
@@ -76,6 +84,9 @@ struct block {
 	 * (set under minor.c's pin lock). */
 	bool pinned;
 	bool stayed;
+	/* During a minor collection, a nursery block: promoted in place,
+	 * every object reached in it stays and it becomes PACKED. */
+	bool in_place;
 	bool parsed;          /* NURSERY: start bits are exact */
 	/* Its bytes were all zero when it was taken (from heap.returned, or
 	 * from above the top, never written): a nursery buffer need not zero
@@ -85,8 +96,9 @@ struct block {
 	uint32_t recip;       /* ceil(2^32 / obj_size): slot = off * recip >> 32 */
 	uint32_t nslots;      /* BLOCK_SIZE / obj_size */
 	uint32_t live;        /* objects in the block after the last sweep */
+	uint32_t live_bytes;  /* PACKED: their footprints [INV-PACKED] */
 	uint32_t top;         /* NURSERY: bytes from the base that hold objects */
-	/* SMALL, gen 2: the heap.sweep_epoch it was last swept in, or
+	/* SMALL or PACKED, gen 2: the heap.sweep_epoch it was last swept in, or
 	 * formatted in [INV-UNSWEPT]. */
 	uint32_t swept;
 	struct block *next;   /* on a class list, a free list or the nursery */
@@ -253,10 +265,17 @@ static inline void block_set_gen(struct block *b, unsigned gen)
 /* [INV-UNSWEPT]. */
 static inline bool block_unswept(const struct block *b)
 {
-	return b->state == BLOCK_SMALL && b->gen == 2 && b->swept != heap.sweep_epoch;
+	return (b->state == BLOCK_SMALL || b->state == BLOCK_PACKED) && b->gen == 2 &&
+	       b->swept != heap.sweep_epoch;
 }
 
-/* Whether slot s of a SMALL block holds an object that is alive, as far
+/* A block of old objects that stay where they are: SMALL or PACKED. */
+static inline bool block_old_format(const struct block *b)
+{
+	return b->state == BLOCK_SMALL || b->state == BLOCK_PACKED;
+}
+
+/* Whether slot s of a SMALL or PACKED block holds an object that is alive, as far
  * as the block's bitmaps tell [INV-UNSWEPT]. */
 static inline bool block_slot_live(const struct block *b, uint32_t s)
 {
@@ -264,6 +283,13 @@ static inline bool block_slot_live(const struct block *b, uint32_t s)
 		return false;
 	return !block_unswept(b) ||
 	       (atomic_load_relaxed(&b->marks[s / 64]) >> (s % 64) & 1);
+}
+
+/* The bytes of a SMALL or PACKED block's `n` objects, n being the count
+ * of its start bits (a PACKED block's are its live_bytes). */
+static inline size_t block_starts_bytes(const struct block *b, uint32_t n)
+{
+	return b->state == BLOCK_PACKED ? b->live_bytes : (size_t)n * b->obj_size;
 }
 
 /* During a minor collection: the block is being evacuated. */
@@ -298,9 +324,14 @@ static inline bool bit_test(const uint64_t *bits, uint32_t i)
 }
 
 /* The object (payload pointer) that contains `p`, if `p` lies in an
- * object of a SMALL block or of a parsed NURSERY block; NULL otherwise.
+ * object of a SMALL or PACKED block or of a parsed NURSERY block; NULL
+ * otherwise.
  * For conservative roots: any word is acceptable input. */
 void *heap_find_small(uintptr_t p);
+
+/* The slot of the nearest start bit at or below slot s of block b, or
+ * -1: in a NURSERY or PACKED block, the object that slot s may lie in. */
+long block_start_at_or_below(const struct block *b, uint32_t s);
 
 /* True if `p` is exactly the payload start of such an object. */
 bool heap_is_small_object(uintptr_t p);

@@ -138,12 +138,12 @@ static bool choose(void)
 	return true;
 }
 
-/* The marked objects of a SMALL block (their slots are obj_size apart)
- * or of a NURSERY block kept for pinned objects (GRANULE apart). */
+/* The marked objects of a block: their slots are obj_size apart (GRANULE
+ * in NURSERY and PACKED blocks). */
 static void update_block(struct block *b)
 {
-	size_t step = b->state == BLOCK_SMALL ? b->obj_size : GRANULE;
-	bool old_holder = b->state == BLOCK_SMALL && b->gen == 2;
+	size_t step = b->obj_size;
+	bool old_holder = block_old_format(b) && b->gen == 2;
 	char *base = block_base(b);
 	for (unsigned i = 0; i < BITMAP_WORDS; i++)
 		for (uint64_t m = atomic_load_relaxed(&b->marks[i]); m; m &= m - 1) {

@@ -128,7 +128,7 @@ static inline bool valid_old_target(const void *obj)
 {
 	uintptr_t p = (uintptr_t)obj;
 	if (heap_contains(p))
-		return block_of(p)->state == BLOCK_SMALL && heap_is_small_object(p);
+		return block_old_format(block_of(p)) && heap_is_small_object(p);
 	return large_valid(obj);
 }
 

@@ -126,6 +126,52 @@ static uint32_t sweep_bitmaps(struct block *b, struct sweep_result *r)
 	return live;
 }
 
+/* A PACKED block's bitmaps [INV-PACKED]: as sweep_bitmaps, its dead
+ * objects' footprints read from their headers (nobody else reads a dead
+ * object, and the block takes no allocation). Returns the objects left. */
+static uint32_t sweep_packed(struct block *b, struct sweep_result *r)
+{
+	char *base = block_base(b);
+	uint32_t live = 0, freed = 0;
+	size_t freed_bytes = 0;
+	for (unsigned i = 0; i < BITMAP_WORDS; i++) {
+		uint64_t marks = atomic_load_relaxed(&b->marks[i]);
+		GYRE_ASSERT((marks & ~b->starts[i]) == 0);
+		for (uint64_t dead = b->starts[i] & ~marks; dead; dead &= dead - 1) {
+			char *slot = base + (size_t)bitmap_slot(i, dead) * GRANULE;
+			freed_bytes += nursery_size_of(*(uint64_t *)slot);
+			freed++;
+		}
+		live += (uint32_t)__builtin_popcountll(marks);
+		__atomic_store_n(&b->starts[i], marks, __ATOMIC_RELAXED);
+		atomic_store_relaxed(&b->marks[i], 0);
+	}
+	GYRE_ASSERT(freed_bytes <= b->live_bytes);
+	b->live = live;
+	b->live_bytes -= (uint32_t)freed_bytes;
+	r->freed_objects += freed;
+	r->freed_bytes += freed_bytes;
+	r->live_objects += live;
+	r->live_bytes += b->live_bytes;
+	if (live) {
+		r->old_blocks++;
+		r->old_free_bytes += BLOCK_SIZE - b->live_bytes;
+	}
+	return live;
+}
+
+/* Frees a PACKED block that emptied, or leaves it: it is on no list. */
+static void sweep_packed_block(struct sweeper *s, struct block *b)
+{
+	if (sweep_packed(b, &s->r))
+		return;
+	b->state = BLOCK_FREE;
+	block_set_gen(b, 0);
+	card_clear_block(b);
+	s->blocks_freed++;
+	list_append(&s->free_head, &s->free_tail, b);
+}
+
 static void sweep_block(struct sweeper *s, struct block *b)
 {
 	uint32_t live = sweep_bitmaps(b, &s->r);
@@ -201,6 +247,8 @@ static void sweep_worker(unsigned id, void *arg)
 				continue; /* [INV-FROZEN] never swept */
 			if (b->state == BLOCK_SMALL)
 				sweep_block(s, b);
+			else if (b->state == BLOCK_PACKED)
+				sweep_packed_block(s, b);
 			else if (b->state == BLOCK_NURSERY)
 				sweep_nursery_block(s, b);
 		}
@@ -310,8 +358,8 @@ bool sweep_old_pending(void)
 	return atomic_load_explicit(&lazy.done, memory_order_acquire) < lazy.top;
 }
 
-/* A block's space byte says generation 2 only of a SMALL block of
- * generation 2 (free and nursery blocks have 0, which a mutator that
+/* A block's space byte says generation 2 only of a SMALL or PACKED block
+ * of generation 2 (free and nursery blocks have 0, which a mutator that
  * takes a free block for its nursery writes again); such a block changes
  * only in pauses and in its own sweep, so its metadata can be read once
  * the byte is seen. */
@@ -323,12 +371,14 @@ static bool old_block(size_t i)
 /* Sweeps an unswept block of the claimer's, then relists or frees it. */
 static void sweep_old_one(struct block *b, struct sweep_result *r)
 {
-	uint32_t live = sweep_bitmaps(b, r);
+	bool packed = b->state == BLOCK_PACKED;
+	uint32_t live = packed ? sweep_packed(b, r) : sweep_bitmaps(b, r);
 	b->swept = heap.sweep_epoch;
-	compact_note_swept(b, live);
+	if (!packed)
+		compact_note_swept(b, live);
 	if (live == 0)
 		heap_free_block(b);
-	else if (live < b->nslots)
+	else if (live < b->nslots && !packed)
 		heap_list_block(b);
 }
 

@@ -3,7 +3,10 @@
  *
  * 1. setup: every nursery block (and, for generation 1, every gen-1 block)
  *    becomes from-space; gen-1 class lists are emptied so that no copy
- *    lands in from-space.
+ *    lands in from-space. While most of the nursery survives, its fuller
+ *    blocks are promoted in place: listed with the pinned blocks, every
+ *    object reached in them stays (like a pinned one), and their space
+ *    byte says generation 2, the generation they join at release.
  * 2. prepare (parallel): the calling worker pins what stacks, registers
  *    and root areas point at in from-space (parsing nursery blocks to find
  *    object starts); all workers turn each dirty card of the other blocks
@@ -15,9 +18,10 @@
  *    still points to a younger generation than its holder's gets its card
  *    dirtied (value 1); only the scanner of a pending card clears its
  *    pending bit, and no one clears the dirty bit, so no dirtying is lost.
- * 4. release: copies get their start bits; nursery and gen-1 blocks with
- *    pinned objects stay (their start bits name exactly those objects),
- *    the others are freed.
+ * 4. release: copies get their start bits; blocks promoted in place become
+ *    PACKED blocks of generation 2; nursery and gen-1 blocks with pinned
+ *    objects stay (their start bits name exactly those objects), the
+ *    others are freed.
  *
  * If to-space is exhausted (heap maximum), the object stays in place
  * (HDR_STAYS) like a pinned one, and is scanned like a copy, by the
@@ -60,6 +64,7 @@ int minor_init(unsigned workers)
 	minor_state.rescans = 0;
 	minor_state.retained_objects = minor_state.retained_bytes = 0;
 	minor_state.gen1_objects = minor_state.gen1_bytes = 0;
+	minor_state.survival = 0;
 	return GYRE_OK;
 }
 
@@ -105,7 +110,7 @@ void minor_recount(void)
 	minor_state.retained_objects = minor_state.retained_bytes = 0;
 	for (struct block *b = nursery.blocks; b; b = b->next) {
 		minor_state.retained_objects += count_starts(b);
-		minor_state.retained_bytes += minor_unstay(b);
+		minor_state.retained_bytes += minor_unstay(b, NULL);
 	}
 	minor_state.gen1_objects = minor_state.gen1_bytes = 0;
 	for (struct block *b = heap.gen1; b; b = b->gnext) {
@@ -113,6 +118,49 @@ void minor_recount(void)
 		minor_state.gen1_objects += n;
 		minor_state.gen1_bytes += (size_t)n * b->obj_size;
 	}
+}
+
+/* Promotion in place pays off when what it leaves behind (the dead
+ * objects of the blocks it promotes, holes until a block empties) is
+ * small against what it saves (copying the rest): at this survival. */
+#define IN_PLACE_SURVIVAL 0.7
+/* A block is promoted in place only if at least this much of it is
+ * objects: the rest of a block taken late in the cycle would be a hole. */
+#define IN_PLACE_FILL (BLOCK_SIZE * 3 / 4)
+
+/* Whether nursery block b is promoted in place this collection. */
+static bool promote_in_place(const struct block *b, bool survives)
+{
+	if (gyre_cfg.promote_in_place == 2)
+		return b->top > 0;
+	return survives && b->top >= IN_PLACE_FILL;
+}
+
+/* The nursery becomes from-space; the blocks promoted in place are
+ * listed with the pinned ones, which scan_pinned and the overflow rescan
+ * walk. */
+static void setup_nursery(void)
+{
+	bool survives = gyre_cfg.promote_in_place > 0 &&
+			minor_state.survival >= IN_PLACE_SURVIVAL;
+	for (struct block *b = nursery.blocks; b; b = b->next) {
+		if (!promote_in_place(b, survives)) {
+			block_set_from(b, true);
+			continue;
+		}
+		b->in_place = true;
+		b->pin_next = minor_state.pinned;
+		minor_state.pinned = b;
+		heap.space[block_index(b)] = 2 | SPACE_FROM;
+	}
+}
+
+static void note_survival(const struct minor_result *r)
+{
+	if (!r->young_bytes)
+		return;
+	double share = (double)r->young_survived / (double)r->young_bytes;
+	minor_state.survival = (minor_state.survival + share) / 2;
 }
 
 /* Runs a job on the workers taking part (work_pool_start): alone, it is
@@ -134,8 +182,7 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 	size_t from_bytes = atomic_load_relaxed(&nursery.bytes) + minor_state.retained_bytes;
 	minor_state.tenure_age = tenure_all ? 0 : gyre_cfg.tenure_age;
 	minor_state.pinned = NULL;
-	for (struct block *b = nursery.blocks; b; b = b->next)
-		block_set_from(b, true);
+	setup_nursery();
 	r.young_bytes = from_bytes;
 	if (gen == 1) {
 		r.gen1_bytes = minor_state.gen1_bytes;
@@ -186,6 +233,7 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 				      ? from_objects - r.survived_objects : 0;
 	r.collected_bytes = from_bytes > r.survived_bytes
 				    ? from_bytes - r.survived_bytes : 0;
+	note_survival(&r);
 	r.prepare_ns = t1 - t0;
 	r.copy_ns = t2 - t1;
 	r.release_ns = gyre_now_ns() - t2;

@@ -3,7 +3,9 @@
  * barrier"): stop-the-world, parallel, copying. It evacuates the nursery
  * (and, collecting generation 1, generation 1 too): live objects are copied
  * into generation 1, or into generation 2 once their age reaches the
- * tenure age. Roots: stacks, registers and root areas (conservative: what
+ * tenure age. While most of the nursery survives, its fuller blocks are
+ * promoted in place instead: what survives in them is marked, not
+ * copied, and each becomes a PACKED block of generation 2. Roots: stacks, registers and root areas (conservative: what
  * they point at is pinned and stays in place), handles, and the dirty
  * cards of the generations not collected.
  *
@@ -21,7 +23,10 @@ struct minor_result {
 	size_t collected_objects, collected_bytes;
 	/* Copied into an older generation (all copies but gen 1 -> gen 1). */
 	size_t promoted_objects, promoted_bytes;
-	size_t gen2_bytes;       /* of those, bytes copied into generation 2 */
+	size_t gen2_bytes;       /* of those, bytes into generation 2 */
+	/* Of those, promoted in place: nursery blocks that joined
+	 * generation 2 whole, and their objects' bytes. */
+	size_t in_place_blocks, in_place_bytes;
 	size_t pinned_objects;
 	/* Copied (anywhere) or pinned; bytes are the sources' footprints. */
 	size_t survived_objects, survived_bytes;

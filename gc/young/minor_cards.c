@@ -13,6 +13,7 @@
 #include "gc/heap/large.h"
 #include "gc/young/minor_impl.h"
 #include "gc/heap/roots.h"
+#include "gc/heap/type.h"
 
 #define CHUNK_BLOCKS 256
 #define CHUNK_LARGE 16
@@ -103,7 +104,7 @@ void minor_prepare_worker(unsigned id, void *arg)
 			if (!heap.card_summary[i])
 				continue;
 			struct block *b = &heap.blocks[i];
-			if (b->state != BLOCK_SMALL || block_from(b)) {
+			if (!block_old_format(b) || block_from(b)) {
 				card_clear_block(b);
 				continue;
 			}
@@ -133,7 +134,9 @@ static bool card_claim(uint8_t *card)
 	       CARD_PENDING;
 }
 
-/* Scans block b's card k, pending and claimed. */
+/* Scans block b's card k, pending and claimed. [INV-UNSWEPT] A dead
+ * object in a block not swept yet may point at a block freed and reused
+ * since: only live ones are roots. */
 static void scan_block_card(struct copier *c, struct block *b, size_t k)
 {
 	char *base = block_base(b);
@@ -141,12 +144,39 @@ static void scan_block_card(struct copier *c, struct block *b, size_t k)
 	uint32_t first = block_slot(b, lo), last = block_slot(b, hi - 1);
 	if (last >= b->nslots)
 		last = b->nslots - 1;
-	/* [INV-UNSWEPT] A dead object in a block not swept yet may point
-	 * at a block freed and reused since: only live ones are roots. */
 	for (uint32_t s = first; s <= last; s++)
 		if (block_slot_live(b, s))
 			minor_scan_fields(c, object_from_slot(base + (size_t)s * b->obj_size),
 					  b->gen, lo, hi);
+}
+
+/* The same in a PACKED block, whose objects are of any size: the object
+ * that starts before the card may reach into it (objects never overlap,
+ * so no other one can), then those that start on it: a card's slots lie
+ * in one word of start bits. */
+static void scan_packed_card(struct copier *c, struct block *b, size_t k)
+{
+	enum { CARD_SLOTS = CARD_SIZE / GRANULE };
+	_Static_assert(64 % CARD_SLOTS == 0, "a card's slots lie in one bitmap word");
+	char *base = block_base(b);
+	uintptr_t lo = (uintptr_t)base + k * CARD_SIZE, hi = lo + CARD_SIZE;
+	uint32_t first = (uint32_t)k * CARD_SLOTS;
+	long before = first ? block_start_at_or_below(b, first - 1) : -1;
+	if (before >= 0 && block_slot_live(b, (uint32_t)before)) {
+		char *slot = base + (size_t)before * GRANULE;
+		void *obj = object_from_slot(slot);
+		if ((uintptr_t)slot + nursery_size_of(*object_header(obj)) > lo)
+			minor_scan_fields(c, obj, b->gen, lo, hi);
+	}
+	unsigned w = first / 64;
+	uint64_t m = b->starts[w] >> (first % 64);
+	if (CARD_SLOTS < 64)
+		m &= (UINT64_C(1) << (CARD_SLOTS % 64)) - 1;
+	if (block_unswept(b))
+		m &= atomic_load_relaxed(&b->marks[w]) >> (first % 64);
+	for (; m; m &= m - 1)
+		minor_scan_fields(c, object_from_slot(base + (size_t)(first + (uint32_t)__builtin_ctzll(m)) * GRANULE),
+				  b->gen, lo, hi);
 }
 
 void minor_scan_block_cards(struct copier *c, struct block *b)
@@ -156,7 +186,11 @@ void minor_scan_block_cards(struct copier *c, struct block *b)
 		for (uint64_t m = card_word(cards + k) & CARD_BYTES(CARD_PENDING); m;
 		     m &= m - 1) {
 			size_t j = k + card_first(m);
-			if (card_claim(&cards[j]))
+			if (!card_claim(&cards[j]))
+				continue;
+			if (b->state == BLOCK_PACKED)
+				scan_packed_card(c, b, j);
+			else
 				scan_block_card(c, b, j);
 		}
 }

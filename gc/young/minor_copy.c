@@ -38,11 +38,12 @@ static inline void slot_mark(struct block *b, uint32_t s)
 
 /* ------------------------------------------------------------- pinning */
 
-/* Lists a block that keeps objects in place. Caller: the pin pass alone,
- * or a worker holding pin_lock. */
+/* Lists a block that keeps objects in place (one promoted in place was
+ * listed at setup). Caller: the pin pass alone, or a worker holding
+ * pin_lock. */
 static void list_pinned(struct block *b)
 {
-	if (!b->pinned && !b->stayed) {
+	if (!b->pinned && !b->stayed && !b->in_place) {
 		b->pin_next = minor_state.pinned;
 		minor_state.pinned = b;
 	}
@@ -171,6 +172,26 @@ static inline void *claimed_at(void *obj, uint64_t h, unsigned *gen)
 	return fwd;
 }
 
+/* An object of a block promoted in place (header h, unclaimed) stays
+ * where it is, for good: claimed like one that stays for want of space
+ * (HDR_STAYS, then its mark bit with release, so that scan_pinned leaves
+ * it to the claimer), but without the pin lock: its block was listed at
+ * setup. *gen is already 2. */
+static void *keep_in_place(struct copier *c, void *obj, _Atomic uint64_t *hp,
+			   uint64_t h, unsigned *gen)
+{
+	if (!atomic_compare_exchange_strong_explicit(hp, &h, h | HDR_STAYS,
+			memory_order_acq_rel, memory_order_acquire))
+		return claimed_at(obj, h, gen);
+	struct block *b = block_of((uintptr_t)obj);
+	uint32_t s = slot_of(b, obj);
+	atomic_fetch_or_explicit(&b->marks[s / 64], UINT64_C(1) << (s % 64),
+				 memory_order_release);
+	if (type_get(header_type(h))->kind != TYPE_NOPTR)
+		push(c, obj);
+	return obj;
+}
+
 /* The object's new address: its copy, or itself if it stays in place;
  * *gen is the generation it is in then. `space` is its from-space
  * block's space byte; hgen is the generation of the holder it was reached
@@ -192,6 +213,8 @@ static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned hgen,
 	uint64_t h = atomic_load_explicit(hp, memory_order_acquire);
 	if (h & (HDR_FORWARDED | HDR_STAYS))
 		goto claimed;
+	if (space_in_place(space))
+		return keep_in_place(c, obj, hp, h, gen);
 	unsigned age = header_age(h) < HDR_AGE_MAX ? header_age(h) + 1 : HDR_AGE_MAX;
 	size_t bytes = HEADER_SIZE + (size_t)header_length(h) *
 			gyre__type_size[header_type(h)];

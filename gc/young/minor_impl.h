@@ -88,8 +88,20 @@ struct minor_state {
 	 * after the last minor collection. Collector only. */
 	size_t retained_objects, retained_bytes;
 	size_t gen1_objects, gen1_bytes;
+	/* The share of the nursery's bytes that survived, averaged over the
+	 * last collections (each weighs half). Collector only. */
+	double survival;
 };
 extern struct minor_state minor_state;
+
+/* From-space blocks promoted in place have space byte 2 | SPACE_FROM
+ * (| SPACE_PINNED): generation 2 is what their survivors are in, for the
+ * card rule and tenure_from_old, and no other from-space block is older
+ * than generation 1. */
+static inline bool space_in_place(uint8_t space)
+{
+	return (space & SPACE_GEN_MASK) == 2;
+}
 
 /* True if obj (any pointer) is in from-space. */
 static inline bool minor_in_from(const void *obj)
@@ -149,8 +161,9 @@ void minor_scan_large_cards(struct copier *c, struct large *l);
 /* minor_release.c */
 
 /* Objects that stayed for want of space lose their HDR_STAYS. Returns
- * the footprint of the block's objects. */
-size_t minor_unstay(struct block *b);
+ * the footprint of the block's objects; *pinned counts those that had
+ * none (a root pinned them), if pinned is not NULL. */
+size_t minor_unstay(struct block *b, uint32_t *pinned);
 void minor_release_copies(struct minor_result *r);
 /* Gen-1 from-space after a generation-1 collection. */
 void minor_release_gen1(struct minor_result *r);

@@ -1,7 +1,8 @@
 /*
  * minor_release.c: the release phase of a minor collection (minor.c has
- * the phases in order): copies get their start bits, blocks with objects
- * that stay keep them, and the other from-space blocks are freed.
+ * the phases in order): copies get their start bits, blocks promoted in
+ * place join generation 2, blocks with objects that stay keep them, and
+ * the other from-space blocks are freed.
  */
 #include <string.h>
 
@@ -34,8 +35,9 @@ static uint32_t marks_to_starts(struct block *b, bool replace)
 }
 
 /* Objects that stayed for want of space lose their HDR_STAYS. Returns
- * the footprint of the block's objects. */
-size_t minor_unstay(struct block *b)
+ * the footprint of the block's objects; *pinned counts those that had
+ * none (a root pinned them), if pinned is not NULL. */
+size_t minor_unstay(struct block *b, uint32_t *pinned)
 {
 	size_t bytes = 0;
 	char *base = block_base(b);
@@ -45,9 +47,11 @@ size_t minor_unstay(struct block *b)
 		for (uint64_t m = b->starts[w]; m; m &= m - 1) {
 			uint32_t s = bitmap_slot(w, m);
 			uint64_t *h = (uint64_t *)(base + (size_t)s * b->obj_size);
+			if (pinned && !(*h & HDR_STAYS))
+				(*pinned)++;
 			*h &= ~HDR_STAYS;
-			bytes += b->state == BLOCK_NURSERY ? nursery_size_of(*h)
-							   : b->obj_size;
+			bytes += b->state == BLOCK_SMALL ? b->obj_size
+							 : nursery_size_of(*h);
 		}
 	return bytes;
 }
@@ -65,6 +69,35 @@ static struct block *reverse(struct block *b)
 	return r;
 }
 
+/* A block promoted in place becomes PACKED [INV-PACKED], swept as of
+ * now [INV-UNSWEPT]: its marked objects are the survivors, and stay
+ * marked (black) while a concurrent cycle marks, like copies into
+ * generation 2. Freed if nothing in it survived. */
+static void promote_block(struct block *b, struct minor_result *r)
+{
+	b->in_place = b->pinned = b->stayed = false;
+	b->state = BLOCK_PACKED;
+	block_set_gen(b, 2);
+	b->swept = heap.sweep_epoch;
+	b->live = marks_to_starts(b, true);
+	if (!b->live) {
+		heap_free_block(b);
+		return;
+	}
+	uint32_t pinned = 0;
+	size_t bytes = minor_unstay(b, &pinned);
+	b->live_bytes = (uint32_t)bytes;
+	r->pinned_objects += pinned;
+	r->in_place_blocks++;
+	r->in_place_bytes += bytes;
+	r->promoted_objects += b->live;
+	r->promoted_bytes += bytes;
+	r->gen2_bytes += bytes;
+	r->survived_objects += b->live;
+	r->survived_bytes += bytes;
+	r->young_survived += bytes;
+}
+
 void minor_release_nursery(struct minor_result *r)
 {
 	/* nursery.blocks runs from the newest block to the oldest; freed
@@ -74,12 +107,17 @@ void minor_release_nursery(struct minor_result *r)
 	minor_state.retained_objects = minor_state.retained_bytes = 0;
 	while (b) {
 		struct block *next = b->next;
+		if (b->in_place) {
+			promote_block(b, r);
+			b = next;
+			continue;
+		}
 		block_set_from(b, false);
 		if (b->pinned || b->stayed) {
 			b->pinned = b->stayed = false;
 			b->parsed = true;
 			minor_state.retained_objects += marks_to_starts(b, true);
-			size_t bytes = minor_unstay(b);
+			size_t bytes = minor_unstay(b, NULL);
 			minor_state.retained_bytes += bytes;
 			r->survived_bytes += bytes;
 			r->young_survived += bytes;
@@ -109,7 +147,7 @@ void minor_release_gen1(struct minor_result *r)
 		if (b->pinned || b->stayed) {
 			b->pinned = b->stayed = false;
 			b->live = marks_to_starts(b, true);
-			size_t bytes = minor_unstay(b);
+			size_t bytes = minor_unstay(b, NULL);
 			r->pinned_objects += b->live;
 			r->survived_objects += b->live;
 			r->survived_bytes += bytes;

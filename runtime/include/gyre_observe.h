@@ -34,6 +34,11 @@ typedef struct gyre_gen_stats {
 	 * generation. */
 	uint64_t objects_promoted;
 	uint64_t bytes_promoted;
+	/* Of those, the bytes promoted with their nursery block to
+	 * generation 2 without a copy (gyre_config.promote_in_place), and
+	 * the blocks. */
+	uint64_t bytes_in_place;
+	uint64_t blocks_in_place;
 	/* Young objects a stack, register or root area pointed at, or that
 	 * found no room to be copied into, which stayed in place. */
 	uint64_t objects_pinned;
