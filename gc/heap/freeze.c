@@ -70,7 +70,7 @@ void freeze_heap(struct sweep_result *r)
 		objects += n;
 		bytes += b_bytes;
 		r->old_blocks--;
-		r->old_free_bytes -= BLOCK_SIZE - b_bytes;
+		r->old_free_bytes -= block_free_bytes(b, n);
 	}
 	unlist_frozen();
 	for (size_t i = 0; i < large.count; i++) {

@@ -264,7 +264,7 @@ static struct block *take_free_block(void)
 	b->zeroed = zeroed;
 	b->next = b->gnext = NULL;
 	b->live = b->live_bytes = 0;
-	b->pinned = b->stayed = b->in_place = b->parsed = false;
+	b->pinned = b->stayed = b->in_place = b->retained = b->parsed = false;
 	memset(b->starts, 0, sizeof(b->starts));
 	return b;
 }
@@ -349,7 +349,7 @@ void heap_free_block(struct block *b)
 	/* Space 0: a stale pointer into a free block must not look old to
 	 * the collector thread (mark.c's old_target). */
 	block_set_gen(b, 0);
-	b->owned = b->pinned = b->stayed = b->in_place = b->parsed = false;
+	b->owned = b->pinned = b->stayed = b->in_place = b->retained = b->parsed = false;
 	memset(b->starts, 0, sizeof(b->starts));
 	card_clear_block(b);
 	pthread_mutex_lock(&heap.lock);

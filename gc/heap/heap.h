@@ -87,6 +87,7 @@ struct block {
 	/* During a minor collection, a nursery block: promoted in place,
 	 * every object reached in it stays and it becomes PACKED. */
 	bool in_place;
+	bool retained;        /* NURSERY: kept by a minor collection for pinned objects */
 	bool parsed;          /* NURSERY: start bits are exact */
 	/* Its bytes were all zero when it was taken (from heap.returned, or
 	 * from above the top, never written): a nursery buffer need not zero
@@ -290,6 +291,14 @@ static inline bool block_slot_live(const struct block *b, uint32_t s)
 static inline size_t block_starts_bytes(const struct block *b, uint32_t n)
 {
 	return b->state == BLOCK_PACKED ? b->live_bytes : (size_t)n * b->obj_size;
+}
+
+/* The free bytes of a SMALL or PACKED block holding `n` objects (n its
+ * start bits): free slots, or a PACKED block's holes. */
+static inline size_t block_free_bytes(const struct block *b, uint32_t n)
+{
+	return b->state == BLOCK_PACKED ? BLOCK_SIZE - b->live_bytes
+					: (size_t)(b->nslots - n) * b->obj_size;
 }
 
 /* During a minor collection: the block is being evacuated. */

@@ -121,7 +121,7 @@ static uint32_t sweep_bitmaps(struct block *b, struct sweep_result *r)
 	r->live_bytes += (size_t)live * b->obj_size;
 	if (b->gen == 2 && live) {
 		r->old_blocks++;
-		r->old_free_bytes += (size_t)(b->nslots - live) * b->obj_size;
+		r->old_free_bytes += block_free_bytes(b, live);
 	}
 	return live;
 }
@@ -155,7 +155,7 @@ static uint32_t sweep_packed(struct block *b, struct sweep_result *r)
 	r->live_bytes += b->live_bytes;
 	if (live) {
 		r->old_blocks++;
-		r->old_free_bytes += BLOCK_SIZE - b->live_bytes;
+		r->old_free_bytes += block_free_bytes(b, live);
 	}
 	return live;
 }

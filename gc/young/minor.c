@@ -128,12 +128,14 @@ void minor_recount(void)
  * objects: the rest of a block taken late in the cycle would be a hole. */
 #define IN_PLACE_FILL (BLOCK_SIZE * 3 / 4)
 
-/* Whether nursery block b is promoted in place this collection. */
+/* Whether nursery block b is promoted in place this collection. A block
+ * retained for pinned objects is full to its top of dead ones: promoted,
+ * a few objects would hold all of it. */
 static bool promote_in_place(const struct block *b, bool survives)
 {
 	if (gyre_cfg.promote_in_place == 2)
 		return b->top > 0;
-	return survives && b->top >= IN_PLACE_FILL;
+	return survives && !b->retained && b->top >= IN_PLACE_FILL;
 }
 
 /* The nursery becomes from-space; the blocks promoted in place are
@@ -148,7 +150,11 @@ static void setup_nursery(void)
 			block_set_from(b, true);
 			continue;
 		}
+		/* Generation 2 in its metadata too: heap_gen_of (the
+		 * finalizer queue's card rule) must agree with the space
+		 * byte. */
 		b->in_place = true;
+		b->gen = 2;
 		b->pin_next = minor_state.pinned;
 		minor_state.pinned = b;
 		heap.space[block_index(b)] = 2 | SPACE_FROM;

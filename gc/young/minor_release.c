@@ -75,7 +75,7 @@ static struct block *reverse(struct block *b)
  * generation 2. Freed if nothing in it survived. */
 static void promote_block(struct block *b, struct minor_result *r)
 {
-	b->in_place = b->pinned = b->stayed = false;
+	b->in_place = b->pinned = b->stayed = b->retained = false;
 	b->state = BLOCK_PACKED;
 	block_set_gen(b, 2);
 	b->swept = heap.sweep_epoch;
@@ -92,7 +92,8 @@ static void promote_block(struct block *b, struct minor_result *r)
 	r->in_place_bytes += bytes;
 	r->promoted_objects += b->live;
 	r->promoted_bytes += bytes;
-	r->gen2_bytes += bytes;
+	/* The pacer's measure of generation 2's growth: the whole block. */
+	r->gen2_bytes += BLOCK_SIZE;
 	r->survived_objects += b->live;
 	r->survived_bytes += bytes;
 	r->young_survived += bytes;
@@ -115,7 +116,7 @@ void minor_release_nursery(struct minor_result *r)
 		block_set_from(b, false);
 		if (b->pinned || b->stayed) {
 			b->pinned = b->stayed = false;
-			b->parsed = true;
+			b->parsed = b->retained = true;
 			minor_state.retained_objects += marks_to_starts(b, true);
 			size_t bytes = minor_unstay(b, NULL);
 			minor_state.retained_bytes += bytes;

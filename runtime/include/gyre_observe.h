@@ -40,7 +40,8 @@ typedef struct gyre_gen_stats {
 	uint64_t bytes_in_place;
 	uint64_t blocks_in_place;
 	/* Young objects a stack, register or root area pointed at, or that
-	 * found no room to be copied into, which stayed in place. */
+	 * found no room to be copied into, which stayed in place (those of
+	 * blocks promoted in place count as promoted too). */
 	uint64_t objects_pinned;
 	/* Generations 0 and 1 (minor collections): what their pauses spent
 	 * their time on. Stopping the threads (from the stop request until
@@ -99,12 +100,14 @@ typedef struct gyre_stats {
 	uint64_t heap_resident;
 	uint64_t bytes_returned;
 	/* Generation 2's fragmentation, as the last sweep of it found it:
-	 * old_block_bytes, the bytes of its size-class blocks that hold
-	 * objects, and old_free_bytes, the free slots' bytes in those of them
-	 * that are partly used. old_free_bytes / old_block_bytes is the share
-	 * that only a compaction gives back (a full collection compacts,
-	 * gyre_config.compact; promotion fills free slots meanwhile). Large
-	 * objects are not counted. */
+	 * old_block_bytes, the bytes of its blocks that hold objects, and
+	 * old_free_bytes, the free slots' bytes in the partly used
+	 * size-class blocks and the holes of packed ones (promote_in_place).
+	 * old_free_bytes / old_block_bytes is the share that only a
+	 * compaction gives back (a full collection compacts,
+	 * gyre_config.compact; promotion fills free slots meanwhile), or for
+	 * a packed block the death of its last object. Large objects are not
+	 * counted. */
 	uint64_t old_block_bytes;
 	uint64_t old_free_bytes;
 	/* Compaction: the pauses that evacuated blocks (full collections,
