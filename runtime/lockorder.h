@@ -61,6 +61,9 @@ enum lock_rank {
 	/* gc/old/mark.c and gc/young/minor.c: taken by workers inside a pause only. */
 	LOCK_MARK_PARTIAL,
 	LOCK_PIN,
+	/* gc/heap/packed.c: the lists of packed blocks' holes (sweepers and
+	 * copiers, which hold no other lock then). */
+	LOCK_HOLES,
 	/* gc/old/marker.c: the collector thread's orders. */
 	LOCK_MARKER,
 	/* threads/workers.c: the worker pool. */

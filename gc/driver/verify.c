@@ -32,6 +32,7 @@
 #include "gc/final/final.h"
 #include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
+#include "gc/heap/packed.h"
 #include "gc/heap/large.h"
 #include "gc/old/mark.h"
 #include "gc/young/nursery.h"
@@ -165,9 +166,10 @@ static void check_packed_headers(struct block *b)
 			check_header(object_from_slot(base + (size_t)bitmap_slot(w, m) * GRANULE));
 }
 
-/* [INV-PACKED]: its objects, back to back with holes between, never
- * overlap, and their footprints (dead ones' too while it is unswept: the
- * start bits still name them) add up to live_bytes. */
+/* [INV-PACKED]: its objects and fillers tile it, each with its start bit;
+ * the objects' footprints (dead ones' too while it is unswept: their
+ * start bits are still set) add up to live_bytes, and no filler is
+ * marked but a frozen block's (whose marks are its starts). */
 static void check_packed_block(struct block *b)
 {
 	check_marks_clear(b);
@@ -184,19 +186,27 @@ static void check_packed_block(struct block *b)
 		for (uint64_t m = b->starts[w]; m; m &= m - 1) {
 			uint32_t s = bitmap_slot(w, m);
 			void *obj = object_from_slot(base + (size_t)s * GRANULE);
-			if ((size_t)s * GRANULE < end)
-				FAIL("packed block %zu: object %p overlaps the one before",
-				     phase, block_index(b), obj);
-			size_t size = nursery_size_of(*object_header(obj));
-			end = (size_t)s * GRANULE + size;
-			if (end > BLOCK_SIZE)
-				FAIL("packed block %zu: object %p runs past the block", phase,
-				     block_index(b), obj);
-			bytes += size;
+			if ((size_t)s * GRANULE != end)
+				FAIL("packed block %zu: object %p does not follow the one "
+				     "before (which ends at offset %zu)", phase,
+				     block_index(b), obj, end);
+			uint64_t h = *object_header(obj);
+			end += nursery_size_of(h);
+			if (packed_is_filler(h)) {
+				if (!block_frozen(b) &&
+				    (atomic_load_relaxed(&b->marks[w]) >> (s % 64) & 1))
+					FAIL("packed block %zu: filler %p is marked", phase,
+					     block_index(b), obj);
+				continue;
+			}
+			bytes += nursery_size_of(h);
 			n++;
 			if (block_slot_live(b, s))
 				check_object(obj, b->gen);
 		}
+	if (end != BLOCK_SIZE)
+		FAIL("packed block %zu: its objects and fillers end at offset %zu",
+		     phase, block_index(b), end);
 	if (bytes != b->live_bytes || (!block_unswept(b) && n != b->live))
 		FAIL("packed block %zu holds %u objects of %zu bytes, its metadata "
 		     "says %u of %u", phase, block_index(b), n, bytes, b->live,

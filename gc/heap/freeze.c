@@ -8,6 +8,7 @@
 
 #include "gc/heap/card.h"
 #include "gc/heap/freeze.h"
+#include "gc/heap/packed.h"
 #include "gc/heap/type.h"
 #include "gc/final/weak.h"
 #include "gc/old/sweep.h"
@@ -30,8 +31,13 @@ size_t freeze_bytes(void)
 	return atomic_load_relaxed(&freeze.bytes);
 }
 
-static uint32_t count_starts(const struct block *b)
+/* The objects of a swept or frozen SMALL or PACKED block: its start bits,
+ * but a packed block's fillers [INV-PACKED] (its live count leaves them
+ * out). */
+static uint32_t block_objects(const struct block *b)
 {
+	if (b->state == BLOCK_PACKED)
+		return b->live;
 	uint32_t n = 0;
 	for (unsigned w = 0; w < BITMAP_WORDS; w++)
 		n += (uint32_t)__builtin_popcountll(b->starts[w]);
@@ -65,7 +71,7 @@ void freeze_heap(struct sweep_result *r)
 		for (unsigned w = 0; w < BITMAP_WORDS; w++)
 			atomic_store_relaxed(&b->marks[w], b->starts[w]);
 		block_set_gen(b, GEN_FROZEN);
-		uint32_t n = count_starts(b);
+		uint32_t n = block_objects(b);
 		size_t b_bytes = block_starts_bytes(b, n);
 		objects += n;
 		bytes += b_bytes;
@@ -73,6 +79,9 @@ void freeze_heap(struct sweep_result *r)
 		r->old_free_bytes -= block_free_bytes(b, n);
 	}
 	unlist_frozen();
+	/* A frozen block's pages are never written: no copy may go into
+	 * its holes (the next sweep lists those of the blocks that thaw). */
+	packed_holes_reset();
 	for (size_t i = 0; i < large.count; i++) {
 		struct large *l = large.objs[i];
 		if (large_frozen(l))
@@ -239,7 +248,7 @@ void freeze_verify(void (*fail)(const char *what, size_t index))
 			if (atomic_load_relaxed(&b->marks[w]) != b->starts[w])
 				fail("a frozen block's mark bits differ from its start "
 				     "bits: block", i);
-		uint32_t n = count_starts(b);
+		uint32_t n = block_objects(b);
 		objects += n;
 		bytes += block_starts_bytes(b, n);
 	}

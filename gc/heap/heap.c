@@ -9,6 +9,7 @@
 #include "gc/heap/card.h"
 #include "gc/heap/decommit.h"
 #include "gc/heap/heap.h"
+#include "gc/heap/packed.h"
 #include "gc/heap/prefault.h"
 #include "gc/heap/type.h"
 #include "runtime/config.h"
@@ -57,6 +58,7 @@ static size_t free_bits_bytes(size_t nblocks)
 
 int heap_init(size_t max)
 {
+	packed_holes_reset();
 	size_t nblocks = (max + BLOCK_SIZE - 1) >> BLOCK_SHIFT;
 	size_t bytes = nblocks << BLOCK_SHIFT;
 	char *raw = map_noreserve(bytes + HUGE_PAGE);
@@ -517,7 +519,12 @@ void *heap_find_small(uintptr_t p)
 		return NULL;
 	char *slot = block_base(b) + (size_t)s * GRANULE;
 	void *obj = object_from_slot(slot);
-	return p < (uintptr_t)slot + nursery_size_of(*object_header(obj)) ? obj : NULL;
+	/* A filler is a hole, not an object [INV-PACKED]; its header is
+	 * read relaxed (packed.h). */
+	uint64_t h = __atomic_load_n(object_header(obj), __ATOMIC_RELAXED);
+	if (packed_is_filler(h))
+		return NULL;
+	return p < (uintptr_t)slot + nursery_size_of(h) ? obj : NULL;
 }
 
 bool heap_is_small_object(uintptr_t p)

@@ -23,11 +23,12 @@
  * collection's mark phase and the end of its sweep.
  * [INV-HEAP-USED] heap.used == blocks in use * BLOCK_SIZE + large-object
  * bytes, and never exceeds gyre_cfg.heap_max.
- * [INV-PACKED] A PACKED block's start bits name its objects, GRANULE
- * slots apart (with the dead ones too while it is unswept
- * [INV-UNSWEPT]), and `live_bytes` is the sum of their footprints. It is
- * on no list and takes no allocation, and compaction leaves it alone: its
- * holes come back only when it empties (the sweep frees it).
+ * [INV-PACKED] A PACKED block is tiled by its objects and fillers (holes,
+ * packed.h), back to back from its base to its end, each with its start
+ * bit (dead objects' too while it is unswept [INV-UNSWEPT]); `live_bytes`
+ * is the sum of its objects' footprints, fillers left out. It is on no
+ * class list; minor collections copy into its listed holes, compaction
+ * leaves it alone, and the sweep frees it once no object is left.
  * [INV-UNSWEPT] A generation-2 block whose `swept` is not heap.sweep_epoch
  * has not been swept since the last remark: its mark bits, not its start
  * bits, say which of its objects are alive (the others are dead, and may

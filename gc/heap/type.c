@@ -131,8 +131,9 @@ int type_init(void)
 					  &weak_strong, 1);
 	gyre_type eph = register_builtin("gyre.ephemeron", sizeof(struct eph_obj),
 					 NULL, 0);
+	gyre_type filler = register_builtin("gyre.filler", 1, NULL, 0);
 	if (ptr != GYRE_TYPE_PTR || byte != GYRE_TYPE_BYTE || weak != TYPE_WEAK ||
-	    eph != TYPE_EPHEMERON)
+	    eph != TYPE_EPHEMERON || filler != TYPE_FILLER)
 		return GYRE_ENOMEM;
 	/* Written before any thread can see the ids: init is single-threaded.
 	 * An ephemeron has no strong field, but has pointers: it is scanned

@@ -38,7 +38,9 @@ struct type {
  * embedder cannot allocate them with gyre_alloc. */
 #define TYPE_WEAK ((gyre_type)3)
 #define TYPE_EPHEMERON ((gyre_type)4)
-#define TYPE_FIRST_USER ((gyre_type)5)
+/* A hole of a packed block (heap.h [INV-PACKED]): bytes, no pointers. */
+#define TYPE_FILLER ((gyre_type)5)
+#define TYPE_FIRST_USER ((gyre_type)6)
 
 /* Sync: an entry is written once, fully initialised, and then published by
  * a release store of its pointer; readers load it with acquire (type_get)

@@ -14,6 +14,7 @@
 #include "gc/heap/freeze.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
+#include "gc/heap/packed.h"
 #include "gc/old/compact.h"
 #include "gc/old/sweep.h"
 #include "gc/heap/type.h"
@@ -126,44 +127,10 @@ static uint32_t sweep_bitmaps(struct block *b, struct sweep_result *r)
 	return live;
 }
 
-/* A PACKED block's bitmaps [INV-PACKED]: as sweep_bitmaps, its dead
- * objects' footprints read from their headers (nobody else reads a dead
- * object, and the block takes no allocation). Returns the objects left. */
-static uint32_t sweep_packed(struct block *b, struct sweep_result *r)
-{
-	char *base = block_base(b);
-	uint32_t live = 0, freed = 0;
-	size_t freed_bytes = 0;
-	for (unsigned i = 0; i < BITMAP_WORDS; i++) {
-		uint64_t marks = atomic_load_relaxed(&b->marks[i]);
-		GYRE_ASSERT((marks & ~b->starts[i]) == 0);
-		for (uint64_t dead = b->starts[i] & ~marks; dead; dead &= dead - 1) {
-			char *slot = base + (size_t)bitmap_slot(i, dead) * GRANULE;
-			freed_bytes += nursery_size_of(*(uint64_t *)slot);
-			freed++;
-		}
-		live += (uint32_t)__builtin_popcountll(marks);
-		__atomic_store_n(&b->starts[i], marks, __ATOMIC_RELAXED);
-		atomic_store_relaxed(&b->marks[i], 0);
-	}
-	GYRE_ASSERT(freed_bytes <= b->live_bytes);
-	b->live = live;
-	b->live_bytes -= (uint32_t)freed_bytes;
-	r->freed_objects += freed;
-	r->freed_bytes += freed_bytes;
-	r->live_objects += live;
-	r->live_bytes += b->live_bytes;
-	if (live) {
-		r->old_blocks++;
-		r->old_free_bytes += block_free_bytes(b, live);
-	}
-	return live;
-}
-
 /* Frees a PACKED block that emptied, or leaves it: it is on no list. */
 static void sweep_packed_block(struct sweeper *s, struct block *b)
 {
-	if (sweep_packed(b, &s->r))
+	if (packed_sweep(b, &s->r))
 		return;
 	b->state = BLOCK_FREE;
 	block_set_gen(b, 0);
@@ -315,6 +282,7 @@ struct sweep_result sweep_heap(void)
 	for (unsigned g = 0; g < 2; g++)
 		for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 			heap.classes[g][c].head = NULL;
+	packed_holes_reset();
 	compact_sweep_begin();
 	return sweep_parallel(false);
 }
@@ -329,6 +297,7 @@ struct sweep_result sweep_old_begin(void)
 	 * collection. */
 	for (unsigned c = 0; c < SIZECLASS_COUNT; c++)
 		heap.classes[1][c].head = NULL;
+	packed_holes_reset();
 	heap.sweep_epoch++;
 	compact_sweep_begin();
 	lazy.top = heap.top;
@@ -372,7 +341,7 @@ static bool old_block(size_t i)
 static void sweep_old_one(struct block *b, struct sweep_result *r)
 {
 	bool packed = b->state == BLOCK_PACKED;
-	uint32_t live = packed ? sweep_packed(b, r) : sweep_bitmaps(b, r);
+	uint32_t live = packed ? packed_sweep(b, r) : sweep_bitmaps(b, r);
 	b->swept = heap.sweep_epoch;
 	if (!packed)
 		compact_note_swept(b, live);

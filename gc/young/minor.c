@@ -65,6 +65,7 @@ int minor_init(unsigned workers)
 	minor_state.retained_objects = minor_state.retained_bytes = 0;
 	minor_state.gen1_objects = minor_state.gen1_bytes = 0;
 	minor_state.survival = 0;
+	minor_state.collections = 0;
 	return GYRE_OK;
 }
 
@@ -110,7 +111,7 @@ void minor_recount(void)
 	minor_state.retained_objects = minor_state.retained_bytes = 0;
 	for (struct block *b = nursery.blocks; b; b = b->next) {
 		minor_state.retained_objects += count_starts(b);
-		minor_state.retained_bytes += minor_unstay(b, NULL);
+		minor_state.retained_bytes += minor_unstay(b);
 	}
 	minor_state.gen1_objects = minor_state.gen1_bytes = 0;
 	for (struct block *b = heap.gen1; b; b = b->gnext) {
@@ -134,8 +135,22 @@ void minor_recount(void)
 static bool promote_in_place(const struct block *b, bool survives)
 {
 	if (gyre_cfg.promote_in_place == 2)
-		return b->top > 0;
+		return survives && b->top > 0;
 	return survives && !b->retained && b->top >= IN_PLACE_FILL;
+}
+
+/* Whether this collection promotes blocks in place: while most of the
+ * nursery survives, unless the packed blocks' holes can take what
+ * survives (a nursery's worth): copies fill holes, and promoting then
+ * would only make more. The test mode promotes every other collection,
+ * so that copies go into the holes the ones between leave. */
+static bool in_place_due(void)
+{
+	if (gyre_cfg.promote_in_place == 2)
+		return minor_state.collections % 2 == 0;
+	return gyre_cfg.promote_in_place > 0 &&
+	       minor_state.survival >= IN_PLACE_SURVIVAL &&
+	       packed_holes_bytes() < atomic_load_relaxed(&nursery.handed);
 }
 
 /* The nursery becomes from-space; the blocks promoted in place are
@@ -143,8 +158,7 @@ static bool promote_in_place(const struct block *b, bool survives)
  * walk. */
 static void setup_nursery(void)
 {
-	bool survives = gyre_cfg.promote_in_place > 0 &&
-			minor_state.survival >= IN_PLACE_SURVIVAL;
+	bool survives = in_place_due();
 	for (struct block *b = nursery.blocks; b; b = b->next) {
 		if (!promote_in_place(b, survives)) {
 			block_set_from(b, true);
@@ -163,6 +177,7 @@ static void setup_nursery(void)
 
 static void note_survival(const struct minor_result *r)
 {
+	minor_state.collections++;
 	if (!r->young_bytes)
 		return;
 	double share = (double)r->young_survived / (double)r->young_bytes;

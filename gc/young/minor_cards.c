@@ -153,7 +153,9 @@ static void scan_block_card(struct copier *c, struct block *b, size_t k)
 /* The same in a PACKED block, whose objects are of any size: the object
  * that starts before the card may reach into it (objects never overlap,
  * so no other one can), then those that start on it: a card's slots lie
- * in one word of start bits. */
+ * in one word of start bits. Fillers are pointer-free: their scan ends at
+ * their header. A copy a copier is cutting from a hole has no start bit
+ * until the release. */
 static void scan_packed_card(struct copier *c, struct block *b, size_t k)
 {
 	enum { CARD_SLOTS = CARD_SIZE / GRANULE };
@@ -165,7 +167,9 @@ static void scan_packed_card(struct copier *c, struct block *b, size_t k)
 	if (before >= 0 && block_slot_live(b, (uint32_t)before)) {
 		char *slot = base + (size_t)before * GRANULE;
 		void *obj = object_from_slot(slot);
-		if ((uintptr_t)slot + nursery_size_of(*object_header(obj)) > lo)
+		/* Relaxed: a filler's copier may be shrinking it (packed.h). */
+		uint64_t h = __atomic_load_n(object_header(obj), __ATOMIC_RELAXED);
+		if ((uintptr_t)slot + nursery_size_of(h) > lo)
 			minor_scan_fields(c, obj, b->gen, lo, hi);
 	}
 	unsigned w = first / 64;

@@ -110,6 +110,27 @@ static inline char *to_alloc(struct copier *c, unsigned gen, unsigned k)
 	return slot;
 }
 
+/* A slot in generation 2 for an object of `bytes`: in a hole of a packed
+ * block while there are some (its footprint is then *size, the bytes
+ * GRANULE-rounded, and its mark bit is set by the caller once claimed),
+ * else of class k. */
+static inline char *to_alloc_old(struct copier *c, unsigned k, size_t bytes,
+				 size_t *size, bool *hole)
+{
+	*hole = false;
+	*size = sizeclass_size[k];
+	if (packed_holes_bytes() || c->hole.block) {
+		size_t footprint = (bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1);
+		char *slot = packed_alloc(&c->hole, footprint, &c->blocks);
+		if (slot) {
+			*hole = true;
+			*size = footprint;
+			return slot;
+		}
+	}
+	return to_alloc(c, 2, k);
+}
+
 /* Copies the payload: most objects are a few words, for which a call to
  * memcpy costs more than the copy. Whole words: both objects' slots are
  * granule-aligned, so the last partial word is inside both. */
@@ -222,10 +243,12 @@ static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned hgen,
 	size_t slot_size = sizeclass_size[k];
 	unsigned to = age >= minor_state.tenure_age || c->gen1_room < slot_size ||
 		      (hgen >= 2 && gyre_cfg.tenure_from_old > 0) ? 2 : 1;
-	char *slot = to_alloc(c, to, k);
+	bool hole = false;
+	char *slot = to == 2 ? to_alloc_old(c, k, bytes, &slot_size, &hole)
+			     : to_alloc(c, to, k);
 	if (!slot && to == 1) {
 		to = 2;
-		slot = to_alloc(c, to, k);
+		slot = to_alloc_old(c, k, bytes, &slot_size, &hole);
 	}
 	uint64_t want = slot ? (uintptr_t)(slot + HEADER_SIZE) | HDR_FORWARDED
 			     : h | HDR_STAYS;
@@ -237,12 +260,20 @@ static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned hgen,
 	if (!atomic_compare_exchange_strong_explicit(hp, &h, want,
 			memory_order_acq_rel, memory_order_acquire)) {
 		/* Another worker moved it, or left it in place, first. */
-		if (slot)
+		if (hole)
+			packed_unalloc(&c->hole, slot, slot_size);
+		else if (slot)
 			run_unalloc(&c->to[to - 1][k], slot);
 		goto claimed;
 	}
 	if (!slot)
 		return stay(c, obj, h);
+	/* A copy into a hole is recorded now (a run records its copies
+	 * when it moves on): the release turns marks into start bits. */
+	if (hole) {
+		struct block *b = block_of((uintptr_t)slot);
+		slot_mark(b, block_slot(b, (uintptr_t)slot));
+	}
 	copy_words(slot + HEADER_SIZE, obj, bytes - HEADER_SIZE);
 	*(uint64_t *)slot = header_with_age(h, age);
 	if (to == 1)

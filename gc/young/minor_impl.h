@@ -17,6 +17,7 @@
 
 #include "gc/heap/heap.h"
 #include "gc/heap/large.h"
+#include "gc/heap/packed.h"
 #include "gc/young/minor.h"
 #include "gc/heap/ptrvec.h"
 #include "gc/heap/run.h"
@@ -45,6 +46,7 @@ struct copier {
 	struct pending ring[RING];
 	unsigned ring_head, ring_n;        /* the ring's oldest entry, its length */
 	struct run to[2][SIZECLASS_COUNT]; /* runs in gen 1 and gen 2 */
+	struct hole_run hole;              /* a packed block's hole (gen 2) */
 	struct block *blocks;              /* copied into, by copy_next */
 	/* Copies by source and target: [from gen][to gen - 1]; bytes are
 	 * the source's footprint (granule-rounded in the nursery, the slot
@@ -89,8 +91,10 @@ struct minor_state {
 	size_t retained_objects, retained_bytes;
 	size_t gen1_objects, gen1_bytes;
 	/* The share of the nursery's bytes that survived, averaged over the
-	 * last collections (each weighs half). Collector only. */
+	 * last collections (each weighs half), and the collections since
+	 * init. Collector only. */
 	double survival;
+	uint64_t collections;
 };
 extern struct minor_state minor_state;
 
@@ -161,9 +165,8 @@ void minor_scan_large_cards(struct copier *c, struct large *l);
 /* minor_release.c */
 
 /* Objects that stayed for want of space lose their HDR_STAYS. Returns
- * the footprint of the block's objects; *pinned counts those that had
- * none (a root pinned them), if pinned is not NULL. */
-size_t minor_unstay(struct block *b, uint32_t *pinned);
+ * the footprint of the block's objects. */
+size_t minor_unstay(struct block *b);
 void minor_release_copies(struct minor_result *r);
 /* Gen-1 from-space after a generation-1 collection. */
 void minor_release_gen1(struct minor_result *r);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gc/heap/heap.h"
+#include "gc/heap/packed.h"
 #include "gc/old/mark.h"
 #include "gc/young/minor_impl.h"
 #include "gc/young/nursery.h"
@@ -35,9 +36,8 @@ static uint32_t marks_to_starts(struct block *b, bool replace)
 }
 
 /* Objects that stayed for want of space lose their HDR_STAYS. Returns
- * the footprint of the block's objects; *pinned counts those that had
- * none (a root pinned them), if pinned is not NULL. */
-size_t minor_unstay(struct block *b, uint32_t *pinned)
+ * the footprint of the block's objects. */
+size_t minor_unstay(struct block *b)
 {
 	size_t bytes = 0;
 	char *base = block_base(b);
@@ -47,11 +47,9 @@ size_t minor_unstay(struct block *b, uint32_t *pinned)
 		for (uint64_t m = b->starts[w]; m; m &= m - 1) {
 			uint32_t s = bitmap_slot(w, m);
 			uint64_t *h = (uint64_t *)(base + (size_t)s * b->obj_size);
-			if (pinned && !(*h & HDR_STAYS))
-				(*pinned)++;
 			*h &= ~HDR_STAYS;
-			bytes += b->state == BLOCK_SMALL ? b->obj_size
-							 : nursery_size_of(*h);
+			bytes += b->state == BLOCK_NURSERY ? nursery_size_of(*h)
+							   : b->obj_size;
 		}
 	return bytes;
 }
@@ -72,7 +70,8 @@ static struct block *reverse(struct block *b)
 /* A block promoted in place becomes PACKED [INV-PACKED], swept as of
  * now [INV-UNSWEPT]: its marked objects are the survivors, and stay
  * marked (black) while a concurrent cycle marks, like copies into
- * generation 2. Freed if nothing in it survived. */
+ * generation 2; the gaps between them become fillers (packed.c). Freed if
+ * nothing in it survived. */
 static void promote_block(struct block *b, struct minor_result *r)
 {
 	b->in_place = b->pinned = b->stayed = b->retained = false;
@@ -84,19 +83,16 @@ static void promote_block(struct block *b, struct minor_result *r)
 		heap_free_block(b);
 		return;
 	}
-	uint32_t pinned = 0;
-	size_t bytes = minor_unstay(b, &pinned);
-	b->live_bytes = (uint32_t)bytes;
-	r->pinned_objects += pinned;
+	r->pinned_objects += packed_promote(b);
 	r->in_place_blocks++;
-	r->in_place_bytes += bytes;
+	r->in_place_bytes += b->live_bytes;
 	r->promoted_objects += b->live;
-	r->promoted_bytes += bytes;
+	r->promoted_bytes += b->live_bytes;
 	/* The pacer's measure of generation 2's growth: the whole block. */
 	r->gen2_bytes += BLOCK_SIZE;
 	r->survived_objects += b->live;
-	r->survived_bytes += bytes;
-	r->young_survived += bytes;
+	r->survived_bytes += b->live_bytes;
+	r->young_survived += b->live_bytes;
 }
 
 void minor_release_nursery(struct minor_result *r)
@@ -118,7 +114,7 @@ void minor_release_nursery(struct minor_result *r)
 			b->pinned = b->stayed = false;
 			b->parsed = b->retained = true;
 			minor_state.retained_objects += marks_to_starts(b, true);
-			size_t bytes = minor_unstay(b, NULL);
+			size_t bytes = minor_unstay(b);
 			minor_state.retained_bytes += bytes;
 			r->survived_bytes += bytes;
 			r->young_survived += bytes;
@@ -148,7 +144,7 @@ void minor_release_gen1(struct minor_result *r)
 		if (b->pinned || b->stayed) {
 			b->pinned = b->stayed = false;
 			b->live = marks_to_starts(b, true);
-			size_t bytes = minor_unstay(b, NULL);
+			size_t bytes = minor_unstay(b);
 			r->pinned_objects += b->live;
 			r->survived_objects += b->live;
 			r->survived_bytes += bytes;
@@ -172,6 +168,7 @@ void minor_release_copies(struct minor_result *r)
 		for (unsigned g = 0; g < 2; g++)
 			for (unsigned k = 0; k < SIZECLASS_COUNT; k++)
 				run_release(&c->to[g][k]);
+		packed_release(&c->hole);
 		struct block *b = c->blocks;
 		while (b) {
 			struct block *next = b->copy_next == b ? NULL : b->copy_next;

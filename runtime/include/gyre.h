@@ -126,18 +126,16 @@ typedef struct gyre_config {
 	 * such objects age in generation 1 like the others. */
 	int tenure_from_old;
 	/* GYRE_PROMOTE_IN_PLACE: while most of the nursery survives its
-	 * collections (70 % of its bytes, on average over the last few), a
-	 * minor collection copies nothing out of the nursery blocks that are
-	 * at least three quarters full: it marks what survives in them, and
-	 * they join generation 2 whole. A program that stores most of what
-	 * it allocates into old structures, or builds a large structure at
-	 * once, pays for a mark instead of a copy. The dead objects of such
-	 * a block stay holes until its last object dies: under random deaths
-	 * of old objects (a cache whose entries are replaced) the heap grows
-	 * to 1.5-2.5 times what copying needs, which is why it is not the
-	 * default. 1: on. 2: every nursery block, whatever survives (a test
-	 * mode). -1 or 0 (the default; 0 in the environment): off, survivors
-	 * are always copied. */
+	 * collections (70 % of its bytes, on average over the last few), and
+	 * the holes of blocks promoted before could not take a nursery's
+	 * worth, a minor collection copies nothing out of the nursery blocks
+	 * that are at least three quarters full: it marks what survives in
+	 * them, and they join generation 2 whole, their dead objects left as
+	 * holes that later collections copy survivors into. A program that
+	 * builds a large structure at once pays for a mark instead of a
+	 * copy. 1: on. 2: every nursery block at every other minor
+	 * collection, whatever survives (a test mode). -1 or 0 (the default;
+	 * 0 in the environment): off, survivors are always copied. */
 	int promote_in_place;
 	/* GYRE_WORKERS: threads that mark and sweep in parallel, the collecting
 	 * thread included. Default: online CPUs. Range 1 .. 256. */

@@ -22,6 +22,7 @@
 #include "node.h"
 #include "gc/heap/heap.h"
 #include "gc/heap/object.h"
+#include "gc/heap/packed.h"
 
 #define MIB ((size_t)1 << 20)
 #define CHAIN 2000
@@ -253,7 +254,54 @@ static void sweep_shrinks_then_frees(void)
 	free(where);
 }
 
-/* ------------------------------------- 5. weak references queued */
+/* -------------------------------------------- 5. copies fill holes */
+
+#define SPACED 21 /* one node kept in 21: 640-byte holes between */
+
+/* A list at the handle of every SPACED-th of many nodes, the others
+ * dropped. */
+static void build_spaced(void *arg)
+{
+	(void)arg;
+	root = gyre_handle_new(NULL);
+	for (uint64_t i = 0; i < 1000 * SPACED; i++) {
+		struct node *n = node_new(i, NULL, NULL);
+		if (i % SPACED == 0) {
+			GYRE_STORE(n, left, gyre_handle_get(root));
+			gyre_handle_set(root, n);
+		}
+	}
+}
+
+/* A young node in each kept node's right field. */
+static void add_young(void *arg)
+{
+	(void)arg;
+	for (struct node *n = gyre_handle_get(root); n; n = n->left)
+		GYRE_STORE(n, right, node_new(n->value + 1, NULL, NULL));
+}
+
+static void copies_fill_holes(void)
+{
+	harness_in_thread(build_spaced, NULL);
+	gyre_collect(0); /* the test mode's first collection: in place */
+	assert_true(packed_holes_bytes() >= 100 * HOLE_MIN);
+	/* Its second copies: what an old node reaches goes to generation
+	 * 2, into the holes (the verifier checks that they stay tiled). */
+	harness_in_thread(add_young, NULL);
+	gyre_collect(0);
+	unsigned n = 0, in_holes = 0;
+	for (struct node *k = gyre_handle_get(root); k; k = k->left, n++) {
+		assert_int_equal(k->right->value, k->value + 1);
+		assert_int_equal(heap_gen_of((uintptr_t)k->right), 2);
+		in_holes += block_of((uintptr_t)k->right)->state == BLOCK_PACKED;
+	}
+	assert_int_equal(n, 1000);
+	assert_int_equal(in_holes, n);
+	gyre_handle_free(root);
+}
+
+/* ------------------------------------- 6. weak references queued */
 
 static int up_adaptive_queue(void **state)
 {
@@ -300,7 +348,7 @@ static void weak_refs_queued(void)
 	gyre_handle_free(root);
 }
 
-/* ---------------------------------------------------- 6. bad values */
+/* ---------------------------------------------------- 7. bad values */
 
 static int env_three(void)
 {
@@ -331,6 +379,7 @@ int main(void)
 		TEST(adaptive_follows_survival, up_adaptive),
 		TEST(packed_cards_are_roots, up_every_block),
 		TEST(sweep_shrinks_then_frees, up_every_block),
+		TEST(copies_fill_holes, up_every_block),
 		TEST(weak_refs_queued, up_adaptive_queue),
 		{"bad_values", run_body, NULL, NULL, &(struct body){bad_values}},
 	};
