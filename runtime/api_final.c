@@ -7,6 +7,7 @@
 #include "gc/young/alloc.h"
 #include "gc/final/final.h"
 #include "gc/heap/heap.h"
+#include "gc/heap/packed.h"
 #include "gc/heap/large.h"
 #include "gc/heap/object.h"
 #include "gc/heap/type.h"
@@ -62,8 +63,13 @@ static bool object_start(void *obj)
 	/* Relaxed: the lazy sweep may be rewriting the word (sweep.c); an
 	 * object the program holds keeps its bit. */
 	uint32_t s = block_slot(b, p - HEADER_SIZE);
-	return b->state == BLOCK_NURSERY ||
-	       (__atomic_load_n(&b->starts[s / 64], __ATOMIC_RELAXED) >> (s % 64) & 1);
+	if (b->state == BLOCK_NURSERY)
+		return true;
+	if (!(__atomic_load_n(&b->starts[s / 64], __ATOMIC_RELAXED) >> (s % 64) & 1))
+		return false;
+	/* A packed block's filler is a hole, not an object (packed.h). */
+	return b->state != BLOCK_PACKED ||
+	       !packed_is_filler(__atomic_load_n(object_header(obj), __ATOMIC_RELAXED));
 }
 
 GYRE_API void *gyre_weak_new(void *target, gyre_weak_fn callback, void *ctx)

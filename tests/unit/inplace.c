@@ -25,6 +25,8 @@
 #include "gc/heap/packed.h"
 
 #define MIB ((size_t)1 << 20)
+/* A node's footprint: header, payload, granule-rounded. */
+#define NODE_BYTES ((HEADER_SIZE + sizeof(struct node) + GRANULE - 1) & ~(GRANULE - 1))
 #define CHAIN 2000
 
 /* An address as a number no conservative scan mistakes for a pointer. */
@@ -281,11 +283,30 @@ static void add_young(void *arg)
 		GYRE_STORE(n, right, node_new(n->value + 1, NULL, NULL));
 }
 
+static void *filler;
+
+static void on_final(void *obj, void *ctx)
+{
+	(void)obj;
+	(void)ctx;
+}
+
+static int register_filler(void)
+{
+	return gyre_finalizer_register(filler, on_final, NULL);
+}
+
 static void copies_fill_holes(void)
 {
 	harness_in_thread(build_spaced, NULL);
 	gyre_collect(0); /* the test mode's first collection: in place */
 	assert_true(packed_holes_bytes() >= 100 * HOLE_MIN);
+	/* The granule after a kept node starts the filler of the nodes
+	 * dropped after it: no object, for lookups and the API. */
+	filler = (char *)gyre_handle_get(root) + NODE_BYTES;
+	assert_null(heap_find_small((uintptr_t)filler));
+	harness_expect_misuse(register_filler, GYRE_EINVAL, "is not the start of a gyre object");
+	filler = NULL;
 	/* Its second copies: what an old node reaches goes to generation
 	 * 2, into the holes (the verifier checks that they stay tiled). */
 	harness_in_thread(add_young, NULL);
