@@ -282,8 +282,12 @@ static void pause_prepare(struct pause *p, bool large_sorted)
 static void young(struct pause *p, bool gen1, bool all, bool solo)
 {
 	uint64_t t0 = gyre_now_ns();
+	size_t used = atomic_load_relaxed(&heap.used);
+	size_t room = gyre_cfg.heap_max > used ? gyre_cfg.heap_max - used : 0;
+	size_t limit = limit_room();
 	p->mr = minor_collect(gen1, all,
-			      atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE, solo);
+			      atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE, solo,
+			      limit < room ? limit : room);
 	p->t.minor_ns = gyre_now_ns() - t0;
 	atomic_store_relaxed(&collector.young_count,
 			     gen1 ? 0 : atomic_load_relaxed(&collector.young_count) + 1);

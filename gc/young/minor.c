@@ -141,24 +141,29 @@ static bool promote_in_place(const struct block *b, bool survives)
 
 /* Whether this collection promotes blocks in place: while most of the
  * nursery survives, unless the packed blocks' holes can take what
- * survives (a nursery's worth): copies fill holes, and promoting then
- * would only make more. The test mode promotes every other collection,
- * so that copies go into the holes the ones between leave. */
-static bool in_place_due(void)
+ * survives (a nursery's worth: copies fill holes, and promoting then
+ * would only make more), and while the heap has room for the holes it
+ * makes (a quarter of the heap in use, besides the nursery: near the
+ * heap's maximum or the memory limit, memory is worth more than the
+ * copy). The test mode promotes every other collection, so that copies
+ * go into the holes the ones between leave. */
+static bool in_place_due(size_t room)
 {
 	if (gyre_cfg.promote_in_place == 2)
 		return minor_state.collections % 2 == 0;
+	size_t handed = atomic_load_relaxed(&nursery.handed);
 	return gyre_cfg.promote_in_place > 0 &&
 	       minor_state.survival >= IN_PLACE_SURVIVAL &&
-	       packed_holes_bytes() < atomic_load_relaxed(&nursery.handed);
+	       packed_holes_bytes() < handed &&
+	       room >= atomic_load_relaxed(&heap.used) / 4 + handed;
 }
 
 /* The nursery becomes from-space; the blocks promoted in place are
  * listed with the pinned ones, which scan_pinned and the overflow rescan
  * walk. */
-static void setup_nursery(void)
+static void setup_nursery(size_t room)
 {
-	bool survives = in_place_due();
+	bool survives = in_place_due(room);
 	for (struct block *b = nursery.blocks; b; b = b->next) {
 		if (!promote_in_place(b, survives)) {
 			block_set_from(b, true);
@@ -195,7 +200,7 @@ static void run_job(worker_fn fn, void *arg)
 }
 
 struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max,
-				  bool solo)
+				  bool solo, size_t growth_room)
 {
 	GYRE_ASSERT(stw_world_stopped() && gen <= 1);
 	struct minor_result r = {0};
@@ -203,7 +208,7 @@ struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max
 	size_t from_bytes = atomic_load_relaxed(&nursery.bytes) + minor_state.retained_bytes;
 	minor_state.tenure_age = tenure_all ? 0 : gyre_cfg.tenure_age;
 	minor_state.pinned = NULL;
-	setup_nursery();
+	setup_nursery(growth_room);
 	r.young_bytes = from_bytes;
 	if (gen == 1) {
 		r.gen1_bytes = minor_state.gen1_bytes;

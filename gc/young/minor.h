@@ -56,9 +56,12 @@ void minor_shutdown(void);
  * generation 2 (a full collection runs one first). Generation 1 holds at
  * most about `gen1_max` bytes afterwards: survivors that do not fit go to
  * generation 2 whatever their age, so that a collection of generation 1
- * never copies more than that (the survivor space of other collectors). */
+ * never copies more than that (the survivor space of other collectors).
+ * `growth_room`: the bytes the heap may still grow by (under heap_max and the
+ * memory limit); promotion in place leaves holes, and is not chosen
+ * without room for them. */
 struct minor_result minor_collect(unsigned gen, bool tenure_all, size_t gen1_max,
-				  bool solo);
+				  bool solo, size_t growth_room);
 
 /* After a sweep, which may have dropped young objects: recounts what the
  * nursery and generation 1 hold. World stopped. */

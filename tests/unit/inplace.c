@@ -174,6 +174,39 @@ static void adaptive_follows_survival(void)
 	gyre_handle_free(root);
 }
 
+/* Near the heap's maximum the adaptive mode copies: the holes it would
+ * leave are worth more than the copy. */
+static int up_adaptive_small(void **state)
+{
+	(void)state;
+	return node_up_with(&(gyre_config){.promote_in_place = 1,
+					   .nursery_size = MIB,
+					   .heap_max = 32 * MIB});
+}
+
+static void allocate_one_mib(void *arg)
+{
+	(void)arg;
+	allocate(1, 1);
+}
+
+static void adaptive_leaves_room(void)
+{
+	root = gyre_handle_new(NULL);
+	while (atomic_load(&heap.used) < 8 * MIB)
+		harness_in_thread(allocate_one_mib, NULL);
+	assert_true(young_stats().blocks_in_place > 0);
+	/* Past 26 MiB of 32, the room left is under a quarter of the heap
+	 * in use and a nursery. */
+	while (atomic_load(&heap.used) < 26 * MIB)
+		harness_in_thread(allocate_one_mib, NULL);
+	uint64_t blocks = young_stats().blocks_in_place;
+	for (unsigned i = 0; i < 2; i++)
+		harness_in_thread(allocate_one_mib, NULL);
+	assert_int_equal(young_stats().blocks_in_place, blocks);
+	gyre_handle_free(root);
+}
+
 /* ---------------------------------------- 3. cards of a packed object */
 
 #define SLOTS 128
@@ -398,6 +431,7 @@ int main(void)
 		TEST(survivors_stay, up_every_block),
 		TEST(survivors_copied_when_off, up_off),
 		TEST(adaptive_follows_survival, up_adaptive),
+		TEST(adaptive_leaves_room, up_adaptive_small),
 		TEST(packed_cards_are_roots, up_every_block),
 		TEST(sweep_shrinks_then_frees, up_every_block),
 		TEST(copies_fill_holes, up_every_block),
