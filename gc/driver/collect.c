@@ -284,7 +284,9 @@ static void young(struct pause *p, bool gen1, bool all, bool solo)
 	uint64_t t0 = gyre_now_ns();
 	size_t used = atomic_load_relaxed(&heap.used);
 	size_t room = gyre_cfg.heap_max > used ? gyre_cfg.heap_max - used : 0;
-	size_t limit = limit_room();
+	/* Headroom, not room: a limit given up (limit_room's SIZE_MAX)
+	 * still makes holes cost memory the program cannot spare. */
+	size_t limit = limit_headroom();
 	p->mr = minor_collect(gen1, all,
 			      atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE, solo,
 			      limit < room ? limit : room);

@@ -396,6 +396,11 @@ static void check_lists(size_t gen1)
 			     phase, block_index(b));
 }
 
+static void holes_fail(const char *what, size_t index)
+{
+	FAIL("[INV-PACKED] %s %zu", phase, what, index);
+}
+
 static void frozen_fail(const char *what, size_t index)
 {
 	FAIL("[INV-FROZEN] %s %zu", phase, what, index);
@@ -410,6 +415,7 @@ void verify_heap(const char *when)
 	size_t large_bytes = check_large();
 	check_lists(gen1);
 	freeze_verify(frozen_fail);
+	packed_holes_verify(holes_fail);
 	size_t used = atomic_load_relaxed(&heap.used);
 	if (used != blocks * BLOCK_SIZE + large_bytes)
 		FAIL("heap.used is %zu but blocks and large objects hold %zu", phase,

@@ -186,12 +186,13 @@ static char *pop_hole(size_t need)
 
 char *packed_alloc(struct hole_run *r, size_t bytes, struct block **blocks)
 {
-	if (!r->block || (size_t)(r->hi - r->lo) < bytes + GRANULE) {
+	size_t need = bytes + GRANULE;
+	if (!r->block || (size_t)(r->hi - r->lo) < need) {
 		packed_release(r);
-		if (!atomic_load_relaxed(&holes.bytes))
+		if (!atomic_load_relaxed(&holes.bytes) || (r->miss && need >= r->miss))
 			return NULL;
 		pthread_mutex_lock(&holes.lock);
-		char *slot = pop_hole(bytes + GRANULE);
+		char *slot = pop_hole(need);
 		struct block *b = slot ? block_of((uintptr_t)slot) : NULL;
 		/* Under the lock: two copiers may take holes of one block. */
 		if (b && !b->copy_next) {
@@ -199,9 +200,11 @@ char *packed_alloc(struct hole_run *r, size_t bytes, struct block **blocks)
 			*blocks = b;
 		}
 		pthread_mutex_unlock(&holes.lock);
-		if (!slot)
+		if (!slot) {
+			r->miss = r->miss && r->miss < need ? r->miss : need;
 			return NULL;
-		*r = (struct hole_run){b, slot, slot + filler_size(slot), 0};
+		}
+		*r = (struct hole_run){b, slot, slot + filler_size(slot), 0, r->miss};
 	}
 	r->hi -= bytes;
 	r->bytes += (uint32_t)bytes;
@@ -225,4 +228,37 @@ void packed_release(struct hole_run *r)
 	if ((size_t)(r->hi - r->lo) >= HOLE_MIN)
 		list_hole(r->lo, (size_t)(r->hi - r->lo));
 	r->block = NULL;
+}
+
+void packed_end(struct hole_run *r)
+{
+	packed_release(r);
+	r->miss = 0;
+}
+
+void packed_holes_verify(void (*fail)(const char *what, size_t index))
+{
+	pthread_mutex_lock(&holes.lock);
+	size_t bytes = 0;
+	for (unsigned i = 0; i < BUCKETS; i++)
+		for (char *slot = holes.bucket[i]; slot; slot = *(char **)(slot + HEADER_SIZE)) {
+			struct block *b = block_of((uintptr_t)slot);
+			uint32_t s = (uint32_t)((slot - block_base(b)) / GRANULE);
+			uint64_t h = *(uint64_t *)slot;
+			if (b->state != BLOCK_PACKED || b->gen != 2 || block_unswept(b) ||
+			    !bit_test(b->starts, s) || !packed_is_filler(h) ||
+			    bucket_of(nursery_size_of(h)) != i ||
+			    nursery_size_of(h) < HOLE_MIN) {
+				pthread_mutex_unlock(&holes.lock);
+				fail("a listed hole is not a filler of a swept packed block, "
+				     "in its bucket: block", block_index(b));
+				return;
+			}
+			bytes += nursery_size_of(h);
+		}
+	size_t count = atomic_load_relaxed(&holes.bytes);
+	pthread_mutex_unlock(&holes.lock);
+	if (bytes != count)
+		fail("the listed holes' bytes disagree with their count, which says",
+		     count);
 }

@@ -39,11 +39,14 @@ struct sweep_result;
 #define HOLE_MIN ((size_t)512)
 
 /* A hole a copier took: objects are cut from [lo, hi) at hi, the filler at
- * lo keeping at least GRANULE bytes. `bytes` were cut since it was taken. */
+ * lo keeping at least GRANULE bytes. `bytes` were cut since it was taken.
+ * `miss`: the smallest need no listed hole met in this collection (0:
+ * none), so that larger ones do not take the lock to fail again. */
 struct hole_run {
 	struct block *block;
 	char *lo, *hi;
 	uint32_t bytes;
+	size_t miss;
 };
 
 /* True if header h is a filler's. */
@@ -78,5 +81,12 @@ void packed_unalloc(struct hole_run *r, char *slot, size_t bytes);
 /* Ends the run: its block's live_bytes count what was cut, and the rest,
  * if large enough, is listed again. */
 void packed_release(struct hole_run *r);
+/* The same at the end of a collection, which forgets `miss` too. */
+void packed_end(struct hole_run *r);
+
+/* The verifier's check of the lists: each hole a filler of a swept,
+ * unfrozen packed block, with its start bit, in its bucket; their bytes
+ * the count. Calls fail(what, block index) on the first that is not. */
+void packed_holes_verify(void (*fail)(const char *what, size_t index));
 
 #endif

@@ -243,12 +243,15 @@ static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned hgen,
 	size_t slot_size = sizeclass_size[k];
 	unsigned to = age >= minor_state.tenure_age || c->gen1_room < slot_size ||
 		      (hgen >= 2 && gyre_cfg.tenure_from_old > 0) ? 2 : 1;
+	/* The copy's footprint: its class's slot, or in a hole its bytes
+	 * GRANULE-rounded. */
+	size_t copy_size = slot_size;
 	bool hole = false;
-	char *slot = to == 2 ? to_alloc_old(c, k, bytes, &slot_size, &hole)
+	char *slot = to == 2 ? to_alloc_old(c, k, bytes, &copy_size, &hole)
 			     : to_alloc(c, to, k);
 	if (!slot && to == 1) {
 		to = 2;
-		slot = to_alloc_old(c, k, bytes, &slot_size, &hole);
+		slot = to_alloc_old(c, k, bytes, &copy_size, &hole);
 	}
 	uint64_t want = slot ? (uintptr_t)(slot + HEADER_SIZE) | HDR_FORWARDED
 			     : h | HDR_STAYS;
@@ -261,7 +264,7 @@ static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned hgen,
 			memory_order_acq_rel, memory_order_acquire)) {
 		/* Another worker moved it, or left it in place, first. */
 		if (hole)
-			packed_unalloc(&c->hole, slot, slot_size);
+			packed_unalloc(&c->hole, slot, copy_size);
 		else if (slot)
 			run_unalloc(&c->to[to - 1][k], slot);
 		goto claimed;
@@ -281,9 +284,14 @@ static void *evacuate(struct copier *c, void *obj, uint8_t space, unsigned hgen,
 	c->objects[src][to - 1]++;
 	/* The source's footprint: granule-rounded in the nursery, the same
 	 * class's slot in generation 1. */
-	c->bytes[src][to - 1] += src == 0 ? (bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1)
-					  : slot_size;
-	c->slot_bytes[to - 1] += slot_size;
+	size_t src_size = src == 0 ? (bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1)
+				   : slot_size;
+	c->bytes[src][to - 1] += src_size;
+	c->slot_bytes[to - 1] += copy_size;
+	if (hole) {
+		c->hole_bytes += copy_size;
+		c->hole_src_bytes += src_size;
+	}
 	*gen = to;
 	void *copy = slot + HEADER_SIZE;
 	if (type_get(header_type(h))->kind != TYPE_NOPTR)

@@ -53,6 +53,9 @@ struct copier {
 	 * in gen 1). */
 	size_t objects[2][2], bytes[2][2];
 	size_t slot_bytes[2];              /* of the copies, by target */
+	/* Of slot_bytes[1], the copies into packed blocks' holes, and their
+	 * sources' footprints: memory the heap already held. */
+	size_t hole_bytes, hole_src_bytes;
 	size_t dirty_cards;                /* turned pending by this worker */
 	/* Word 0 of the weak references this worker scanned whose targets
 	 * were in from-space (minor_final.c resolves them). */

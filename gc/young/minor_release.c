@@ -168,7 +168,7 @@ void minor_release_copies(struct minor_result *r)
 		for (unsigned g = 0; g < 2; g++)
 			for (unsigned k = 0; k < SIZECLASS_COUNT; k++)
 				run_release(&c->to[g][k]);
-		packed_release(&c->hole);
+		packed_end(&c->hole);
 		struct block *b = c->blocks;
 		while (b) {
 			struct block *next = b->copy_next == b ? NULL : b->copy_next;
@@ -193,11 +193,15 @@ void minor_release_copies(struct minor_result *r)
 		r->survived_bytes += footprint;
 		r->young_survived += c->bytes[0][0] + c->bytes[0][1];
 		r->gen1_survived += c->bytes[1][0] + c->bytes[1][1];
-		r->gen2_bytes += c->slot_bytes[1];
-		r->growth_bytes += c->slot_bytes[0] + c->slot_bytes[1] - footprint;
+		/* Copies into holes neither grow generation 2 (the pacer's
+		 * measure) nor round up to a class's slot. */
+		r->gen2_bytes += c->slot_bytes[1] - c->hole_bytes;
+		r->growth_bytes += c->slot_bytes[0] + c->slot_bytes[1] - c->hole_bytes -
+				   (footprint - c->hole_src_bytes);
 		minor_state.gen1_bytes += c->slot_bytes[0];
 		memset(c->objects, 0, sizeof(c->objects));
 		memset(c->bytes, 0, sizeof(c->bytes));
 		memset(c->slot_bytes, 0, sizeof(c->slot_bytes));
+		c->hole_bytes = c->hole_src_bytes = 0;
 	}
 }

@@ -23,6 +23,10 @@
 #include "gc/heap/heap.h"
 #include "gc/heap/object.h"
 #include "gc/heap/packed.h"
+#include "gc/driver/collect.h"
+#include "gc/old/mark.h"
+#include "gc/old/marker.h"
+#include "threads/mutator.h"
 
 #define MIB ((size_t)1 << 20)
 /* A node's footprint: header, payload, granule-rounded. */
@@ -355,6 +359,25 @@ static void copies_fill_holes(void)
 	gyre_handle_free(root);
 }
 
+/* A sweep starts the lists afresh: once the remark leaves the blocks
+ * unswept, no hole of theirs is listed (their fillers are dead objects
+ * again until their sweep coalesces them); the sweep lists them anew. */
+static void holes_start_afresh(void)
+{
+	harness_in_thread(build_spaced, NULL);
+	gyre_collect(0);
+	assert_true(packed_holes_bytes() >= 100 * HOLE_MIN);
+	marker_hold(true);
+	harness_clear_stack();
+	assert_true(collect_start_cycle(mutator_current()));
+	assert_true(collect_remark(mutator_current(), mark_old_cycle()));
+	assert_int_equal(packed_holes_bytes(), 0);
+	marker_hold(false);
+	gyre_collect(2);
+	assert_true(packed_holes_bytes() >= 100 * HOLE_MIN);
+	gyre_handle_free(root);
+}
+
 /* ------------------------------------- 6. weak references queued */
 
 static int up_adaptive_queue(void **state)
@@ -435,6 +458,7 @@ int main(void)
 		TEST(packed_cards_are_roots, up_every_block),
 		TEST(sweep_shrinks_then_frees, up_every_block),
 		TEST(copies_fill_holes, up_every_block),
+		TEST(holes_start_afresh, up_every_block),
 		TEST(weak_refs_queued, up_adaptive_queue),
 		{"bad_values", run_body, NULL, NULL, &(struct body){bad_values}},
 	};
