@@ -132,7 +132,7 @@ def mutator_table(runs, managers):
     cases = sorted({r["case"] for r in runs if r["case"].startswith("mutator")})
     if not cases:
         return
-    print(f"\n{'mutator':<13}{'manager':<9}{'kops/s':>8}{'x boehm':>9}"
+    print(f"\n{'mutator':<22}{'manager':<9}{'kops/s':>8}{'x boehm':>9}"
           f"{'pauses %':>10}{'minor p99 ms':>14}{'build s':>9}{'live MiB':>10}"
           f"  minor time: stop/roots/copy/release %")
     for case in cases:
@@ -145,7 +145,7 @@ def mutator_table(runs, managers):
                 continue
             v = median(rs, "ops_per_s")
             p99 = median(rs, "run_minor_p99_us_le")
-            print(f"{case:<13}{mm:<9}{v / 1e3:>8.1f}"
+            print(f"{case:<22}{mm:<9}{v / 1e3:>8.1f}"
                   f"{fmt(v / boehm if boehm else None, '.2f', 9)}"
                   f"{100 * median(rs, 'run_pause_share'):>10.1f}"
                   f"{fmt(None if p99 is None else p99 / 1e3, '.3f', 14)}"

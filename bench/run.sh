@@ -62,6 +62,7 @@ if $quick; then
 	churn_args="--table-mb 32 --seconds 1"
 	churn_small_args="--table-mb 32 --seconds 1"
 	mutator_args="--live-mb 16 --seconds 1"
+	build_args="--live-mb 32 --seconds 1"
 	weaktable_args="--entries 100000 --seconds 1"
 	shrink_args="--live-mb 128 --seconds 1"
 else
@@ -72,10 +73,11 @@ else
 	# objects (about 416 MB live), 2 threads, 10 s.
 	churn_small_args="--table-mb 400 --seconds 10"
 	mutator_args=""
+	build_args="--live-mb 256 --seconds 1"
 	weaktable_args=""
 	shrink_args=""
 fi
-cases="gcbench binarytrees-t1 binarytrees-t2 churn churn-small mutator-t1 mutator-t2 mutator-t4 weaktable shrink shrink-collect"
+cases="gcbench binarytrees-t1 binarytrees-t2 churn churn-small mutator-t1 mutator-t2 mutator-t4 mutator-t2-inplace mutator-build mutator-build-inplace weaktable shrink shrink-collect"
 if [ -n "$only" ]; then
 	for c in $only; do
 		case " $cases " in
@@ -101,6 +103,11 @@ case_cmd() { # case manager -> the command line, binary from $bin
 	binarytrees-t2) echo "$bin/binarytrees-$2 --json --threads 2 $bt_args" ;;
 	churn) echo "$bin/churn-$2 --json $churn_args" ;;
 	churn-small) echo "$bin/churn-$2 --json --small --threads 2 $churn_small_args" ;;
+	# gyre with promote_in_place (Boehm ignores the variable), and the
+	# graph built at once (build_s): 256 MiB on one thread.
+	mutator-t2-inplace) echo "env GYRE_PROMOTE_IN_PLACE=1 $bin/mutator-$2 --json --threads 2 $mutator_args" ;;
+	mutator-build) echo "$bin/mutator-$2 --json --threads 1 $build_args" ;;
+	mutator-build-inplace) echo "env GYRE_PROMOTE_IN_PLACE=1 $bin/mutator-$2 --json --threads 1 $build_args" ;;
 	mutator-t*) echo "$bin/mutator-$2 --json --threads ${1#mutator-t} $mutator_args" ;;
 	weaktable) echo "$bin/weaktable-$2 --json $weaktable_args" ;;
 	shrink) echo "$bin/shrink-$2 --json $shrink_args" ;;
