@@ -119,7 +119,9 @@ static inline char *to_alloc_old(struct copier *c, unsigned k, size_t bytes,
 {
 	*hole = false;
 	*size = sizeclass_size[k];
-	if (packed_holes_bytes() || c->hole.block) {
+	/* Only promotion in place makes holes: without it, one test of a
+	 * setting fixed at init. */
+	if (gyre_cfg.promote_in_place > 0 && (packed_holes_bytes() || c->hole.block)) {
 		size_t footprint = (bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1);
 		char *slot = packed_alloc(&c->hole, footprint, &c->blocks);
 		if (slot) {
