@@ -58,7 +58,7 @@
 
 static const char *const reasons[] = {"nursery", "gen1", "growth", "full",
 				      "explicit", "low-memory", "remark", "pace",
-				      "freeze", "unfreeze", "limit"};
+				      "freeze", "unfreeze", "limit", "time"};
 
 struct collector_state collector = {.lock = PTHREAD_MUTEX_INITIALIZER};
 LOCK_RANKED(LOCK_COLLECTOR, &collector.lock, 1, sizeof(pthread_mutex_t))
@@ -165,6 +165,7 @@ static void end_cycle(struct phase_times *t, struct compact_result *cr)
 				atomic_load_relaxed(&collector.allocated_at_start);
 	atomic_store_relaxed(&collector.trigger, SIZE_MAX);
 	atomic_store_relaxed(&collector.allocated, 0);
+	atomic_store_relaxed(&collector.allocated_since_ns, gyre_now_ns());
 	t->mark_ns += t1 - t0;
 	t->sweep_ns += gyre_now_ns() - t1;
 	collector.remark_ns = gyre_now_ns();
@@ -418,6 +419,8 @@ static uint64_t pause_start(struct pause *p)
 	atomic_store_relaxed(&collector.pace_next, atomic_load_relaxed(&collector.pace_limit));
 	collector.cycle_increments = 0;
 	collector.cycle_start_ns = gyre_now_ns();
+	atomic_store_relaxed(&collector.snapshot_ns, collector.cycle_start_ns);
+	collector.by_time = p->why == R_TIME;
 	p->started = true;
 	return pause_end(p, 1);
 }
@@ -517,6 +520,8 @@ static uint64_t pause_full(struct pause *p)
 	if (p->why == R_UNFREEZE)
 		unfreeze_heap();
 	uint64_t t0 = gyre_now_ns();
+	atomic_store_relaxed(&collector.snapshot_ns, t0);
+	collector.by_time = p->why == R_TIME;
 	mark_heap();
 	mark_final();
 	uint64_t t1 = gyre_now_ns();
@@ -531,8 +536,9 @@ static uint64_t pause_full(struct pause *p)
 	heap_prune_gen1();
 	minor_recount();
 	limit_note_full(atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE);
-	pacer_set_trigger(sr.live_bytes, 0, false, 0);
+	pacer_set_trigger(sr.live_bytes, 0, false, sr.freed_bytes);
 	atomic_store_relaxed(&collector.allocated, 0);
+	atomic_store_relaxed(&collector.allocated_since_ns, gyre_now_ns());
 	stats_note_live(&sr);
 	p->t.mark_ns += t1 - t0;
 	p->t.sweep_ns += gyre_now_ns() - t2;
@@ -567,7 +573,7 @@ static uint64_t collect_run(struct mutator *m, unsigned gen, enum reason why)
 		return pause_young(&p, gen == 1);
 	if (why == R_LIMIT)
 		limit_note_reached();
-	if ((why == R_GROWTH || why == R_LOW_MEMORY) && !gyre_cfg.stw_mark)
+	if ((why == R_GROWTH || why == R_LOW_MEMORY || why == R_TIME) && !gyre_cfg.stw_mark)
 		return pause_start(&p);
 	return pause_full(&p);
 }

@@ -53,6 +53,24 @@ struct collector_state {
 	 * kept: allocated black): with cycle_increments, the next trigger's
 	 * inputs besides what its lazy sweep finds. Sync: under `lock`. */
 	size_t cycle_black;
+	/* When the last collection of generation 2 took its snapshot (the
+	 * pause that started the last concurrent cycle, or the last full
+	 * collection): what died since, only a later one can find. Sync:
+	 * written under `lock` with the world stopped, read relaxed (due). */
+	_Atomic uint64_t snapshot_ns;
+	/* A cycle is due by time (pacer_due) once `allocated` reaches this,
+	 * a share of what the last collection found live. Sync: as trigger. */
+	_Atomic size_t time_share;
+	/* When `allocated` was last set to 0: with it, the pace at which
+	 * generation 2 grows (pacer_due). Sync: as snapshot_ns. */
+	_Atomic uint64_t allocated_since_ns;
+	/* The collection of generation 2 in progress, or the last one, was
+	 * started by time. Sync: under `lock`. */
+	bool by_time;
+	/* The last collection started by time freed little: none starts by
+	 * time before one has started by growth (pacer_set_trigger). Sync:
+	 * as trigger. */
+	_Atomic bool time_off;
 	/* When the last remark ended (for the trace). Sync: under `lock`. */
 	uint64_t remark_ns;
 	/* Generation-0 collections since the last of generation 1 or 2.
@@ -107,6 +125,12 @@ extern struct collector_state collector;
  * the next waits for this share of the allowance to be allocated. */
 #define MIN_INCREMENT_NS 200000
 #define INCREMENT_SHARE 8
+/* [time trigger] A concurrent cycle is due once this long has passed
+ * since the last snapshot of generation 2 and the program has allocated
+ * a TIME_SHARE-th of what that collection found live into it
+ * (pacer_due). */
+#define CYCLE_INTERVAL_NS 1000000000u
+#define TIME_SHARE 32
 /* The least growth allowance a memory limit leaves generation 2
  * (pacer_set_trigger). */
 #define LIMIT_MIN_ALLOW MIB
@@ -127,9 +151,11 @@ struct phase_times {
 /* R_REMARK ends a cycle when the collector thread has traced everything;
  * R_PACE marks a bounded increment of it (pause_increment) when the
  * program allocates faster than the collector thread marks; R_LIMIT
- * starts one because the heap reached the memory limit (limit.h). */
+ * starts one because the heap reached the memory limit (limit.h); R_TIME
+ * starts one because the last snapshot of generation 2 is a second old
+ * (pacer.c, [time trigger]). */
 enum reason { R_NURSERY, R_GEN1, R_GROWTH, R_FULL, R_EXPLICIT, R_LOW_MEMORY,
-	      R_REMARK, R_PACE, R_FREEZE, R_UNFREEZE, R_LIMIT };
+	      R_REMARK, R_PACE, R_FREEZE, R_UNFREEZE, R_LIMIT, R_TIME };
 
 /* Takes collector.lock without holding up a collection that another
  * thread is starting meanwhile. Returns the epoch seen before waiting. */

@@ -22,8 +22,13 @@ int collect_init(void)
 {
 	atomic_store_relaxed(&collector.epoch, 0);
 	atomic_store_relaxed(&collector.allocated, 0);
+	atomic_store_relaxed(&collector.allocated_since_ns, gyre_now_ns());
+	collector.by_time = false;
+	atomic_store_relaxed(&collector.time_off, false);
 	atomic_store_relaxed(&collector.trigger, gyre_cfg.heap_min);
 	atomic_store_relaxed(&collector.pace_limit, gyre_cfg.heap_min);
+	atomic_store_relaxed(&collector.snapshot_ns, gyre_now_ns());
+	atomic_store_relaxed(&collector.time_share, gyre_cfg.heap_min / TIME_SHARE);
 	collector.cycle_black = 0;
 	collector.last_survived = SOLO_BYTES;
 	collector.last_cards = 0;
@@ -152,6 +157,15 @@ void pacer_set_trigger(size_t live, size_t black, bool paced, size_t freed)
 		      : early < allow - allow / 4 ? allow - early : allow / 4;
 	atomic_store_relaxed(&collector.pace_limit, allow);
 	atomic_store_relaxed(&collector.trigger, next);
+	size_t share = (real > gyre_cfg.heap_min ? real : gyre_cfg.heap_min) / TIME_SHARE;
+	atomic_store_relaxed(&collector.time_share, share);
+	/* [time trigger] A collection by time that freed under an eighth of
+	 * what it swept found a heap that is not dying (one that builds up,
+	 * or a large one that changes slowly): none starts by time again
+	 * until growth has started one, so such a program runs at most one
+	 * collection by time per collection by growth. */
+	atomic_store_relaxed(&collector.time_off,
+			     collector.by_time && freed < (live + freed) / 8);
 }
 
 
@@ -202,6 +216,41 @@ static bool copy_reserve_short(size_t handed)
 	return room < 2 * handed;
 }
 
+/* [time trigger] Growth measures what the program adds to generation 2,
+ * not what dies in it: a program that built a large heap and then drops
+ * most of it while it goes on allocating at its usual pace waits for an
+ * allowance that was sized for the whole heap (growth% of it, doubled
+ * while it was only growing) before anything is freed (bench/shrink: up
+ * to 7 s after dropping 90% of 1.2 GiB). So a cycle is also due once
+ * CYCLE_INTERVAL_NS has passed since the last snapshot of generation 2
+ * (the start of the last cycle, or the last full collection), provided
+ * - the program has since added a TIME_SHARE-th of what that collection
+ *   found live to generation 2 (an idle program has changed little);
+ * - at the pace generation 2 has grown since `allocated` was last reset,
+ *   growth would not trigger within half an interval: a program that
+ *   builds up reaches its allowance soon and gets its cycles by growth
+ *   (a cycle by time would only find its data alive; bench/shrink's fill
+ *   at 250-580 MB/s had growth 0.2-0.3 s away, its churn after the drop
+ *   0.7 s and more);
+ * - the last collection by time freed something (time_off, above);
+ * - the last lazy sweep has been counted (`trigger` is set again then).
+ * Relaxed loads: a late sight delays a trigger by an allocation slow
+ * path. The clock is read only past the cheap tests; the pace is
+ * compared in doubles (bytes times nanoseconds overflow 64 bits). */
+static bool time_due(size_t allocated)
+{
+	size_t trigger = atomic_load_relaxed(&collector.trigger);
+	if (allocated < atomic_load_relaxed(&collector.time_share) || trigger == SIZE_MAX ||
+	    atomic_load_relaxed(&collector.time_off))
+		return false;
+	uint64_t now = gyre_now_ns();
+	if (now - atomic_load_relaxed(&collector.snapshot_ns) < CYCLE_INTERVAL_NS)
+		return false;
+	double left = trigger > allocated ? (double)(trigger - allocated) : 0;
+	double since = (double)(now - atomic_load_relaxed(&collector.allocated_since_ns));
+	return 2 * left * since > (double)allocated * CYCLE_INTERVAL_NS;
+}
+
 int pacer_due(enum reason *why)
 {
 	if (!collect_enabled())
@@ -231,6 +280,10 @@ int pacer_due(enum reason *why)
 		    atomic_load_relaxed(&collector.pace_next) || satb_backlogged()
 		  : allocated >= atomic_load_relaxed(&collector.trigger)) {
 		*why = cycle ? R_PACE : R_GROWTH;
+		return 2;
+	}
+	if (!cycle && time_due(allocated)) {
+		*why = R_TIME;
 		return 2;
 	}
 	if (!cycle && atomic_load_relaxed(&collector.low_memory)) {

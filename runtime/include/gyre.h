@@ -89,7 +89,14 @@ typedef struct gyre_config {
 	 * one allocated while it marked, so as to end by then. Default 33:
 	 * the heap peaks near 4/3 of the live data, the space budget of Boehm
 	 * GC's default. Range 10 .. 10000. It is threshold 2 of
-	 * gyre_set_threshold. */
+	 * gyre_set_threshold. Growth does not see data that dies: a
+	 * concurrent collection also starts a second after the last one
+	 * began (reason "time") once a 32nd of what survived it (at least of
+	 * heap_min) has been added, at a pace that would not reach the
+	 * growth trigger within half a second, unless the last one by time
+	 * freed under an eighth of what it swept; so a program that drops
+	 * most of its data gets its memory back within seconds, not once it
+	 * has allocated a third of its former heap. */
 	unsigned growth_percent;
 	/* GYRE_NURSERY: bytes of nursery buffers handed to threads between
 	 * two generation-0 collections (threshold 0), fixed. Default: gyre

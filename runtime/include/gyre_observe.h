@@ -229,8 +229,8 @@ int gyre_stats_get(gyre_stats *out);
  * GYRE_ENOMEM. */
 typedef enum gyre_event_kind {
 	/* A collection: `generation`, `reason` ("nursery", "gen1",
-	 * "growth", "full", "explicit", "low-memory", "remark", "pace",
-	 * "limit"),
+	 * "growth", "time", "full", "explicit", "low-memory", "remark",
+	 * "pace", "limit"),
 	 * `time_ns` (when its stop was requested); END adds `pause_ns`,
 	 * `bytes_freed` (what its pause freed; a lazy sweep's blocks are
 	 * counted in gyre_stats later) and `bytes_promoted`. Both are
