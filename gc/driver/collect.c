@@ -185,6 +185,10 @@ static uint64_t after_sweep(void)
 	limit_note_swept(atomic_load_relaxed(&collector.threshold[0]) / GEN1_SHARE);
 	pacer_set_trigger(sr.live_bytes, collector.cycle_black, collector.cycle_increments > 0,
 		    sr.freed_bytes);
+	/* The look a collection's end asked for came before its lazy sweep
+	 * freed anything: one that freed more than it left asks again. */
+	if (sr.freed_bytes > sr.live_bytes)
+		prefault_stir();
 	if (gyre_cfg.trace)
 		fprintf(stderr, "gyre: t=%.6f sweep of gen 2 ended %.1fms after the remark: "
 			"freed=%zuobj/%.1fMiB live=%.1fMiB heap=%.1fMiB\n",

@@ -28,6 +28,14 @@
  * a pause), and khugepaged, which collapses a region with a single page
  * mapped (max_ptes_none 511), would fill a partly returned huge page again.
  *
+ * After a drop (the heap mostly free: its committed free blocks beyond
+ * `keep` outweigh the blocks in use), a look returns what is beyond keep
+ * at once, and looks come a tenth of a period after collections, not a
+ * period: a program that let go of most of its data is not about to
+ * take it all back within a second, and waiting one or two periods was
+ * most of the time bench/shrink took to give 1.1 GiB back. The sweep that
+ * ended such a drop asks for a look (prefault_stir).
+ *
  * Near a memory limit (gyre_config.memory_limit), free committed blocks
  * count against it like blocks in use: `keep` is then at most the room
  * left under the limit (limit_room), a look returns whatever heap.free
@@ -80,11 +88,18 @@ static size_t keep_blocks(bool *limited)
 	return (bytes + BLOCK_SIZE - 1) / BLOCK_SIZE;
 }
 
+/* The heap is mostly free beyond what it keeps (see above). */
+static bool dropped(size_t keep)
+{
+	size_t free = atomic_load_relaxed(&heap.nfree);
+	return free > keep && free - keep > atomic_load_relaxed(&heap.used) / BLOCK_SIZE;
+}
+
 uint64_t decommit_delay_ns(void)
 {
 	bool limited;
-	(void)keep_blocks(&limited);
-	return limited ? DECOMMIT_PERIOD_NS / 10 : DECOMMIT_PERIOD_NS;
+	size_t keep = keep_blocks(&limited);
+	return limited || dropped(keep) ? DECOMMIT_PERIOD_NS / 10 : DECOMMIT_PERIOD_NS;
 }
 
 /* Resident pages of the first dc.mapped bytes, counted with mincore 64
@@ -118,7 +133,7 @@ bool decommit_begin(size_t mapped)
 	 * back now: they count towards it (limit_total). */
 	meta_decay(dc.limited);
 	limit_refresh_arena();
-	if (dc.limited)
+	if (dc.limited || dropped(dc.keep))
 		low = atomic_load_relaxed(&heap.nfree);
 	dc.quota = low > dc.keep ? low - dc.keep : 0;
 	dc.below = heap.nblocks;

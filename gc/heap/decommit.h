@@ -41,7 +41,8 @@ bool decommit_begin(size_t mapped);
 bool decommit_step(void);
 /* How long after a collection (and between looks while returns are
  * left) the next look comes: DECOMMIT_PERIOD_NS, or a tenth of it while a
- * memory limit binds what the heap keeps (decommit.c). Any thread. */
+ * memory limit binds what the heap keeps or the heap is mostly free
+ * (decommit.c). Any thread. */
 uint64_t decommit_delay_ns(void);
 /* Bytes of the reservation resident at the last look (and after its
  * returns). Any thread. */

@@ -47,6 +47,11 @@ static struct {
 	uint64_t look_at;
 	/* A collection ended since the last look. Sync: lock. */
 	bool stirred;
+	/* When the last collection ended (or a sweep freed much), 0 once a
+	 * look a period later came: a look then is due however early the
+	 * last one was, since the large objects' arena purges only pages
+	 * freed a period ago (meta_decay). Sync: lock. */
+	uint64_t stirred_ns;
 	/* The last look left blocks to return (decommit_step). Sync: lock. */
 	bool returning;
 	/* The thread sleeps until the collection that holds it ends, with
@@ -222,6 +227,10 @@ static void look(uint64_t now)
 	pthread_mutex_lock(&pf.lock);
 	pf.returning = returning;
 	pf.look_at = returning || stirred ? now + decommit_delay_ns() : 0;
+	if (pf.stirred_ns && now >= pf.stirred_ns + DECOMMIT_PERIOD_NS)
+		pf.stirred_ns = 0;
+	else if (pf.stirred_ns && (!pf.look_at || pf.look_at > pf.stirred_ns + DECOMMIT_PERIOD_NS))
+		pf.look_at = pf.stirred_ns + DECOMMIT_PERIOD_NS;
 }
 
 /* One step of returning memory, with pf.lock dropped meanwhile (see
@@ -302,6 +311,7 @@ bool prefault_start(char *base, size_t bytes)
 	pf.held = false;
 	pf.returning = false;
 	pf.stirred = false;
+	pf.stirred_ns = 0;
 	pf.parked = false;
 	/* The first look measures what is resident. */
 	pf.look_at = gyre_now_ns() + DECOMMIT_PERIOD_NS;
@@ -340,26 +350,40 @@ void prefault_note(size_t top)
 	pthread_mutex_unlock(&pf.lock);
 }
 
+/* Blocks may have been freed: a look is due decommit_delay_ns from now
+ * (a period, sooner near a memory limit or after a drop), if none is due
+ * by then already. Caller holds pf.lock. */
+static void stir(void)
+{
+	pf.stirred = true;
+	pf.stirred_ns = gyre_now_ns();
+	bool wake = pf.done < atomic_load_relaxed(&pf.wanted) || pf.parked;
+	uint64_t at = gyre_now_ns() + decommit_delay_ns();
+	if (!pf.look_at || pf.look_at > at) {
+		pf.look_at = at;
+		wake = true;
+	}
+	if (wake && !pf.held)
+		pthread_cond_signal(&pf.wake);
+}
+
 void prefault_hold(bool held)
 {
 	if (!pf.started)
 		return;
 	pthread_mutex_lock(&pf.lock);
 	pf.held = held;
-	if (!held) {
-		/* The collection may have freed blocks: look again a
-		 * period from now (sooner near a memory limit), if no look
-		 * is due by then already. */
-		pf.stirred = true;
-		bool wake = pf.done < atomic_load_relaxed(&pf.wanted) || pf.parked;
-		uint64_t at = gyre_now_ns() + decommit_delay_ns();
-		if (!pf.look_at || pf.look_at > at) {
-			pf.look_at = at;
-			wake = true;
-		}
-		if (wake)
-			pthread_cond_signal(&pf.wake);
-	}
+	if (!held)
+		stir();
+	pthread_mutex_unlock(&pf.lock);
+}
+
+void prefault_stir(void)
+{
+	if (!pf.started)
+		return;
+	pthread_mutex_lock(&pf.lock);
+	stir();
 	pthread_mutex_unlock(&pf.lock);
 }
 

@@ -54,6 +54,10 @@ void prefault_note(size_t top);
  * a collection begins goes on (see work_drain). As a collection ends, a
  * look at free memory is due a period later, if none is already. */
 void prefault_hold(bool held);
+/* A lazy sweep freed much (collect.c): a look at free memory is due as
+ * after a collection, sooner if the heap is now mostly free. Any thread
+ * (not in a pause: prefault_hold does that there). */
+void prefault_stir(void);
 /* The bytes the thread has mapped past the highest block handed out:
  * resident, held from the system, not yet in use (the memory limit
  * counts them: limit_total). Any thread; relaxed reads, a figure. */
