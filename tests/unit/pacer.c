@@ -122,10 +122,24 @@ static void churn(void *arg)
 	assert_int_equal(keep ? (unsigned)keep->value + 1 : 0, kept);
 }
 
+/* The two tests of the trigger at work measure a program's pace against
+ * the clock: under ThreadSanitizer (allocation 5-15 times slower, every
+ * pause verified) the churn did not promote its 4 MiB and get its cycle
+ * marked and swept within CHURN_MS, and the idle one's few pinned
+ * survivors reached the trigger's share. That build checks the trigger's
+ * code for races through the other two tests and the stress tests. */
+static void skip_under_tsan(void)
+{
+#if defined(__SANITIZE_THREAD__)
+	skip();
+#endif
+}
+
 /* The dropped 8 MiB are freed by a cycle of the time trigger while the
  * program promotes 4 MiB, 1/200 of what growth would wait for. */
 static void test_time_trigger_collects_dropped_data(void)
 {
+	skip_under_tsan();
 	drop_setup();
 	struct churn c = {.kept = KEPT_NODES, .ms = CHURN_MS,
 			  .collected = stats().gen[2].objects_collected};
@@ -138,6 +152,7 @@ static void test_time_trigger_collects_dropped_data(void)
  * dropped data stays (growth never fires either). */
 static void test_time_trigger_waits_for_promotion(void)
 {
+	skip_under_tsan();
 	drop_setup();
 	struct churn c = {.kept = 0, .ms = IDLE_MS,
 			  .collected = stats().gen[2].objects_collected};
