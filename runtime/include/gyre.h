@@ -133,9 +133,11 @@ typedef struct gyre_config {
 	 * such objects age in generation 1 like the others. */
 	int tenure_from_old;
 	/* GYRE_PROMOTE_IN_PLACE: while most of the nursery survives its
-	 * collections (70 % of its bytes, on average over the last few), and
-	 * the holes of blocks promoted before could not take a nursery's
-	 * worth, a minor collection copies nothing out of the nursery blocks
+	 * collections (70 % of its bytes, on average over the last few), the
+	 * holes of blocks promoted before could not take a nursery's worth,
+	 * and the heap may still grow by a quarter of what it uses (under
+	 * heap_max and memory_limit), a minor collection copies nothing out
+	 * of the nursery blocks
 	 * that are at least three quarters full: it marks what survives in
 	 * them, and they join generation 2 whole, their dead objects left as
 	 * holes that later collections copy survivors into. A program that
