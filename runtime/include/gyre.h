@@ -137,10 +137,10 @@ typedef struct gyre_config {
 	 * holes of blocks promoted before could not take a nursery's worth,
 	 * and the heap may still grow by a quarter of what it uses (under
 	 * heap_max and memory_limit), a minor collection copies nothing out
-	 * of the nursery blocks
-	 * that are at least three quarters full: it marks what survives in
-	 * them, and they join generation 2 whole, their dead objects left as
-	 * holes that later collections copy survivors into. A program that
+	 * of the nursery blocks that are at least three quarters full: it
+	 * marks what survives in them, and they join generation 2 whole,
+	 * their dead objects left as holes that later collections copy
+	 * survivors into. A program that
 	 * builds a large structure at once pays for a mark instead of a
 	 * copy. 1: on. 2: every nursery block at every other minor
 	 * collection, whatever survives (a test mode). -1 or 0 (the default;
