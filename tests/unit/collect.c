@@ -321,6 +321,12 @@ static void *churn(void *arg)
 	return NULL;
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define MIN_CHURN_COLLECTIONS 5
+#else
+#define MIN_CHURN_COLLECTIONS 50
+#endif
+
 static void pause_blocking(long ns)
 {
 	struct timespec ts = {0, ns};
@@ -358,7 +364,10 @@ static void test_no_collection_runs_while_disabled(void **state)
 	assert_int_equal(gyre_blocking_end(), GYRE_OK);
 	assert_int_equal(gyre_set_threshold(old[0], old[1], old[2]), GYRE_OK);
 	assert_int_equal(inside, 0);
-	assert_true(collections() - start > 50);
+	/* The churner did collect meanwhile, or the test proved nothing:
+	 * over 50 times in the other builds; under ThreadSanitizer, beside
+	 * another test on two cores, it once made 50 or fewer. */
+	assert_true(collections() - start > MIN_CHURN_COLLECTIONS);
 }
 
 static void test_stats_add_up(void **state)
