@@ -68,8 +68,7 @@ void critical_reset(void)
  * (and a block's slack for a large object's rounding). */
 static bool room_for(size_t budget)
 {
-	uint64_t used = atomic_load_relaxed(&heap.used);
-	uint64_t room = gyre_cfg.heap_max > used ? gyre_cfg.heap_max - used : 0;
+	uint64_t room = heap_room();
 	uint64_t left = crit.allowance > crit.used ? crit.allowance - crit.used : 0;
 	return room >= left + budget + BLOCK_SIZE;
 }

@@ -287,8 +287,7 @@ static void pause_prepare(struct pause *p, bool large_sorted)
 static void young(struct pause *p, bool gen1, bool all, bool solo)
 {
 	uint64_t t0 = gyre_now_ns();
-	size_t used = atomic_load_relaxed(&heap.used);
-	size_t room = gyre_cfg.heap_max > used ? gyre_cfg.heap_max - used : 0;
+	size_t room = heap_room();
 	/* Headroom, not room: a limit given up (limit_room's SIZE_MAX)
 	 * still makes holes cost memory the program cannot spare. */
 	size_t limit = limit_headroom();

@@ -201,7 +201,6 @@ void pacer_check_free_floor(void)
 }
 
 
-/* The collection a trigger asks for: 0, 1 or 2, or -1 for none. */
 /* [copy reserve] Near heap_max a minor collection is due before the
  * nursery outgrows the room left to copy its survivors into: twice what
  * it handed out, for the copies' size-class rounding and the workers'
@@ -211,9 +210,7 @@ void pacer_check_free_floor(void)
  * Far from heap_max it never fires. Relaxed: a trigger. */
 static bool copy_reserve_short(size_t handed)
 {
-	size_t used = atomic_load_relaxed(&heap.used);
-	size_t room = gyre_cfg.heap_max > used ? gyre_cfg.heap_max - used : 0;
-	return room < 2 * handed;
+	return heap_room() < 2 * handed;
 }
 
 /* [time trigger] Growth measures what the program adds to generation 2,
@@ -251,6 +248,7 @@ static bool time_due(size_t allocated)
 	return 2 * left * since > (double)allocated * CYCLE_INTERVAL_NS;
 }
 
+/* The collection a trigger asks for: 0, 1 or 2, or -1 for none. */
 int pacer_due(enum reason *why)
 {
 	if (!collect_enabled())

@@ -145,6 +145,12 @@ void heap_shutdown(void)
 	heap.nblocks = 0;
 }
 
+size_t heap_room(void)
+{
+	size_t used = atomic_load_relaxed(&heap.used);
+	return gyre_cfg.heap_max > used ? gyre_cfg.heap_max - used : 0;
+}
+
 bool heap_reserve(size_t bytes)
 {
 	/* Relaxed: the counter guards a quantity, not other memory. */

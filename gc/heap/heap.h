@@ -185,6 +185,10 @@ extern struct heap heap;
 int heap_init(size_t max);
 void heap_shutdown(void);
 
+/* The bytes heap.used may still grow by before heap_max. Relaxed: a
+ * figure for triggers and policies, not a reservation (heap_reserve). */
+size_t heap_room(void);
+
 /* Accounts `bytes` against heap_max; false if that would pass it. */
 bool heap_reserve(size_t bytes);
 void heap_unreserve(size_t bytes);

@@ -56,14 +56,14 @@ static void list_hole(char *slot, size_t bytes)
 }
 
 /* Makes [off, off + bytes) of b one filler with its start bit, listed if
- * `list` and large enough. */
-static void make_filler(struct block *b, size_t off, size_t bytes, bool list)
+ * large enough. */
+static void make_filler(struct block *b, size_t off, size_t bytes)
 {
 	char *slot = block_base(b) + off;
 	set_filler(slot, bytes);
 	uint32_t s = (uint32_t)(off / GRANULE);
 	__atomic_fetch_or(&b->starts[s / 64], UINT64_C(1) << (s % 64), __ATOMIC_RELAXED);
-	if (list && bytes >= HOLE_MIN)
+	if (bytes >= HOLE_MIN)
 		list_hole(slot, bytes);
 }
 
@@ -81,12 +81,12 @@ uint32_t packed_promote(struct block *b)
 			pinned += !(*h & HDR_STAYS);
 			*h &= ~HDR_STAYS;
 			if (off > end)
-				make_filler(b, end, off - end, true);
+				make_filler(b, end, off - end);
 			end = off + nursery_size_of(*h);
 			live_bytes += nursery_size_of(*h);
 		}
 	if (end < BLOCK_SIZE)
-		make_filler(b, end, BLOCK_SIZE - end, true);
+		make_filler(b, end, BLOCK_SIZE - end);
 	b->live_bytes = (uint32_t)live_bytes;
 	return pinned;
 }
@@ -111,7 +111,7 @@ uint32_t packed_sweep(struct block *b, struct sweep_result *r)
 			if (marks >> (s % 64) & 1) {
 				if (run >= 0 && keep) {
 					size_t bytes = ((size_t)s - (size_t)run) * GRANULE;
-					make_filler(b, (size_t)run * GRANULE, bytes, true);
+					make_filler(b, (size_t)run * GRANULE, bytes);
 					filler_bytes += bytes;
 				}
 				run = -1;
@@ -135,7 +135,7 @@ uint32_t packed_sweep(struct block *b, struct sweep_result *r)
 	}
 	if (run >= 0 && keep) {
 		size_t bytes = BLOCK_SIZE - (size_t)run * GRANULE;
-		make_filler(b, (size_t)run * GRANULE, bytes, true);
+		make_filler(b, (size_t)run * GRANULE, bytes);
 		filler_bytes += bytes;
 	}
 	size_t live_bytes = keep ? BLOCK_SIZE - filler_bytes : 0;
@@ -201,7 +201,7 @@ char *packed_alloc(struct hole_run *r, size_t bytes, struct block **blocks)
 		}
 		pthread_mutex_unlock(&holes.lock);
 		if (!slot) {
-			r->miss = r->miss && r->miss < need ? r->miss : need;
+			r->miss = need; /* under any earlier miss, by the test above */
 			return NULL;
 		}
 		*r = (struct hole_run){b, slot, slot + filler_size(slot), 0, r->miss};

@@ -127,16 +127,23 @@ static uint32_t sweep_bitmaps(struct block *b, struct sweep_result *r)
 	return live;
 }
 
-/* Frees a PACKED block that emptied, or leaves it: it is on no list. */
-static void sweep_packed_block(struct sweeper *s, struct block *b)
+/* A block the sweep emptied goes on the sweeper's free list (merged
+ * with heap.free at the end). */
+static void free_swept(struct sweeper *s, struct block *b)
 {
-	if (packed_sweep(b, &s->r))
-		return;
 	b->state = BLOCK_FREE;
+	/* As heap_free_block: a free block does not look old. */
 	block_set_gen(b, 0);
 	card_clear_block(b);
 	s->blocks_freed++;
 	list_append(&s->free_head, &s->free_tail, b);
+}
+
+/* Frees a PACKED block that emptied, or leaves it: it is on no list. */
+static void sweep_packed_block(struct sweeper *s, struct block *b)
+{
+	if (!packed_sweep(b, &s->r))
+		free_swept(s, b);
 }
 
 static void sweep_block(struct sweeper *s, struct block *b)
@@ -145,12 +152,7 @@ static void sweep_block(struct sweeper *s, struct block *b)
 	if (b->gen == 2)
 		compact_note_swept(b, live);
 	if (live == 0) {
-		b->state = BLOCK_FREE;
-		/* As heap_free_block: a free block does not look old. */
-		block_set_gen(b, 0);
-		card_clear_block(b);
-		s->blocks_freed++;
-		list_append(&s->free_head, &s->free_tail, b);
+		free_swept(s, b);
 	} else if (live < b->nslots) {
 		list_append(&s->class_head[b->gen - 1][b->sizeclass],
 			    &s->class_tail[b->gen - 1][b->sizeclass], b);

@@ -5,9 +5,10 @@
  * into generation 1, or into generation 2 once their age reaches the
  * tenure age. While most of the nursery survives, its fuller blocks are
  * promoted in place instead: what survives in them is marked, not
- * copied, and each becomes a PACKED block of generation 2. Roots: stacks, registers and root areas (conservative: what
- * they point at is pinned and stays in place), handles, and the dirty
- * cards of the generations not collected.
+ * copied, and each becomes a PACKED block of generation 2. Roots:
+ * stacks, registers and root areas (conservative: what they point at is
+ * pinned and stays in place), handles, and the dirty cards of the
+ * generations not collected.
  *
  * [INV-PINNED] An object that a conservative root points at does not move
  * during the collection; its block stays until nothing pins it.
