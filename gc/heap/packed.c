@@ -62,6 +62,9 @@ static void make_filler(struct block *b, size_t off, size_t bytes)
 	char *slot = block_base(b) + off;
 	set_filler(slot, bytes);
 	uint32_t s = (uint32_t)(off / GRANULE);
+	/* Relaxed, as the sweep's stores of start words: api_final.c's
+	 * check may read the word meanwhile, and nothing is published by
+	 * the bit (a filler is no object to it). */
 	__atomic_fetch_or(&b->starts[s / 64], UINT64_C(1) << (s % 64), __ATOMIC_RELAXED);
 	if (bytes >= HOLE_MIN)
 		list_hole(slot, bytes);
@@ -224,6 +227,8 @@ void packed_release(struct hole_run *r)
 {
 	if (!r->block)
 		return;
+	/* Relaxed: copiers of other holes of the block add too; the sum is
+	 * read after the copy phase's workers joined. */
 	__atomic_fetch_add(&r->block->live_bytes, r->bytes, __ATOMIC_RELAXED);
 	if ((size_t)(r->hi - r->lo) >= HOLE_MIN)
 		list_hole(r->lo, (size_t)(r->hi - r->lo));
