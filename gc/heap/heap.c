@@ -514,7 +514,8 @@ void *heap_find_small(uintptr_t p)
 		if (slot >= b->nslots ||
 		    !(__atomic_load_n(&b->starts[slot / 64], __ATOMIC_RELAXED) >> (slot % 64) & 1))
 			return NULL;
-		return object_from_slot(block_base(b) + (size_t)slot * b->obj_size);
+		void *obj = object_from_slot(block_base(b) + (size_t)slot * b->obj_size);
+		return p >= (uintptr_t)obj ? obj : NULL;
 	}
 	if (b->state != BLOCK_PACKED && (b->state != BLOCK_NURSERY || !b->parsed))
 		return NULL;
@@ -530,7 +531,7 @@ void *heap_find_small(uintptr_t p)
 	uint64_t h = __atomic_load_n(object_header(obj), __ATOMIC_RELAXED);
 	if (packed_is_filler(h))
 		return NULL;
-	return p < (uintptr_t)slot + nursery_size_of(h) ? obj : NULL;
+	return p >= (uintptr_t)obj && p < (uintptr_t)slot + nursery_size_of(h) ? obj : NULL;
 }
 
 bool heap_is_small_object(uintptr_t p)

@@ -340,7 +340,16 @@ static inline bool bit_test(const uint64_t *bits, uint32_t i)
 /* The object (payload pointer) that contains `p`, if `p` lies in an
  * object of a SMALL or PACKED block or of a parsed NURSERY block; NULL
  * otherwise.
- * For conservative roots: any word is acceptable input. */
+ * For conservative roots: any word is acceptable input. An object is
+ * [obj, end of its slot): its header is not part of it, so a word that
+ * points at a header (a slot's start) finds nothing. gyre.h promises
+ * that pointers *into* an object keep it; a slot boundary is what gyre's
+ * own allocation pointers hold (a nursery buffer's cursor and limit, a
+ * block's base), and a stale copy of one in an unwritten stack slot kept
+ * the first object of a block, and all it reaches, through every cycle
+ * (tests/unit/pacer.c's dropped list). A pointer one past an object's
+ * payload finds that object where its slot has slack, never the next
+ * object. */
 void *heap_find_small(uintptr_t p);
 
 /* The slot of the nearest start bit at or below slot s of block b, or

@@ -121,7 +121,7 @@ void *large_find(uintptr_t p)
 	if (lo == 0)
 		return NULL;
 	struct large *l = large.objs[lo - 1];
-	uintptr_t start = (uintptr_t)l, end = (uintptr_t)large_object(l) +
-					       l->bytes - sizeof(uint64_t);
+	uintptr_t start = (uintptr_t)large_object(l), end = start + l->bytes -
+							     sizeof(uint64_t);
 	return p >= start && p < end ? large_object(l) : NULL;
 }

@@ -103,7 +103,9 @@ static inline void *large_object(struct large *l)
 
 /* With the world stopped: sorts the set so that large_find works. */
 void large_prepare(void);
-/* The large object containing address p, or NULL (needs large_prepare). */
+/* The large object whose payload contains address p, or NULL (needs
+ * large_prepare): its record and header are not part of it, as a small
+ * object's header is not (heap_find_small). */
 void *large_find(uintptr_t p);
 
 #endif

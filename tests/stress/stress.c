@@ -647,14 +647,21 @@ static void sum_tallies(const struct worker *w, int n, struct tally *sum)
 	}
 }
 
-/* With every root gone, a collection must leave less live than the test
- * ever held; returns what it left. */
+/* With every root gone and nothing frozen, a collection must leave less
+ * than a tenth of what the test held at most (stale words in the main
+ * thread's stack may keep a little); returns what it left. */
 static uint64_t collect_everything(void)
 {
 	gyre_stats s;
 
 	if (gyre_thread_attach() != GYRE_OK)
 		fail("gyre_thread_attach on the main thread failed");
+	/* A run that ends frozen keeps what its frozen objects point at,
+	 * stored after the freeze: not a leak (gyre.h), but 0.8-3 MiB, and
+	 * once more than the live estimate, kept by roots that are not the
+	 * threads'. Thawed, it is all garbage. */
+	if (gyre_get_freeze_count() && gyre_unfreeze() != GYRE_OK)
+		fail("the final gyre_unfreeze failed");
 	if (gyre_collect(2) < 0)
 		fail("the final gyre_collect failed");
 	stats_get(&s);
@@ -760,9 +767,10 @@ static int check_totals(const struct options *o, const struct tally *t,
 	CHECK(t->weak_ops < 1000 || weakrefs_finalized() > 0,
 	      "%llu weak-reference operations, and no finalizer ran",
 	      (unsigned long long)t->weak_ops);
-	CHECK(live_after < t->live_bytes_max,
-	      "a collection with no roots left %llu bytes live",
-	      (unsigned long long)live_after);
+	CHECK(live_after < t->live_bytes_max / 10,
+	      "a collection with no roots left %llu bytes live (the test "
+	      "held at most %llu)", (unsigned long long)live_after,
+	      (unsigned long long)t->live_bytes_max);
 	CHECK(!o->check_ratio ||
 	      s->bytes_allocated >= MIN_RATIO * t->live_bytes_max,
 	      "allocated only %.1fx the live estimate (want %dx)",

@@ -154,6 +154,73 @@ static void test_handle_is_a_root(void **state)
 	assert_true(gyre_collect(2) >= 1023);
 }
 
+/* A word of a root area set, by a helper thread whose stack dies with it,
+ * to `offset` bytes from the start of a new object: a node (moved to
+ * generation 2 first if `old`) or, with `bytes`, a byte object of that
+ * size (a large one past 8 KiB). A weak reference held by a handle tells
+ * whether the object survives two full collections. */
+struct area_probe {
+	size_t bytes;
+	long offset;
+	bool old;
+	gyre_handle obj, weak;
+};
+
+static uintptr_t probe_area[1];
+
+static void probe_alloc(void *arg)
+{
+	struct area_probe *p = arg;
+	void *obj = p->bytes ? gyre_alloc_bytes(p->bytes) : (void *)node_new(1, NULL, NULL);
+	assert_non_null(obj);
+	p->obj = gyre_handle_new(obj);
+	p->weak = gyre_handle_new(gyre_weak_new(obj, NULL, NULL));
+}
+
+static void probe_point(void *arg)
+{
+	struct area_probe *p = arg;
+	probe_area[0] = (uintptr_t)gyre_handle_get(p->obj) + (uintptr_t)p->offset;
+	assert_int_equal(gyre_handle_free(p->obj), GYRE_OK);
+}
+
+static bool probe_survives(size_t bytes, long offset, bool old)
+{
+	struct area_probe p = {bytes, offset, old, NULL, NULL};
+	harness_in_thread(probe_alloc, &p);
+	if (old)
+		gyre_collect(2);
+	harness_in_thread(probe_point, &p);
+	gyre_collect(2);
+	gyre_collect(2);
+	bool alive = gyre_weak_get(gyre_handle_get(p.weak)) != NULL;
+	probe_area[0] = 0;
+	assert_int_equal(gyre_handle_free(p.weak), GYRE_OK);
+	return alive;
+}
+
+/* A conservative word keeps an object when it points into it, not when
+ * it points at its header: a slot boundary is what gyre's own allocation
+ * pointers hold (a buffer's cursor and limit, a block's base), and stale
+ * copies of them in dead stack slots kept the first object of a block
+ * alive through every cycle (gc/heap/heap.h, heap_find_small). Young,
+ * old and large objects. */
+static void test_area_word_at_a_header_keeps_nothing(void **state)
+{
+	(void)state;
+	long header = -(long)sizeof(uint64_t);
+	assert_int_equal(gyre_root_add(probe_area, sizeof(probe_area)), GYRE_OK);
+	for (int old = 0; old < 2; old++) {
+		assert_true(probe_survives(0, 0, old));
+		assert_true(probe_survives(0, 8, old));
+		assert_true(probe_survives(0, sizeof(struct node) - 1, old));
+		assert_false(probe_survives(0, header, old));
+	}
+	assert_true(probe_survives(64 << 10, 1000, false));
+	assert_false(probe_survives(64 << 10, header, false));
+	assert_int_equal(gyre_root_remove(probe_area), GYRE_OK);
+}
+
 /* A type with a tracer: a count, then that many pointers, then a pointer
  * the tracer deliberately does not report (so it must not keep anything). */
 struct bag {
@@ -398,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_cycles_are_freed),
 		cmocka_unit_test(test_global_area_is_a_root),
 		cmocka_unit_test(test_handle_is_a_root),
+		cmocka_unit_test(test_area_word_at_a_header_keeps_nothing),
 		cmocka_unit_test(test_tracer_is_followed),
 		cmocka_unit_test(test_pointer_array_is_traced_and_bytes_are_not),
 		cmocka_unit_test(test_large_objects),

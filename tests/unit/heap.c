@@ -2,7 +2,7 @@
  * heap.c: unit tests of the block heap and size classes: every size maps
  * to the smallest class that fits it, the reciprocal slot computation is
  * exact for every class and offset, conservative lookup finds objects from
- * interior pointers and nothing in free slots, the heap maximum holds, and
+ * interior pointers and nothing in headers or free slots, the heap maximum holds, and
  * the prefault thread maps ahead of the top, in huge pages where the rest
  * of the reservation has small ones.
  */
@@ -75,7 +75,9 @@ static void test_find_small_takes_interior_pointers(void **state)
 	assert_int_equal(b->gen, 2);
 	assert_ptr_equal(heap_find_small(obj), (void *)obj);
 	assert_ptr_equal(heap_find_small(obj + 20), (void *)obj);
-	assert_ptr_equal(heap_find_small(obj - HEADER_SIZE), (void *)obj);
+	/* Its header is not part of it (heap.h). */
+	assert_null(heap_find_small(obj - HEADER_SIZE));
+	assert_null(heap_find_small(obj - 1));
 	assert_true(heap_is_small_object(obj));
 	assert_false(heap_is_small_object(obj + 8));
 	/* The slot after the last one allocated is free. */
@@ -94,7 +96,7 @@ static void test_find_small_takes_interior_pointers(void **state)
 /* An object a local points at stays in its nursery block, pinned; after
  * the collection the block's start bits name exactly the pinned objects,
  * and lookups find the object from any address inside it, and nothing
- * between pinned objects. */
+ * in its header or between pinned objects. */
 static void test_find_small_in_pinned_nursery_block(void **state)
 {
 	(void)state;
@@ -111,7 +113,7 @@ static void test_find_small_in_pinned_nursery_block(void **state)
 	assert_ptr_equal(block_of((uintptr_t)q), b);
 	assert_ptr_equal(heap_find_small(obj), p);
 	assert_ptr_equal(heap_find_small(obj + sizeof(struct pair) - 1), p);
-	assert_ptr_equal(heap_find_small(obj - HEADER_SIZE), p);
+	assert_null(heap_find_small(obj - HEADER_SIZE));
 	assert_ptr_equal(heap_find_small((uintptr_t)q + 8), q);
 	/* The unpinned object between them is gone: its words find nothing. */
 	if (block_of(d ^ disguise) == b)
