@@ -472,8 +472,10 @@ size_t gyre_length(const void *obj);
 /* ------------------------------------------------------------------- roots */
 
 /* Registers [start, start + size) as a root area, scanned conservatively
- * like a stack: any word in it that points into a live object keeps that
- * object alive. For globals and memory gyre does not otherwise see. Any
+ * like a stack: any word in it that points into a live object (from the
+ * address gyre_alloc returned to the end of the object) keeps that object
+ * alive; the words before that address are gyre's, and a pointer to them
+ * keeps nothing. For globals and memory gyre does not otherwise see. Any
  * thread. Errors: GYRE_ESTATE, GYRE_EINVAL (NULL, size 0 or an area that
  * overlaps a registered one), GYRE_ENOMEM. */
 int gyre_root_add(void *start, size_t size);
