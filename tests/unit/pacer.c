@@ -74,36 +74,60 @@ static gyre_stats stats(void)
 	return harness_stats();
 }
 
-/* The data to drop, in generation 2 after a full collection: built by a
- * helper thread, held by a handle only. */
-static void build_dropped(void *arg)
+/* Set when the dropped list's last node dies (its weak reference's
+ * callback, on gyre's finalizer thread): every node reaches that one, so
+ * then none is left. */
+static atomic_bool tail_died;
+
+static void tail_cleared(void *weak, void *ctx)
 {
-	*(gyre_handle *)arg = gyre_handle_new(chain(1, DROPPED_NODES));
+	(void)weak;
+	(void)ctx;
+	atomic_store(&tail_died, true);
 }
 
+struct dropped {
+	gyre_handle list, tail_weak;
+};
+
+/* The data to drop, in generation 2 after a full collection: built by a
+ * helper thread, held by a handle only; its last node is watched by a
+ * weak reference that a handle keeps. */
+static void build_dropped(void *arg)
+{
+	struct dropped *d = arg;
+	struct node *head = chain(1, DROPPED_NODES), *tail = head;
+	while (tail->left)
+		tail = tail->left;
+	d->tail_weak = gyre_handle_new(gyre_weak_new(tail, tail_cleared, NULL));
+	d->list = gyre_handle_new(head);
+}
+
+/* Returns the handle of the tail's weak reference (the caller frees it). */
 static gyre_handle drop_setup(void)
 {
-	gyre_handle h = NULL;
-	harness_in_thread(build_dropped, &h);
-	assert_non_null(h);
+	struct dropped d = {NULL, NULL};
+	atomic_store(&tail_died, false);
+	harness_in_thread(build_dropped, &d);
+	assert_non_null(d.list);
+	assert_non_null(d.tail_weak);
 	assert_int_equal(gyre_collect(2), GYRE_OK);
-	assert_int_equal(gyre_handle_free(h), GYRE_OK);
-	return h;
+	assert_int_equal(gyre_handle_free(d.list), GYRE_OK);
+	return d.tail_weak;
 }
 
 struct churn {
 	unsigned kept;       /* nodes to keep (promoted to generation 2) */
 	unsigned ms;         /* how long at most */
 	uint64_t collected;  /* generation 2's collected objects at the start */
-	/* out: most of the dropped nodes were collected. Not all: a stale
-	 * word that a conservative scan finds (an unwritten slot of a live
-	 * frame) keeps what it names and the rest of the list after it. In
-	 * about one run in ten on a loaded machine the cycle by time freed
-	 * 198,658 of the 262,144. Traced, 4 runs of 9 had a word in the
+	/* out: most of the dropped nodes were collected (the churn's stop;
+	 * the first test then waits for the tail's weak reference, which says
+	 * all were). A stale stack word that found a node kept it and the
+	 * list after it: in about one run in four under load, a word in the
 	 * churning thread's stack (glibc reuses the builder's) holding a
-	 * block's base address, which found the block's first node and so
-	 * the list after it; it finds nothing since headers stopped being
-	 * part of objects (heap_find_small). */
+	 * block's base address found the block's first node, until headers
+	 * stopped being part of objects (heap_find_small); 24 runs since, the
+	 * tail died in each. */
 	bool freed;
 };
 
@@ -151,7 +175,7 @@ static void skip_under_tsan(void)
 static void test_time_trigger_collects_dropped_data(void)
 {
 	skip_under_tsan();
-	drop_setup();
+	gyre_handle tail_weak = drop_setup();
 	struct churn c = {.kept = KEPT_NODES, .ms = CHURN_MS,
 			  .collected = stats().gen[2].objects_collected};
 	harness_in_thread(churn, &c);
@@ -162,6 +186,16 @@ static void test_time_trigger_collects_dropped_data(void)
 			 atomic_load(&time_cycles),
 			 (unsigned long long)stats().gen[2].collections,
 			 (unsigned long long)(stats().gen[2].objects_collected - c.collected));
+	/* All of them: the tail's callback comes on the finalizer thread,
+	 * after the cycle that freed it. */
+	uint64_t deadline = harness_now_ms() + 2000;
+	while (!atomic_load(&tail_died) && harness_now_ms() < deadline) {
+		assert_int_equal(gyre_blocking_begin(), GYRE_OK);
+		usleep(10000);
+		assert_int_equal(gyre_blocking_end(), GYRE_OK);
+	}
+	assert_true(atomic_load(&tail_died));
+	assert_int_equal(gyre_handle_free(tail_weak), GYRE_OK);
 }
 
 /* A program that promotes nothing gets no cycle by time, and the
@@ -169,12 +203,14 @@ static void test_time_trigger_collects_dropped_data(void)
 static void test_time_trigger_waits_for_promotion(void)
 {
 	skip_under_tsan();
-	drop_setup();
+	gyre_handle tail_weak = drop_setup();
 	struct churn c = {.kept = 0, .ms = IDLE_MS,
 			  .collected = stats().gen[2].objects_collected};
 	harness_in_thread(churn, &c);
 	assert_int_equal(atomic_load(&time_cycles), 0);
 	assert_false(c.freed);
+	assert_false(atomic_load(&tail_died));
+	assert_int_equal(gyre_handle_free(tail_weak), GYRE_OK);
 }
 
 /* Whether pacer_due asks for a cycle by time. */
