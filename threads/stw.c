@@ -129,6 +129,27 @@ void stw_stop_world(struct mutator *self)
 	ttsp_measure(self, stw.requested_ns);
 }
 
+uint64_t stw_paused_since(const struct mutator *self)
+{
+	GYRE_ASSERT(stw.stopped);
+	if (self && !self->internal)
+		return stw.requested_ns;
+	uint64_t first = gyre_now_ns();
+	struct mutator *m;
+	mutator_for_each(m) {
+		if (m == self || m->internal ||
+		    atomic_load_relaxed(&m->state) != MUTATOR_PARKED)
+			continue;
+		/* Relaxed: stamped before its seq_cst state store, which the
+		 * stop loaded (threads/ttsp.c). A thread parked since an
+		 * earlier stop [INV-STW-FAIR] is paused from this request. */
+		uint64_t at = atomic_load_relaxed(&m->stopped_ns);
+		at = at > stw.requested_ns ? at : stw.requested_ns;
+		first = at < first ? at : first;
+	}
+	return first;
+}
+
 void stw_start_world(void)
 {
 	GYRE_ASSERT(stw.stopped);

@@ -81,6 +81,17 @@ extern struct stw stw;
  * alive until stw_start_world, so that its own stack is scanned like the
  * others. */
 void stw_stop_world(struct mutator *self);
+/* World stopped by `self` (as stw_stop_world's): when the program was
+ * first paused by this stop. A program thread that asks (attached, not
+ * one of gyre's own) is paused from the request; when gyre's collector
+ * thread (or an unattached thread) asks, the program is paused from the
+ * moment its first thread parked for the stop, no earlier (the request
+ * plus that thread's time to safepoint), or from now if none did (every
+ * one was in a blocking region). Pause figures count from here: a
+ * remark that waited 41 ms for the one thread of binary-trees to finish
+ * a walk without safepoints paused nobody during those 41 ms, and the
+ * wait is in the time-to-safepoint figures. */
+uint64_t stw_paused_since(const struct mutator *self);
 void stw_start_world(void);
 /* fork's child, world stopped by the forking thread: the condition
  * variables may hold waiters that exist only in the parent (glibc's can

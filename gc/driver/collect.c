@@ -84,8 +84,8 @@ static void trace_line(unsigned gen, enum reason why, bool started, bool ended,
 		"heap=%.1fMiB nursery=%.1fMiB survived=%.0f%% gen1_died=%.0f%% workers=%u\n",
 		t->start / 1e9, (unsigned long long)atomic_load_relaxed(&collector.epoch), gen,
 		reasons[why], cycle,
-		(t->end - t->start) / 1e6, (t->start - t->called) / 1e6,
-		(t->stopped - t->start) / 1e6, t->minor_ns / 1e6,
+		(t->end - t->start) / 1e6, (t->requested - t->called) / 1e6,
+		(t->stopped - t->requested) / 1e6, t->minor_ns / 1e6,
 		mr->prepare_ns / 1e6, mr->copy_ns / 1e6, mr->release_ns / 1e6,
 		t->mark_ns / 1e6, t->sweep_ns / 1e6, mr->dirty_cards,
 		mr->collected_objects + r->freed_objects, mr->promoted_objects,
@@ -236,7 +236,8 @@ struct pause {
 static bool pause_begin(struct pause *p, bool workers)
 {
 	stw_stop_world(p->m);
-	p->t.start = stw.requested_ns;
+	p->t.requested = stw.requested_ns;
+	p->t.start = stw_paused_since(p->m);
 	prefault_hold(true);
 	/* Workers wake now, not before the stop: a worker spinning while the
 	 * world stops takes a core from a thread that has yet to reach its
@@ -390,8 +391,8 @@ static uint64_t pause_young(struct pause *p, bool gen1)
 		collector.last_cards = p->mr.dirty_cards;
 		if (atomic_load_relaxed(&collector.adaptive))
 			atomic_store_relaxed(&collector.threshold[0],
-					     sizer_next(p->t.minor_ns + (p->t.stopped - p->t.start),
-							p->mr.copy_ns, p->t.start - p->t.called,
+					     sizer_next(p->t.minor_ns + (p->t.stopped - p->t.requested),
+							p->mr.copy_ns, p->t.requested - p->t.called,
 							p->mr.young_bytes, p->mr.young_survived,
 							p->allocators));
 	}

@@ -138,12 +138,14 @@ extern struct collector_state collector;
  * looks again after this long. */
 #define HOLD_NAP_NS 1000000
 
-/* When one collection was called, began, stopped the world and ended,
- * and the time its phases took. It begins (`start`, the pause) when the
- * stop is requested; `called` is earlier, before the [INV-STW-FAIR] wait
- * in stw_stop_world, which leaves the world running (in the trace only). */
+/* When one collection was called, asked for the stop, began, stopped the
+ * world and ended, and the time its phases took. `called` is before the
+ * [INV-STW-FAIR] wait in stw_stop_world, which leaves the world running;
+ * `requested` is the stop request; the pause begins (`start`) when the
+ * program is first paused (stw_paused_since): at the request when a
+ * program thread asks, at the first park when the collector thread does. */
 struct phase_times {
-	uint64_t called, start, stopped, end;
+	uint64_t called, requested, start, stopped, end;
 	uint64_t minor_ns, mark_ns, sweep_ns;
 	uint64_t verify_ns;  /* GYRE_VERIFY's checks so far */
 };

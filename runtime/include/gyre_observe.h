@@ -126,6 +126,13 @@ typedef struct gyre_stats {
 	 * included). Not in heap_live or old_*. */
 	uint64_t frozen_objects;
 	uint64_t frozen_bytes;
+	/* Pauses: each from when the program was first paused by it to the
+	 * restart. A pause a program thread asks for (an allocation's minor
+	 * collection, gyre_collect) begins at its request, as that thread
+	 * waits from then; one gyre's collector thread asks for (a remark, an
+	 * increment, a cycle's start) begins when the first thread parks for
+	 * it: the threads still running until their safepoint are not paused
+	 * meanwhile (that wait is in ttsp_*, and in the trace's "stop"). */
 	uint64_t pause_count;
 	uint64_t pause_total_ns;
 	uint64_t pause_max_ns;

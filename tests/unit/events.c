@@ -3,9 +3,11 @@
  * 20, items 2 and 4): a collection's events arrive after its pause, on
  * the thread that collected, with its figures; a cycle's begin and end;
  * the heap's growth; a failed allocation; registration's bad input and
- * changes from inside a callback; a callback that collects; and a thread
+ * changes from inside a callback; a callback that collects; a thread
  * that runs 50 ms without a safepoint poll is named by the stop it held
- * up, in the event, the statistics and the trace.
+ * up, in the event, the statistics and the trace; and a pause that the
+ * collector thread asks for counts from the program's first park, not
+ * from its request.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,7 +21,10 @@
 #include "harness.h"
 #include "node.h"
 #include "gc/driver/collect.h"
+#include "gc/old/mark.h"
+#include "gc/old/marker.h"
 #include "threads/mutator.h"
+#include "threads/stw.h"
 
 #define MIB ((size_t)1 << 20)
 #define SEEN_MAX 256
@@ -411,6 +416,55 @@ static void test_slow_safepoint(void **state)
 	down();
 }
 
+/* Runs `ns` without a safepoint poll. */
+static void spin_ns(uint64_t ns)
+{
+	uint64_t t0 = gyre_now_ns();
+	while (gyre_now_ns() - t0 < ns)
+		;
+}
+
+/* The remark, asked for by the collector thread while the one program
+ * thread (this one) runs 300 ms more without a poll, pauses the program
+ * only from this thread's park: its COLLECTION_END's pause is the
+ * remark's work (well under 250 ms even on a loaded machine, where one
+ * took 79 ms), and the 300 ms are this thread's time to safepoint.
+ * Counted from the request (stw_paused_since broken), the pause passed
+ * 300 ms. */
+static void test_collector_pause_begins_at_the_first_park(void **state)
+{
+	(void)state;
+	up(NULL);
+	marker_hold(true);
+	assert_true(collect_start_cycle(mutator_current()));
+	pthread_mutex_lock(&seen_lock);
+	unsigned from = n_seen;
+	pthread_mutex_unlock(&seen_lock);
+	marker_hold(false);
+	uint64_t deadline = gyre_now_ns() + 10 * (uint64_t)1000000000;
+	while (!atomic_load_seq_cst(&stw.requested) && gyre_now_ns() < deadline)
+		;
+	assert_true(atomic_load_seq_cst(&stw.requested));
+	spin_ns(300 * (uint64_t)1000000);
+	gyre_safepoint();
+	/* The remark's events come on the collector thread, after it. */
+	int e = -1;
+	while (e < 0) {
+		assert_int_equal(gyre_blocking_begin(), GYRE_OK);
+		usleep(1000);
+		assert_int_equal(gyre_blocking_end(), GYRE_OK);
+		assert_true(gyre_now_ns() < deadline);
+		e = find_kind(GYRE_EVENT_COLLECTION_END, from);
+		while (e >= 0 && strcmp(seen[e].reason, "remark") != 0)
+			e = find_kind(GYRE_EVENT_COLLECTION_END, (unsigned)e + 1);
+	}
+	assert_false(mark_old_active());
+	if (seen[e].pause_ns >= 250 * (uint64_t)1000000)
+		fail_msg("the remark's pause took %.1f ms", seen[e].pause_ns / 1e6);
+	assert_true(harness_stats().ttsp_max_ns >= 300 * (uint64_t)1000000);
+	down();
+}
+
 /* GYRE_TRACE=1 prints the slow stop with the thread's name (the child
  * aborts at the end so that harness_expect_abort shows its stderr). */
 static void traced_slow_stop(void)
@@ -445,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_registration_under_delivery),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_slow_safepoint),
+		cmocka_unit_test(test_collector_pause_begins_at_the_first_park),
 		cmocka_unit_test(test_slow_safepoint_trace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
