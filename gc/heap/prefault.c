@@ -355,10 +355,11 @@ void prefault_note(size_t top)
  * by then already. Caller holds pf.lock. */
 static void stir(void)
 {
+	uint64_t now = gyre_now_ns();
 	pf.stirred = true;
-	pf.stirred_ns = gyre_now_ns();
+	pf.stirred_ns = now;
 	bool wake = pf.done < atomic_load_relaxed(&pf.wanted) || pf.parked;
-	uint64_t at = gyre_now_ns() + decommit_delay_ns();
+	uint64_t at = now + decommit_delay_ns();
 	if (!pf.look_at || pf.look_at > at) {
 		pf.look_at = at;
 		wake = true;

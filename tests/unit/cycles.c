@@ -16,13 +16,6 @@ void collect_clean(int generation)
 	assert_true(gyre_collect(generation) >= 0);
 }
 
-void sleep_blocking(void)
-{
-	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
-	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-	assert_int_equal(gyre_blocking_end(), GYRE_OK);
-}
-
 void run_cycle(gyre_handle marked, void (*during)(void *arg), void *arg)
 {
 	uint64_t deadline = (uint64_t)time(NULL) + CYCLE_WAIT_MS / 1000;

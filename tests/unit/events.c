@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "harness.h"
 #include "node.h"
@@ -129,9 +128,7 @@ static void test_cycle_events(void **state)
 	assert_true(find_kind(GYRE_EVENT_CYCLE_BEGIN, 0) >= 0);
 	uint64_t deadline = harness_now_ms() + 20000;
 	while (find_kind(GYRE_EVENT_CYCLE_END, 0) < 0 && harness_now_ms() < deadline) {
-		assert_int_equal(gyre_blocking_begin(), GYRE_OK);
-		usleep(1000);
-		assert_int_equal(gyre_blocking_end(), GYRE_OK);
+		sleep_blocking();
 	}
 	int e = find_kind(GYRE_EVENT_CYCLE_END, 0);
 	assert_true(e >= 0);
@@ -450,9 +447,7 @@ static void test_collector_pause_begins_at_the_first_park(void **state)
 	/* The remark's events come on the collector thread, after it. */
 	int e = -1;
 	while (e < 0) {
-		assert_int_equal(gyre_blocking_begin(), GYRE_OK);
-		usleep(1000);
-		assert_int_equal(gyre_blocking_end(), GYRE_OK);
+		sleep_blocking();
 		assert_true(gyre_now_ns() < deadline);
 		e = find_kind(GYRE_EVENT_COLLECTION_END, from);
 		while (e >= 0 && strcmp(seen[e].reason, "remark") != 0)

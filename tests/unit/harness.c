@@ -210,6 +210,13 @@ uint64_t harness_now_ms(void)
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
+void sleep_blocking(void)
+{
+	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
+	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	assert_int_equal(gyre_blocking_end(), GYRE_OK);
+}
+
 gyre_stats harness_stats(void)
 {
 	gyre_stats s;

@@ -30,6 +30,8 @@ void harness_expect_misuse(int (*fn)(void), int status, const char *needle);
 
 /* The monotonic clock in milliseconds, for tests' deadlines. */
 uint64_t harness_now_ms(void);
+/* Sleeps 1 ms in a blocking region: pauses run meanwhile. */
+void sleep_blocking(void);
 /* gyre_stats_get, which must succeed. */
 gyre_stats harness_stats(void);
 

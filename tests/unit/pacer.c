@@ -21,7 +21,6 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "harness.h"
 #include "node.h"
@@ -150,9 +149,7 @@ static void churn(void *arg)
 				(void)harness_launder(node_new(g, NULL, NULL));
 		}
 		c->freed = stats().gen[2].objects_collected - c->collected >= DROPPED_NODES / 2;
-		assert_int_equal(gyre_blocking_begin(), GYRE_OK);
-		usleep(1000);
-		assert_int_equal(gyre_blocking_end(), GYRE_OK);
+		sleep_blocking();
 	}
 	assert_int_equal(keep ? (unsigned)keep->value + 1 : 0, kept);
 }
@@ -190,9 +187,7 @@ static void test_time_trigger_collects_dropped_data(void)
 	 * after the cycle that freed it. */
 	uint64_t deadline = harness_now_ms() + 2000;
 	while (!atomic_load(&tail_died) && harness_now_ms() < deadline) {
-		assert_int_equal(gyre_blocking_begin(), GYRE_OK);
-		usleep(10000);
-		assert_int_equal(gyre_blocking_end(), GYRE_OK);
+		sleep_blocking();
 	}
 	assert_true(atomic_load(&tail_died));
 	assert_int_equal(gyre_handle_free(tail_weak), GYRE_OK);
