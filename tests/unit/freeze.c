@@ -85,13 +85,6 @@ static int64_t collect(int generation)
 	return freed;
 }
 
-static void sleep_blocking(void)
-{
-	assert_int_equal(gyre_blocking_begin(), GYRE_OK);
-	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-	assert_int_equal(gyre_blocking_end(), GYRE_OK);
-}
-
 /* A concurrent cycle from start to the end of its lazy sweep. */
 static void concurrent_cycle(void)
 {
